@@ -1,0 +1,108 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// IdempotencyRecord remembers one command run under a caller's key, scoped
+// by tenant and operation: the fingerprint of its payload and its result.
+type IdempotencyRecord struct {
+	Tenant      TenantID
+	Operation   string // e.g. "coupon.claim"
+	Key         string // the caller's key: an event ID, a request ID
+	Fingerprint string // Fingerprint of the payload
+	Result      []byte // JSON of the first result; nil until completed
+	CreatedAt   time.Time
+}
+
+// IdempotencyStore keeps idempotency records. Both methods join the
+// transaction in ctx.
+type IdempotencyStore interface {
+	// ClaimIdempotencyKey inserts rec unless a record with the same tenant,
+	// operation and key exists. It returns nil when this call claimed the
+	// key, or the existing record. Concurrent claims of one key wait for
+	// each other: exactly one claims it. On SQL databases it must not rely
+	// on a failed insert (PostgreSQL aborts the transaction on any error).
+	ClaimIdempotencyKey(ctx context.Context, rec IdempotencyRecord) (*IdempotencyRecord, error)
+	// CompleteIdempotencyKey stores the result of a claimed key.
+	// ErrNotFound when the key was not claimed.
+	CompleteIdempotencyKey(ctx context.Context, tenant TenantID, operation, key string, result []byte) error
+}
+
+// MaxKeyLen is the longest idempotency key accepted.
+const MaxKeyLen = 200
+
+// Fingerprint is the SHA-256 (hex) of the canonical JSON encoding of
+// payload: struct fields in declaration order, map keys sorted, no
+// insignificant white space. Two payloads that encode alike are the same.
+func Fingerprint(payload any) (string, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return "", fmt.Errorf("%w: fingerprint: %w", ErrInvalidArgument, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Idempotent runs fn at most once per (tenant, operation, key) inside one
+// transaction of tx, recording its JSON-encoded result with the claim.
+//
+// The first call runs fn and stores its result in the same transaction, so
+// a failed fn leaves no claim behind. A later call with the same key and an
+// equal payload returns the stored result without running fn; with another
+// payload it returns ErrIdempotencyMismatch. Calls racing on one key wait
+// for the first to commit. When ctx already holds a transaction, Idempotent
+// joins it: the claim commits or rolls back with the caller's work.
+func Idempotent[R any](ctx context.Context, tx Transactor, store IdempotencyStore, clock Clock, tenant TenantID, operation, key string, payload any, fn func(ctx context.Context) (R, error)) (R, error) {
+	var zero R
+	if err := tenant.Validate(); err != nil {
+		return zero, err
+	}
+	if operation == "" || key == "" || len(key) > MaxKeyLen {
+		return zero, fmt.Errorf("%w: idempotency needs an operation and a key of 1 to %d bytes", ErrInvalidArgument, MaxKeyLen)
+	}
+	fp, err := Fingerprint(payload)
+	if err != nil {
+		return zero, err
+	}
+	var out R
+	err = tx.InTx(ctx, func(ctx context.Context) error {
+		prior, err := store.ClaimIdempotencyKey(ctx, IdempotencyRecord{
+			Tenant: tenant, Operation: operation, Key: key, Fingerprint: fp, CreatedAt: clock.Now(),
+		})
+		if err != nil {
+			return err
+		}
+		if prior != nil {
+			if prior.Fingerprint != fp {
+				return fmt.Errorf("%w: %s key %q", ErrIdempotencyMismatch, operation, key)
+			}
+			if prior.Result == nil {
+				return fmt.Errorf("%w: %s key %q is claimed but has no result", ErrConflict, operation, key)
+			}
+			return json.Unmarshal(prior.Result, &out)
+		}
+		r, err := fn(ctx)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("storage: encode idempotent result: %w", err)
+		}
+		if err := store.CompleteIdempotencyKey(ctx, tenant, operation, key, b); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return zero, err
+	}
+	return out, nil
+}

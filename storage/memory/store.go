@@ -1,0 +1,168 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rewardkit/rewardkit/storage"
+)
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// LockWait bounds how long a call waits for the store's lock held by
+	// an open transaction; default 5s.
+	LockWait time.Duration
+	// Retry bounds the re-runs of transactions that fail with a retryable
+	// error; default storage.DefaultRetryPolicy().
+	Retry *storage.RetryPolicy
+	// Clock stamps records; default storage.SystemClock.
+	Clock storage.Clock
+}
+
+// Validate reports every problem with o.
+func (o Options) Validate() error {
+	var errs []error
+	if o.LockWait < 0 {
+		errs = append(errs, errors.New("memory: LockWait must not be negative"))
+	}
+	if o.Retry != nil && o.Retry.MaxAttempts < 0 {
+		errs = append(errs, errors.New("memory: Retry.MaxAttempts must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Store is the in-memory adapter. It is safe for concurrent use. Create it
+// with New.
+type Store struct {
+	lock  chan struct{} // a one-slot semaphore: held by a transaction for its duration
+	wait  time.Duration
+	retry storage.RetryPolicy
+	clock storage.Clock
+
+	core coreState
+}
+
+// New returns an empty Store.
+func New(opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{lock: make(chan struct{}, 1), wait: opts.LockWait, retry: storage.DefaultRetryPolicy(), clock: opts.Clock}
+	if s.wait == 0 {
+		s.wait = 5 * time.Second
+	}
+	if opts.Retry != nil {
+		s.retry = *opts.Retry
+	}
+	if s.clock == nil {
+		s.clock = storage.SystemClock{}
+	}
+	s.core.init()
+	return s, nil
+}
+
+// MustNew is New for the zero Options, which cannot fail.
+func MustNew() *Store {
+	s, err := New(Options{})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+var _ storage.Transactor = (*Store)(nil)
+
+// InTx runs fn atomically; see storage.Transactor. It returns fn's error,
+// storage.ErrRollbackOnly when a nested unit failed, or
+// storage.ErrLockTimeout / ctx's error when the lock could not be taken.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return storage.RunInTx(ctx, s, s.retry, s.begin, fn)
+}
+
+func (s *Store) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case s.lock <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(s.wait)
+	defer t.Stop()
+	select {
+	case s.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("%w: memory store lock not free after %s (a call with a context from outside an open transaction?)", storage.ErrLockTimeout, s.wait)
+	}
+}
+
+func (s *Store) release() { <-s.lock }
+
+// txn is an open memory transaction: the lock plus an undo log.
+type txn struct {
+	s    *Store
+	undo []func()
+}
+
+func (s *Store) begin(ctx context.Context) (storage.TxHandle, error) {
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return &txn{s: s}, nil
+}
+
+func (t *txn) Commit() error {
+	t.undo = nil
+	t.s.release()
+	return nil
+}
+
+func (t *txn) Rollback() error {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i]()
+	}
+	t.undo = nil
+	t.s.release()
+	return nil
+}
+
+// onUndo records how to take back a write.
+func (t *txn) onUndo(f func()) { t.undo = append(t.undo, f) }
+
+// do runs op inside the transaction in ctx, or, when there is none, in a
+// transaction of its own. Every store method goes through it. Like one SQL
+// statement, a failing op takes back its own writes and leaves the rest of
+// the transaction alone (a not-found read is no reason to roll back).
+func (s *Store) do(ctx context.Context, op func(t *txn) error) error {
+	if tx, ok := storage.CurrentTx(ctx, s); ok {
+		t := tx.Handle().(*txn)
+		mark := len(t.undo)
+		if err := op(t); err != nil {
+			for i := len(t.undo) - 1; i >= mark; i-- {
+				t.undo[i]()
+			}
+			t.undo = t.undo[:mark]
+			return err
+		}
+		return nil
+	}
+	h, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	t := h.(*txn)
+	if err := op(t); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	return t.Commit()
+}
+
+// Clock returns the store's clock.
+func (s *Store) Clock() storage.Clock { return s.clock }
