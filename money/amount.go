@@ -1,0 +1,212 @@
+package money
+
+import (
+	"fmt"
+	"math/big"
+
+	"github.com/shopspring/decimal"
+)
+
+// Amount is a decimal value in a currency. It is an immutable value type: every
+// operation returns a new Amount. An Amount usually sits at its currency's scale
+// (IsExact); intermediate results of Mul or ParseLoose may carry more decimals until
+// they are rounded with Round or MulRound at a named place with a named mode.
+//
+// The zero Amount has no currency; use Zero(c) for a zero in a currency.
+type Amount struct {
+	value decimal.Decimal
+	cur   Currency
+}
+
+// New returns value in currency c, as given (not rounded).
+func New(value decimal.Decimal, c Currency) Amount { return Amount{value: value, cur: c} }
+
+// Zero returns zero in currency c, at c's scale.
+func Zero(c Currency) Amount { return Amount{value: decimal.New(0, -c.scale), cur: c} }
+
+// FromMinor returns units minor units of c: FromMinor(1230, USD) is 12.30 USD.
+func FromMinor(units int64, c Currency) Amount {
+	return Amount{value: decimal.New(units, -c.scale), cur: c}
+}
+
+// Decimal returns the value.
+func (a Amount) Decimal() decimal.Decimal { return a.value }
+
+// Currency returns the currency.
+func (a Amount) Currency() Currency { return a.cur }
+
+// Minor returns the value as an exact count of minor units (12.30 USD -> 1230).
+// It returns an error wrapping ErrPrecision if the value has nonzero digits beyond the
+// currency's scale, or ErrOverflow if the count does not fit an int64.
+func (a Amount) Minor() (int64, error) {
+	s := a.cur.scale
+	if a.value.Exponent() == -s {
+		if a.value.NumDigits() <= 18 {
+			return a.value.CoefficientInt64(), nil
+		}
+		c := a.value.Coefficient()
+		if !c.IsInt64() {
+			return 0, fmt.Errorf("%w: %s in minor units exceeds int64", ErrOverflow, a)
+		}
+		return c.Int64(), nil
+	}
+	shifted := a.value.Shift(s)
+	if !shifted.IsInteger() {
+		return 0, fmt.Errorf("%w: %s has more than %d decimals", ErrPrecision, a, s)
+	}
+	bi := shifted.BigInt()
+	if !bi.IsInt64() {
+		return 0, fmt.Errorf("%w: %s in minor units exceeds int64", ErrOverflow, a)
+	}
+	return bi.Int64(), nil
+}
+
+// minorBig returns the exact minor units as a big.Int, or ErrPrecision.
+func (a Amount) minorBig() (*big.Int, error) {
+	shifted := a.value.Shift(a.cur.scale)
+	if !shifted.IsInteger() {
+		return nil, fmt.Errorf("%w: %s has more than %d decimals", ErrPrecision, a, a.cur.scale)
+	}
+	return shifted.BigInt(), nil
+}
+
+// Sign returns -1, 0 or +1.
+func (a Amount) Sign() int { return a.value.Sign() }
+
+// IsZero reports whether the value is zero.
+func (a Amount) IsZero() bool { return a.value.IsZero() }
+
+// IsPositive reports whether the value is above zero.
+func (a Amount) IsPositive() bool { return a.value.Sign() > 0 }
+
+// IsNegative reports whether the value is below zero.
+func (a Amount) IsNegative() bool { return a.value.Sign() < 0 }
+
+// IsExact reports whether the value has no nonzero digits beyond its currency's scale.
+func (a Amount) IsExact() bool {
+	if a.value.Exponent() >= -a.cur.scale {
+		return true
+	}
+	return a.value.Shift(a.cur.scale).IsInteger()
+}
+
+// Add returns a+b. It returns a *MismatchError (errors.Is ErrCurrencyMismatch) if the
+// currencies differ.
+func (a Amount) Add(b Amount) (Amount, error) {
+	if a.cur != b.cur {
+		return Amount{}, mismatch("add", a.cur, b.cur)
+	}
+	return Amount{value: a.value.Add(b.value), cur: a.cur}, nil
+}
+
+// Sub returns a-b. It returns a *MismatchError (errors.Is ErrCurrencyMismatch) if the
+// currencies differ.
+func (a Amount) Sub(b Amount) (Amount, error) {
+	if a.cur != b.cur {
+		return Amount{}, mismatch("sub", a.cur, b.cur)
+	}
+	return Amount{value: a.value.Sub(b.value), cur: a.cur}, nil
+}
+
+// Cmp returns -1, 0 or +1 as a is less than, equal to or greater than b. It returns a
+// *MismatchError (errors.Is ErrCurrencyMismatch) if the currencies differ.
+func (a Amount) Cmp(b Amount) (int, error) {
+	if a.cur != b.cur {
+		return 0, mismatch("cmp", a.cur, b.cur)
+	}
+	return a.value.Cmp(b.value), nil
+}
+
+// Equal reports whether a and b have the same currency and numerically equal values
+// (12.3 and 12.30 are equal).
+func (a Amount) Equal(b Amount) bool { return a.cur == b.cur && a.value.Equal(b.value) }
+
+// Neg returns -a.
+func (a Amount) Neg() Amount { return Amount{value: a.value.Neg(), cur: a.cur} }
+
+// Abs returns |a|.
+func (a Amount) Abs() Amount {
+	if a.value.Sign() >= 0 {
+		return a
+	}
+	return Amount{value: a.value.Abs(), cur: a.cur}
+}
+
+// Mul returns a*d exactly, unrounded; the result may carry more decimals than the
+// currency's scale. Round it before storing or displaying it as money.
+func (a Amount) Mul(d decimal.Decimal) Amount { return Amount{value: a.value.Mul(d), cur: a.cur} }
+
+// MulRound returns a*d rounded to the currency's scale with mode. It panics on an
+// undeclared mode.
+func (a Amount) MulRound(d decimal.Decimal, mode RoundingMode) Amount {
+	return Amount{value: roundDecimal(a.value.Mul(d), a.cur.scale, mode), cur: a.cur}
+}
+
+// Round returns a rounded to its currency's scale with mode. It panics on an
+// undeclared mode.
+func (a Amount) Round(mode RoundingMode) Amount { return a.RoundTo(a.cur.scale, mode) }
+
+// RoundTo returns a rounded to scale decimals with mode (a negative scale rounds to
+// tens, hundreds, ...). It panics on an undeclared mode.
+func (a Amount) RoundTo(scale int32, mode RoundingMode) Amount {
+	return Amount{value: roundDecimal(a.value, scale, mode), cur: a.cur}
+}
+
+// Min returns the smaller of a and b (a when equal). It returns a *MismatchError
+// (errors.Is ErrCurrencyMismatch) if the currencies differ.
+func Min(a, b Amount) (Amount, error) {
+	if a.cur != b.cur {
+		return Amount{}, mismatch("min", a.cur, b.cur)
+	}
+	if b.value.Cmp(a.value) < 0 {
+		return b, nil
+	}
+	return a, nil
+}
+
+// Max returns the larger of a and b (a when equal). It returns a *MismatchError
+// (errors.Is ErrCurrencyMismatch) if the currencies differ.
+func Max(a, b Amount) (Amount, error) {
+	if a.cur != b.cur {
+		return Amount{}, mismatch("max", a.cur, b.cur)
+	}
+	if b.value.Cmp(a.value) > 0 {
+		return b, nil
+	}
+	return a, nil
+}
+
+// Sum returns the total of amounts in currency c; with no amounts it returns Zero(c).
+// It returns a *MismatchError (errors.Is ErrCurrencyMismatch) if any amount is in
+// another currency.
+func Sum(c Currency, amounts ...Amount) (Amount, error) {
+	total := decimal.New(0, -c.scale)
+	for _, x := range amounts {
+		if x.cur != c {
+			return Amount{}, mismatch("sum", c, x.cur)
+		}
+		total = total.Add(x.value)
+	}
+	return Amount{value: total, cur: c}, nil
+}
+
+// String returns the value with at least the currency's scale of decimals, a space
+// and the code: "12.30 USD". Extra decimals of an inexact value are kept, never rounded.
+func (a Amount) String() string {
+	if a.cur.IsZero() {
+		return a.StringFixed()
+	}
+	return a.StringFixed() + " " + a.cur.code
+}
+
+// StringFixed returns the value in plain decimal notation with at least the currency's
+// scale of decimals: "12.30". It never rounds and never uses an exponent.
+func (a Amount) StringFixed() string {
+	places := a.cur.scale
+	if e := -a.value.Exponent(); e > places {
+		places = e
+	}
+	// StringFixed with places >= -exponent only pads, and ignores the decimal
+	// package's formatting globals.
+	return a.value.StringFixed(places)
+}
