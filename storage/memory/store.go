@@ -42,6 +42,7 @@ type Store struct {
 	clock storage.Clock
 
 	core coreState
+	risk riskState // rules/risk: velocity buckets and deny lists (risk.go)
 }
 
 // New returns an empty Store.

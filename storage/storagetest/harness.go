@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/rewardkit/rewardkit/rules/risk"
 	"github.com/rewardkit/rewardkit/storage"
 )
 
@@ -14,6 +15,7 @@ type Store interface {
 	storage.OutboxStore
 	storage.LeaseStore
 	storage.CounterStore
+	Risk() risk.Store
 }
 
 // HostTx is a transaction the host opened on the adapter's database, with
@@ -64,4 +66,5 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Outbox", func(t *testing.T) { RunOutbox(t, h) })
 	t.Run("Lease", func(t *testing.T) { RunLease(t, h) })
 	t.Run("Counter", func(t *testing.T) { RunCounter(t, h) })
+	t.Run("Risk", func(t *testing.T) { RunRisk(t, h) })
 }

@@ -1,0 +1,289 @@
+// Package pgtest gives tests a fresh PostgreSQL database.
+//
+// DSN returns the DSN of a new, empty database for each call. When
+// REWARDKIT_POSTGRES_DSN is set, the databases are created on that server;
+// otherwise pgtest starts one throwaway cluster per test binary from the
+// machine's PostgreSQL binaries (initdb and pg_ctl on PATH or under
+// /usr/lib/postgresql/*/bin), listening only on a unix socket in a
+// temporary directory, and Main stops it after the tests:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+//
+//	func TestSomething(t *testing.T) {
+//		dsn := pgtest.DSN(t) // skips when PostgreSQL is absent
+//		...
+//	}
+//
+// Where PostgreSQL is absent the test is skipped with the reason logged,
+// unless REWARDKIT_REQUIRE_POSTGRES=1, where it fails. Without Main, each
+// test that calls DSN gets a cluster of its own, stopped at its cleanup.
+//
+// The cluster is the one piece of package-level state in the repository:
+// a test binary has one, shared by its tests.
+package pgtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Environment variables pgtest reads.
+const (
+	EnvDSN     = "REWARDKIT_POSTGRES_DSN"
+	EnvRequire = "REWARDKIT_REQUIRE_POSTGRES"
+)
+
+// shared is the cluster of this test binary, started by the first DSN call
+// after Main.
+var shared struct {
+	once    sync.Once
+	main    bool
+	cluster *Cluster
+	err     error
+}
+
+// Main runs the tests of m, stops the shared cluster if one was started,
+// and exits with the tests' code. Call it from TestMain.
+func Main(m *testing.M) {
+	shared.main = true
+	code := m.Run()
+	if shared.cluster != nil {
+		if err := shared.cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// DSN returns the DSN of a new, empty database, dropped when t ends.
+// It skips t where PostgreSQL is absent (fails under
+// REWARDKIT_REQUIRE_POSTGRES=1).
+func DSN(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvDSN)
+	if base == "" {
+		c, err := cluster(t)
+		if err != nil {
+			unavailable(t, err)
+		}
+		base = c.DSN("postgres")
+	}
+	dsn, err := createDatabase(base)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() { dropDatabase(base, dsn) })
+	return dsn
+}
+
+func cluster(t testing.TB) (*Cluster, error) {
+	if !shared.main {
+		// No Main to stop a shared cluster: this test gets its own.
+		c, err := Start()
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() {
+			if err := c.Stop(); err != nil {
+				t.Logf("pgtest: %v", err)
+			}
+		})
+		return c, nil
+	}
+	shared.once.Do(func() { shared.cluster, shared.err = Start() })
+	return shared.cluster, shared.err
+}
+
+// ErrUnavailable means no PostgreSQL server could be found or started.
+var ErrUnavailable = errors.New("pgtest: PostgreSQL unavailable")
+
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv(EnvRequire) == "1" {
+		t.Fatalf("%v (%s=1)", err, EnvRequire)
+	}
+	t.Skipf("skipping: %v (set %s, or install initdb and pg_ctl)", err, EnvDSN)
+}
+
+// Cluster is a throwaway PostgreSQL cluster on a unix socket.
+type Cluster struct {
+	dir  string // data, socket and log
+	port int
+	bin  string
+	cred *syscall.Credential // run the binaries as this user (when root)
+}
+
+// Start initialises and starts a cluster in a new temporary directory.
+// ErrUnavailable when the binaries are missing or fail.
+func Start() (*Cluster, error) {
+	bin, err := findBin()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{bin: bin}
+	dir, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	c.dir = dir
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("%w: running as root and no postgres user: %w", ErrUnavailable, err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+	if c.port, err = freePort(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	data := filepath.Join(dir, "data")
+	if err := c.run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses='' -c max_connections=200 -c fsync=off -c full_page_writes=off",
+		c.port, dir)
+	if err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w\n%s", err, log)
+	}
+	return c, nil
+}
+
+// DSN returns the DSN of database db in the cluster.
+func (c *Cluster) DSN(db string) string {
+	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", c.dir, c.port, db)
+}
+
+// Stop stops the cluster at once and removes its directory.
+func (c *Cluster) Stop() error {
+	err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop")
+	return errors.Join(err, os.RemoveAll(c.dir))
+}
+
+func (c *Cluster) run(name string, args ...string) error {
+	cmd := exec.Command(filepath.Join(c.bin, name), args...)
+	cmd.Dir = c.dir
+	if c.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+		cmd.Env = append(os.Environ(), "HOME="+c.dir)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s %s: %w\n%s", ErrUnavailable, name, strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}
+
+// findBin returns the directory holding initdb and pg_ctl: the one on PATH,
+// else the newest /usr/lib/postgresql/*/bin.
+func findBin() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		dir := filepath.Dir(p)
+		if _, err := os.Stat(filepath.Join(dir, "pg_ctl")); err == nil {
+			return dir, nil
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("%w: initdb and pg_ctl not found on PATH or under /usr/lib/postgresql/*/bin", ErrUnavailable)
+}
+
+func versionOf(binDir string) float64 {
+	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(binDir)), 64)
+	return v
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// createDatabase creates rk_<random> on the server of base and returns its
+// DSN.
+func createDatabase(base string) (string, error) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	name := "rk_" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", fmt.Errorf("connect %s: %w", base, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	return withDatabase(base, name), nil
+}
+
+// withDatabase returns base with its database replaced by name.
+func withDatabase(base, name string) string {
+	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
+		u := base
+		q := ""
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			u, q = u[:i], u[i:]
+		}
+		if i := strings.LastIndexByte(u, '/'); i > strings.Index(u, "://")+2 {
+			u = u[:i]
+		}
+		return u + "/" + name + q
+	}
+	// Keyword/value form: a later dbname wins.
+	return base + " dbname=" + name
+}
+
+func dropDatabase(base, dsn string) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return
+	}
+	defer conn.Close(ctx)
+	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
+}
