@@ -99,8 +99,13 @@ func handWritten15(f *rules.Facts, minAmount decimal.Decimal) bool {
 	return ok && budget >= 500
 }
 
-func BenchmarkRuleSet15(b *testing.B) {
-	env, err := rules.NewEnv()
+func BenchmarkRuleSet15(b *testing.B) { benchSet15(b) }
+
+// BenchmarkRuleSet15Interpreted is the same set on CEL's interpreter alone.
+func BenchmarkRuleSet15Interpreted(b *testing.B) { benchSet15(b, rules.Interpreted()) }
+
+func benchSet15(b *testing.B, opts ...rules.Option) {
+	env, err := rules.NewEnv(opts...)
 	require.NoError(b, err)
 	set, err := env.Conditions(eligibility15()...)
 	require.NoError(b, err)
@@ -112,6 +117,26 @@ func BenchmarkRuleSet15(b *testing.B) {
 	for b.Loop() {
 		if v := set.Evaluate(ctx, f); !v.Passed {
 			b.Fatal(v.Failures)
+		}
+	}
+}
+
+// BenchmarkRuleSet15Fail fails on the 14th rule (the per-user cap): the
+// failure and its reason come from the compiled rules, without CEL.
+func BenchmarkRuleSet15Fail(b *testing.B) {
+	env, err := rules.NewEnv()
+	require.NoError(b, err)
+	set, err := env.Conditions(eligibility15()...)
+	require.NoError(b, err)
+	f := eligibleFacts()
+	f.Counters["user_uses"] = 3
+	ctx := context.Background()
+	require.Equal(b, "per_user_cap", set.Evaluate(ctx, f).Failures[0].Rule)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if v := set.Evaluate(ctx, f); v.Passed {
+			b.Fatal("passed")
 		}
 	}
 }

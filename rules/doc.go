@@ -16,6 +16,23 @@
 // is cost-limited: an expression whose worst case the compiler cannot bound
 // runs under CEL's runtime cost limit (ErrCostLimit).
 //
+// Evaluation is fast without giving up CEL. CEL parses and type-checks every
+// expression and stays the judge of its syntax, types and errors. When a
+// checked expression is statically cost-bounded and uses only common shapes
+// (fact fields, string, int and bool constants, dec("...") and timestamp or
+// duration literals, the comparison operators, x in [constant list], && ||
+// ! and ?: with CEL's error semantics, size, counters["k"] and other map
+// reads and presence tests, timestamp arithmetic, lines.exists and
+// lines.all with such a predicate), Compile also turns it into a tree of
+// typed Go closures over *Facts that computes the same value without
+// allocating. Any other expression runs on its CEL program. The closure
+// tree decides pass and fail; when it meets an error (a missing counter, say)
+// or a list over MaxListSize, it hands the evaluation to the CEL program, so
+// error outcomes and their messages are always CEL's own. A Set runs such
+// rules one after another without CEL, and still reports the first failure
+// by name. A differential property test and a fuzz test hold the two paths
+// to the same outcomes; the Interpreted option turns the closures off.
+//
 // A Set orders rules by priority, honours enabled flags and effective
 // windows, and either stops at the first failure (Evaluate) or reports every
 // failure with its reason (Explain). Sets load from JSON (Env.LoadJSON) with
@@ -25,5 +42,6 @@
 // parameters with safe quoting.
 //
 // See Example for a campaign's eligibility set, ExampleEnv_LoadJSON for
-// rules defined in JSON, and ExampleSet_Explain for explanations.
+// rules defined in JSON, ExampleSet_Explain for explanations, and
+// ExampleInterpreted for the two evaluation paths side by side.
 package rules

@@ -35,16 +35,20 @@ type Env struct {
 	wide      *cel.Env // cel without the per-expression size limits, for whole-set programs
 	costLimit uint64
 	maxList   int
-	acts      sync.Pool // *activation
+	// interpreted disables the compiled fast path: every rule runs its CEL
+	// program (Interpreted).
+	interpreted bool
+	acts        sync.Pool // *activation
 }
 
 // Option configures an Env.
 type Option func(*envConfig) error
 
 type envConfig struct {
-	costLimit uint64
-	maxLen    int
-	maxList   int
+	costLimit   uint64
+	maxLen      int
+	maxList     int
+	interpreted bool
 }
 
 // CostLimit sets the cost limit of one evaluation of one rule. A rule whose
@@ -89,6 +93,17 @@ func MaxListSize(n int) Option {
 	}
 }
 
+// Interpreted makes every rule compiled in the Env run on CEL's interpreter,
+// without the compiled fast path (see the package documentation). Results
+// are the same either way; the option exists to compare the two paths and
+// to rule the fast path out when debugging. It never fails.
+func Interpreted() Option {
+	return func(c *envConfig) error {
+		c.interpreted = true
+		return nil
+	}
+}
+
 // NewEnv builds an environment. It returns ErrInvalidDefinition for a bad
 // option.
 func NewEnv(opts ...Option) (*Env, error) {
@@ -119,7 +134,7 @@ func NewEnv(opts ...Option) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rules: cel environment: %w", err)
 	}
-	e := &Env{cel: ce, wide: wide, costLimit: cfg.costLimit, maxList: cfg.maxList}
+	e := &Env{cel: ce, wide: wide, costLimit: cfg.costLimit, maxList: cfg.maxList, interpreted: cfg.interpreted}
 	e.acts.New = func() any { return &activation{env: e} }
 	return e, nil
 }
@@ -170,6 +185,14 @@ func (e *Env) Compile(name, expr string, opts ...RuleOption) (*CELRule, error) {
 		return nil, &CompileError{Rule: name, Msg: err.Error(), Details: err.Error()}
 	}
 	r := &CELRule{env: e, name: name, expr: expr, prg: prg, bounded: bounded, maxCost: est.Max}
+	// A bounded rule within the fast subset also gets a closure tree; CEL's
+	// checked AST is its only input, so CEL stays the judge of syntax and
+	// types. An unbounded rule keeps CEL's runtime cost limit.
+	if bounded && !e.interpreted {
+		if fast, uses, err := compileFast(ast); err == nil {
+			r.fast, r.uses = fast, uses
+		}
+	}
 	r.reason = "not satisfied: " + expr
 	for _, o := range opts {
 		o(r)
@@ -198,6 +221,12 @@ func programIn(env *cel.Env, ast *cel.Ast, bounded bool, limit uint64) (cel.Prog
 type costEstimator struct{ maxList uint64 }
 
 func (c costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
+	// A decimal is one value (comparing two costs about as much as comparing
+	// two ints), not a collection of unknown size: without this, == and !=
+	// on decimals would count as unbounded.
+	if t := n.Type(); t != nil && t.IsExactType(decimalType) {
+		return &checker.SizeEstimate{Min: 1, Max: 1}
+	}
 	switch p := n.Path(); {
 	case len(p) == 1 && p[0] == "lines", len(p) == 2 && p[0] == "user" && p[1] == "tags":
 		return &checker.SizeEstimate{Min: 0, Max: c.maxList}

@@ -193,3 +193,37 @@ func ExampleNewSet() {
 	fmt.Println(set.Evaluate(context.Background(), f).Passed)
 	// Output: true
 }
+
+// The same rule on the compiled fast path and on CEL's interpreter alone:
+// the outcomes, error outcomes included, are the same.
+func ExampleInterpreted() {
+	fast, err := rules.NewEnv()
+	if err != nil {
+		panic(err)
+	}
+	interp, err := rules.NewEnv(rules.Interpreted())
+	if err != nil {
+		panic(err)
+	}
+	const expr = `counters["budget_left"] >= 500 && order.first_order`
+	for _, facts := range []*rules.Facts{
+		{Order: rules.Order{FirstOrder: true}, Counters: map[string]int64{"budget_left": 900}},
+		{Order: rules.Order{FirstOrder: false}}, // false && error is false
+		{Order: rules.Order{FirstOrder: true}},  // a missing budget is an error
+	} {
+		var out [2]string
+		for i, env := range []*rules.Env{fast, interp} {
+			r, err := env.Compile("budget", expr)
+			if err != nil {
+				panic(err)
+			}
+			res := r.Evaluate(context.Background(), facts)
+			out[i] = fmt.Sprintf("passed=%v error=%v", res.Passed, errors.Is(res.Err, rules.ErrEval))
+		}
+		fmt.Printf("fast: %s | interpreted: %s\n", out[0], out[1])
+	}
+	// Output:
+	// fast: passed=true error=false | interpreted: passed=true error=false
+	// fast: passed=false error=false | interpreted: passed=false error=false
+	// fast: passed=false error=true | interpreted: passed=false error=true
+}

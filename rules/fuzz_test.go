@@ -55,25 +55,47 @@ func FuzzCompile(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	for _, c := range eligibility15() {
+		f.Add(c.Expr)
+	}
 	env, err := rules.NewEnv(rules.CostLimit(10_000))
 	if err != nil {
 		f.Fatal(err)
 	}
-	facts := eligibleFacts()
+	// The same rules on CEL's interpreter alone: both paths must agree.
+	interp, err := rules.NewEnv(rules.CostLimit(10_000), rules.Interpreted())
+	if err != nil {
+		f.Fatal(err)
+	}
+	full := eligibleFacts()
+	facts := []*rules.Facts{full, {}, {Counters: map[string]int64{"x": 1}, Lines: full.Lines[:1]}}
 	f.Fuzz(func(t *testing.T, src string) {
 		r, err := env.Compile("fuzz", src)
 		if err != nil {
 			if !errors.Is(err, rules.ErrCompile) {
 				t.Fatalf("untyped error: %v", err)
 			}
+			if _, err2 := interp.Compile("fuzz", src); err2 == nil || err2.Error() != err.Error() {
+				t.Fatalf("compile errors differ: %v vs %v", err, err2)
+			}
 			return
 		}
-		res := r.Evaluate(context.Background(), facts)
-		if res.Err != nil && res.Passed {
-			t.Fatal("error outcome passed")
+		ri, err := interp.Compile("fuzz", src)
+		if err != nil {
+			t.Fatalf("compiles only on the fast env: %v", err)
 		}
-		if res.Err != nil && !errors.Is(res.Err, rules.ErrEval) {
-			t.Fatalf("untyped evaluation error: %v", res.Err)
+		for _, fc := range facts {
+			res := r.Evaluate(context.Background(), fc)
+			if res.Err != nil && res.Passed {
+				t.Fatal("error outcome passed")
+			}
+			if res.Err != nil && !errors.Is(res.Err, rules.ErrEval) {
+				t.Fatalf("untyped evaluation error: %v", res.Err)
+			}
+			want := ri.Evaluate(context.Background(), fc)
+			if res.Passed != want.Passed || res.Reason != want.Reason || (res.Err == nil) != (want.Err == nil) {
+				t.Fatalf("%s: fast path %+v, interpreter %+v", src, res, want)
+			}
 		}
 	})
 }

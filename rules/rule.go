@@ -63,6 +63,10 @@ type CELRule struct {
 	// limit, so the program runs without runtime cost tracking.
 	bounded bool
 	maxCost uint64
+	// fast is the compiled closure tree (nil when the expression is outside
+	// the fast subset); uses tells which list-guarded variables it reads.
+	fast fn[bool]
+	uses fastUses
 }
 
 var _ Rule = (*CELRule)(nil)
@@ -85,10 +89,35 @@ func (r *CELRule) Evaluate(ctx context.Context, f *Facts) Result {
 	if err := ctx.Err(); err != nil {
 		return errorResult(r.name, &EvalError{Rule: r.name, Err: err})
 	}
+	if pass, ok := r.fastEval(f); ok {
+		return r.outcome(pass)
+	}
 	a := r.env.getActivation(f)
 	res := r.eval(a)
 	r.env.putActivation(a)
 	return res
+}
+
+// fastEval runs the closure tree. ok is false when the rule has none, when
+// a list it reads is over the limit, or when the tree meets an error: the
+// caller then runs the CEL program, which decides and words the error.
+func (r *CELRule) fastEval(f *Facts) (pass, ok bool) {
+	if r.fast == nil {
+		return false, false
+	}
+	if (r.uses.user && len(f.User.Tags) > r.env.maxList) || (r.uses.lines && len(f.Lines) > r.env.maxList) {
+		return false, false
+	}
+	v, err := r.fast(f, scope{})
+	return v, err == nil
+}
+
+// outcome is the Result of a pass or a plain failure.
+func (r *CELRule) outcome(pass bool) Result {
+	if pass {
+		return Result{Rule: r.name, Passed: true}
+	}
+	return Result{Rule: r.name, Reason: r.reason}
 }
 
 // eval runs the program over a prepared activation.
@@ -101,10 +130,7 @@ func (r *CELRule) eval(a *activation) Result {
 	if !ok {
 		return errorResult(r.name, &EvalError{Rule: r.name, Err: fmt.Errorf("result %v is not bool", out)})
 	}
-	if b {
-		return Result{Rule: r.name, Passed: true}
-	}
-	return Result{Rule: r.name, Reason: r.reason}
+	return r.outcome(bool(b))
 }
 
 func evalError(rule string, err error) *EvalError {

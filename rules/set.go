@@ -31,14 +31,17 @@ type Entry struct {
 // immutable and safe for concurrent use.
 type Set struct {
 	entries []Entry
-	fast    *fastPath
+	// compiled holds, by entry index, the CEL rules that are enabled,
+	// window-free and compiled to a closure tree: those run without CEL.
+	compiled []*CELRule
+	fast     *fastPath
 }
 
-// fastPath is one CEL program that is the conjunction of every enabled,
-// window-free, statically cost-bounded CEL rule of the set: when it returns
-// true all of them passed, in one evaluation. Any other outcome falls back
-// to evaluating the rules one by one in order, which finds the first failure
-// and its reason.
+// fastPath is one CEL program that is the conjunction of every other
+// enabled, window-free, statically cost-bounded CEL rule of the set (those
+// outside the closure subset): when it returns true all of them passed, in
+// one evaluation. Any other outcome falls back to evaluating the rules one
+// by one in order, which finds the first failure and its reason.
 type fastPath struct {
 	env     *Env
 	prg     cel.Program
@@ -71,11 +74,17 @@ func NewSet(entries ...Entry) (*Set, error) {
 	}
 	s := &Set{entries: slices.Clone(entries)}
 	slices.SortStableFunc(s.entries, func(a, b Entry) int { return b.Priority - a.Priority })
-	s.fast = buildFastPath(s.entries)
+	s.compiled = make([]*CELRule, len(s.entries))
+	for i, e := range s.entries {
+		if r, ok := e.Rule.(*CELRule); ok && r.fast != nil && !e.Disabled && e.From.IsZero() && e.Until.IsZero() {
+			s.compiled[i] = r
+		}
+	}
+	s.fast = buildFastPath(s.entries, s.compiled)
 	return s, nil
 }
 
-func buildFastPath(entries []Entry) *fastPath {
+func buildFastPath(entries []Entry, compiled []*CELRule) *fastPath {
 	var (
 		env     *Env
 		parts   []string
@@ -83,7 +92,7 @@ func buildFastPath(entries []Entry) *fastPath {
 	)
 	for i, e := range entries {
 		r, ok := e.Rule.(*CELRule)
-		if !ok || !r.bounded || e.Disabled || !e.From.IsZero() || !e.Until.IsZero() {
+		if !ok || !r.bounded || compiled[i] != nil || e.Disabled || !e.From.IsZero() || !e.Until.IsZero() {
 			continue
 		}
 		if env == nil {
@@ -166,19 +175,44 @@ func (s *Set) run(ctx context.Context, f *Facts, explain bool) Verdict {
 			act.env.putActivation(act)
 		}
 	}()
+	// Compiled rules take nanoseconds: ctx is checked once for all of them.
+	ctxErr := ctx.Err()
 	var skip []bool
 	if s.fast != nil && !explain {
-		if err := ctx.Err(); err == nil {
+		if ctxErr == nil {
 			act = s.fast.env.getActivation(f)
 			if out, _, err := s.fast.prg.Eval(act); err == nil && out == types.True {
 				skip = s.fast.covered
-				v.Evaluated = s.fast.n
 			}
 		}
 	}
 	for i := range s.entries {
+		if cr := s.compiled[i]; cr != nil && ctxErr == nil {
+			v.Evaluated++
+			pass, ok := cr.fastEval(f)
+			if ok && pass {
+				continue
+			}
+			r := cr.outcome(false)
+			if !ok {
+				// An error (or a list over the limit): CEL decides and
+				// words it.
+				if r = cr.eval(activationFor(cr, f, &act)); r.Passed {
+					continue
+				}
+			}
+			v.Passed = false
+			v.Failures = append(v.Failures, r)
+			if !explain {
+				return v
+			}
+			continue
+		}
 		e := &s.entries[i]
 		if skip != nil && skip[i] {
+			// Passed within the shared program; counted where it stands, so
+			// that a later failure reports the same count as the slow path.
+			v.Evaluated++
 			continue
 		}
 		if e.Disabled {
@@ -207,14 +241,10 @@ func (s *Set) run(ctx context.Context, f *Facts, explain bool) Verdict {
 		if cr, ok := e.Rule.(*CELRule); ok {
 			if err := ctx.Err(); err != nil {
 				r = errorResult(name, &EvalError{Rule: name, Err: err})
+			} else if pass, ok := cr.fastEval(f); ok {
+				r = cr.outcome(pass)
 			} else {
-				if act == nil || act.env != cr.env {
-					if act != nil {
-						act.env.putActivation(act)
-					}
-					act = cr.env.getActivation(f)
-				}
-				r = cr.eval(act)
+				r = cr.eval(activationFor(cr, f, &act))
 			}
 		} else {
 			r = evaluate(ctx, e.Rule, f, explain)
@@ -229,4 +259,17 @@ func (s *Set) run(ctx context.Context, f *Facts, explain bool) Verdict {
 		}
 	}
 	return v
+}
+
+// activationFor returns an activation of r's Env over f, reusing *act when
+// it belongs to that Env and swapping it otherwise; the caller puts the
+// last one back.
+func activationFor(r *CELRule, f *Facts, act **activation) *activation {
+	if *act == nil || (*act).env != r.env {
+		if *act != nil {
+			(*act).env.putActivation(*act)
+		}
+		*act = r.env.getActivation(f)
+	}
+	return *act
 }
