@@ -1,5 +1,20 @@
-// Package settlement prices carts and, in later parts, carries orders through
-// clearing and settlement.
+// Package settlement prices carts and carries orders through payment,
+// clearing, settlement and reconciliation.
+//
+// A Service runs the order lifecycle (a looplab/fsm table built afresh per
+// command from the stored state: CREATED -> PAID -> FULFILLED -> COMPLETED,
+// CREATED -> CANCELLED, refunds through REFUNDING to REFUNDED, CLOSED), one
+// storage transaction per step in which the order, its coupons, its ledger
+// postings and its outbox events commit together. CreateOrder prices a cart
+// with an offer snapshot (Offers) and locks its coupons, re-checking their
+// budgets (ErrRequote), and holds gift card amounts; Pay uses the coupons,
+// captures the holds and posts the payment; Complete clears the net to the
+// parties by a split (money.AllocateMinor, discounts charged to their
+// funders); Refund returns refunded units exactly and claws back in
+// proportion; RunCycles issues statements per party on T+N or monthly
+// cycles in the tenant's time zone, under a lease; Reconcile reports every
+// disagreement between orders, coupons and the ledger. See
+// examples/checkout for the whole flow.
 //
 // Price is a pure function: given a Cart (lines with SKU, category, merchant,
 // unit price and quantity, plus a shipping fee) and a snapshot of the offers

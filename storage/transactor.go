@@ -92,13 +92,14 @@ func (t *Tx) RollbackOnly() error {
 	return t.cause
 }
 
-type txKey struct{ owner any }
-
 // CurrentTx returns the transaction that owner (an adapter instance, used as
 // the identity of its database) opened in ctx, if any. Transactions of other
 // store instances in the same context are not returned.
+//
+// owner must be a pointer (an adapter's *Store): it is the context key
+// itself, which costs no allocation on the hot path of every store call.
 func CurrentTx(ctx context.Context, owner any) (*Tx, bool) {
-	t, ok := ctx.Value(txKey{owner}).(*Tx)
+	t, ok := ctx.Value(owner).(*Tx)
 	return t, ok
 }
 
@@ -108,7 +109,7 @@ func CurrentTx(ctx context.Context, owner any) (*Tx, bool) {
 // CurrentTx(ctx, owner).RollbackOnly(), and is returned to the host
 // unretried.
 func WithHostTx(ctx context.Context, owner any, h TxHandle) context.Context {
-	return context.WithValue(ctx, txKey{owner}, &Tx{handle: h, host: true})
+	return context.WithValue(ctx, owner, &Tx{handle: h, host: true})
 }
 
 // RunInTx implements the Transactor contract for an adapter. owner is the
@@ -152,7 +153,7 @@ func runOnce(ctx context.Context, owner any, begin func(context.Context) (TxHand
 			_ = h.Rollback()
 		}
 	}()
-	ferr := fn(context.WithValue(ctx, txKey{owner}, t))
+	ferr := fn(context.WithValue(ctx, owner, t))
 	done = true
 	if ferr != nil {
 		if rerr := h.Rollback(); rerr != nil {

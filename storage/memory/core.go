@@ -184,29 +184,32 @@ func (s *Store) AppendOutbox(ctx context.Context, msgs ...storage.Message) error
 			return err
 		}
 	}
-	return s.do(ctx, func(t *txn) error {
-		for _, m := range msgs {
-			if _, dup := s.core.eventIDs[m.EventID]; dup {
-				return fmt.Errorf("%w: outbox event %q", storage.ErrDuplicate, m.EventID)
-			}
-			s.core.outboxID++
-			m.ID = s.core.outboxID
-			m.Payload = slices.Clone(m.Payload)
-			if m.CreatedAt.IsZero() {
-				m.CreatedAt = s.clock.Now()
-			}
-			p := m.Partition()
-			s.core.outbox[p] = append(s.core.outbox[p], outboxRow{msg: m})
-			s.core.eventIDs[m.EventID] = struct{}{}
-			id := m.EventID
-			t.onUndo(func() {
-				s.core.outbox[p] = s.core.outbox[p][:len(s.core.outbox[p])-1]
-				delete(s.core.eventIDs, id)
-				s.core.outboxID--
-			})
+	return s.do(ctx, func(t *txn) error { return s.appendOutbox(t, msgs) })
+}
+
+// appendOutbox appends validated messages inside the open transaction t.
+func (s *Store) appendOutbox(t *txn, msgs []storage.Message) error {
+	for _, m := range msgs {
+		if _, dup := s.core.eventIDs[m.EventID]; dup {
+			return fmt.Errorf("%w: outbox event %q", storage.ErrDuplicate, m.EventID)
 		}
-		return nil
-	})
+		s.core.outboxID++
+		m.ID = s.core.outboxID
+		m.Payload = slices.Clone(m.Payload)
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = s.clock.Now()
+		}
+		p := m.Partition()
+		s.core.outbox[p] = append(s.core.outbox[p], outboxRow{msg: m})
+		s.core.eventIDs[m.EventID] = struct{}{}
+		id := m.EventID
+		t.onUndo(func() {
+			s.core.outbox[p] = s.core.outbox[p][:len(s.core.outbox[p])-1]
+			delete(s.core.eventIDs, id)
+			s.core.outboxID--
+		})
+	}
+	return nil
 }
 
 // PendingOutbox implements storage.OutboxStore.

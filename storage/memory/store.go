@@ -41,8 +41,13 @@ type Store struct {
 	retry storage.RetryPolicy
 	clock storage.Clock
 
-	core coreState
-	risk riskState // rules/risk: velocity buckets and deny lists (risk.go)
+	core   coreState
+	ledger ledgerState
+	risk   riskState   // rules/risk: velocity buckets and deny lists (risk.go)
+	coupon couponState // package coupon: templates, coupons, audit (coupon.go)
+	reward rewardState // package reward: campaigns, events, progress, grants (reward.go)
+
+	settlement settlementState // package settlement: orders, clearing entries, statements (settlement.go)
 }
 
 // New returns an empty Store.
@@ -61,6 +66,10 @@ func New(opts Options) (*Store, error) {
 		s.clock = storage.SystemClock{}
 	}
 	s.core.init()
+	s.ledger.init()
+	s.coupon.init()
+	s.reward.init()
+	s.settlement.init()
 	return s, nil
 }
 

@@ -45,8 +45,17 @@ var backends = []backend{
 		},
 	},
 	{
-		name:  "postgres",
-		place: func(t testing.TB) string { return pgtest.DSN(t) },
+		name: "postgres",
+		place: func(t testing.TB) string {
+			// Every test gets a fresh database, cloned from one migrated once.
+			return pgtest.DSNFromTemplate(t, "sqlstore", func(dsn string) error {
+				s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.Options{})
+				if err != nil {
+					return err
+				}
+				return s.Close()
+			})
+		},
 		open: func(t testing.TB, dsn string, opts sqlstore.Options) *sqlstore.Store {
 			if opts.MaxConns == 0 {
 				opts.MaxConns = 16

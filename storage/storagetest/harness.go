@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/rewardkit/rewardkit/coupon"
+	"github.com/rewardkit/rewardkit/ledger"
+	"github.com/rewardkit/rewardkit/reward"
 	"github.com/rewardkit/rewardkit/rules/risk"
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -16,6 +19,9 @@ type Store interface {
 	storage.LeaseStore
 	storage.CounterStore
 	Risk() risk.Store
+	Rewards() reward.Store
+	Ledger() ledger.Store
+	Coupons() coupon.Store
 }
 
 // HostTx is a transaction the host opened on the adapter's database, with
@@ -40,6 +46,10 @@ type Harness struct {
 	// Writers is the number of concurrent goroutines in the concurrency
 	// cases; default 32.
 	Writers int
+	// RewardEvents is the number of deliveries in the reward stream case;
+	// default 10,000 (1,500 with -short). SQLite under -race needs minutes
+	// for 10,000.
+	RewardEvents int
 }
 
 func (h Harness) second(t *testing.T, first Store) Store {
@@ -66,5 +76,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Outbox", func(t *testing.T) { RunOutbox(t, h) })
 	t.Run("Lease", func(t *testing.T) { RunLease(t, h) })
 	t.Run("Counter", func(t *testing.T) { RunCounter(t, h) })
+	t.Run("Coupon", func(t *testing.T) { RunCoupon(t, h) })
 	t.Run("Risk", func(t *testing.T) { RunRisk(t, h) })
+	t.Run("Ledger", func(t *testing.T) { RunLedger(t, h) })
+	t.Run("Reward", func(t *testing.T) { RunReward(t, h) })
+	t.Run("Settlement", func(t *testing.T) { RunSettlement(t, h) })
 }

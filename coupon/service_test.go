@@ -1,0 +1,685 @@
+package coupon_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewardkit/rewardkit/coupon"
+	"github.com/rewardkit/rewardkit/money"
+	"github.com/rewardkit/rewardkit/rules"
+	"github.com/rewardkit/rewardkit/storage"
+	"github.com/rewardkit/rewardkit/storage/memory"
+)
+
+const tenant storage.TenantID = "shop"
+
+var t0 = time.Date(2025, 8, 11, 10, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	svc   *coupon.Service
+	mem   *memory.Store
+	store coupon.Store
+	clock *storage.FakeClock
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	clock := storage.NewFakeClock(t0)
+	mem, err := memory.New(memory.Options{Clock: clock, LockWait: 2 * time.Second})
+	require.NoError(t, err)
+	env, err := rules.NewEnv()
+	require.NoError(t, err)
+	svc, err := coupon.New(coupon.Config{Store: mem.Coupons(), Tx: mem, Clock: clock, Rules: env})
+	require.NoError(t, err)
+	return &fixture{svc: svc, mem: mem, store: mem.Coupons(), clock: clock}
+}
+
+func usd(s string) money.Amount { return money.MustParse(s, money.USD) }
+
+func tenOff(id string) coupon.Template {
+	return coupon.Template{
+		Tenant: tenant, ID: id, Name: "10 off 50",
+		Benefit:  coupon.Benefit{Kind: coupon.KindThreshold, Currency: money.USD, Amount: usd("10.00"), MinSpend: usd("50.00")},
+		Validity: coupon.Validity{Days: 7, TimeZone: "Asia/Shanghai"},
+		Limits:   coupon.Limits{Stock: 100, PerUser: 1},
+	}
+}
+
+func (f *fixture) create(t testing.TB, tpl coupon.Template) coupon.Template {
+	t.Helper()
+	out, err := f.svc.CreateTemplate(context.Background(), tpl)
+	require.NoError(t, err)
+	return out
+}
+
+func (f *fixture) claim(t testing.TB, tpl, user string) coupon.Coupon {
+	t.Helper()
+	c, err := f.svc.Claim(context.Background(), coupon.ClaimRequest{Tenant: tenant, TemplateID: tpl, UserID: user})
+	require.NoError(t, err)
+	return c
+}
+
+// snapshot is everything a refused command must leave alone.
+type snapshot struct {
+	c      coupon.Coupon
+	audit  int
+	outbox int
+}
+
+func (f *fixture) snap(t testing.TB, id string) snapshot {
+	t.Helper()
+	ctx := context.Background()
+	c, err := f.store.Coupon(ctx, tenant, id)
+	require.NoError(t, err)
+	a, err := f.store.Audit(ctx, tenant, id)
+	require.NoError(t, err)
+	n := 0
+	for p := range storage.OutboxPartitions {
+		ms, err := f.mem.PendingOutbox(ctx, p, 1_000_000)
+		require.NoError(t, err)
+		n += len(ms)
+	}
+	return snapshot{c: c, audit: len(a), outbox: n}
+}
+
+func cart(lines ...coupon.Line) coupon.Cart {
+	c := coupon.Cart{Currency: money.USD, Subtotal: money.Zero(money.USD)}
+	for _, l := range lines {
+		c.Subtotal, _ = c.Subtotal.Add(l.Amount)
+		c.Lines = append(c.Lines, l)
+	}
+	return c
+}
+
+func TestClaimValidityInTimeZone(t *testing.T) {
+	f := newFixture(t)
+	f.create(t, tenOff("t1"))
+	c := f.claim(t, "t1", "u1")
+	assert.Equal(t, coupon.StateActivated, c.State)
+	assert.Equal(t, "u1", c.UserID)
+	// claimed 2025-08-11 18:00 in Shanghai; 7 days counting the claim day
+	// end at 2025-08-18 00:00 Shanghai = 2025-08-17 16:00 UTC.
+	assert.Equal(t, time.Date(2025, 8, 17, 16, 0, 0, 0, time.UTC), c.ValidUntil.UTC())
+	trail, err := f.svc.Audit(context.Background(), tenant, c.ID)
+	require.NoError(t, err)
+	require.Len(t, trail, 1)
+	assert.Equal(t, coupon.EventClaim, trail[0].Event)
+	assert.Equal(t, coupon.StateUnactivated, trail[0].From)
+	assert.Equal(t, coupon.StateActivated, trail[0].To)
+	assert.Equal(t, "u1", trail[0].Actor)
+}
+
+func TestClaimLimits(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tpl := tenOff("t1")
+	tpl.Limits = coupon.Limits{Stock: 3, PerUser: 2}
+	f.create(t, tpl)
+	f.claim(t, "t1", "u1")
+	f.claim(t, "t1", "u1")
+	_, err := f.svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: "u1"})
+	require.ErrorIs(t, err, coupon.ErrUserLimit)
+	f.claim(t, "t1", "u2")
+	_, err = f.svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: "u3"})
+	require.ErrorIs(t, err, coupon.ErrOutOfStock)
+	cs, err := f.svc.ListByUser(ctx, tenant, "u3")
+	require.NoError(t, err)
+	assert.Empty(t, cs, "a refused claim leaves nothing")
+	st, err := f.svc.Stats(ctx, tenant, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), st.Issued)
+	assert.Equal(t, int64(0), st.RemainingStock)
+	assert.Equal(t, int64(3), st.ByState[coupon.StateActivated])
+}
+
+func TestClaimIdempotentByRequestKey(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tpl := tenOff("t1")
+	tpl.Limits.PerUser = 5
+	f.create(t, tpl)
+	req := coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: "u1", RequestKey: "req-1"}
+	a, err := f.svc.Claim(ctx, req)
+	require.NoError(t, err)
+	b, err := f.svc.Claim(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, a.ID, b.ID)
+	cs, err := f.svc.ListByUser(ctx, tenant, "u1")
+	require.NoError(t, err)
+	assert.Len(t, cs, 1)
+	req.UserID = "u2"
+	_, err = f.svc.Claim(ctx, req)
+	require.ErrorIs(t, err, storage.ErrIdempotencyMismatch)
+}
+
+func TestClaimRefusals(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	auto := tenOff("auto")
+	auto.Auto = true
+	f.create(t, auto)
+	later := tenOff("later")
+	later.Validity.Start = t0.Add(time.Hour)
+	f.create(t, later)
+	over := tenOff("over")
+	over.Validity = coupon.Validity{Start: t0.Add(-48 * time.Hour), End: t0.Add(-time.Hour)}
+	f.create(t, over)
+	cond := tenOff("cond")
+	cond.Conditions = []coupon.Condition{{Name: "shanghai", Expr: `user.region == "SH"`, Reason: "Shanghai only", On: coupon.PhaseClaim}}
+	f.create(t, cond)
+
+	cases := []struct {
+		name string
+		req  coupon.ClaimRequest
+		want error
+	}{
+		{"unknown template", coupon.ClaimRequest{Tenant: tenant, TemplateID: "nope", UserID: "u1"}, coupon.ErrUnknownTemplate},
+		{"automatic promotion", coupon.ClaimRequest{Tenant: tenant, TemplateID: "auto", UserID: "u1"}, coupon.ErrNotClaimable},
+		{"not started", coupon.ClaimRequest{Tenant: tenant, TemplateID: "later", UserID: "u1"}, coupon.ErrNotStarted},
+		{"claim window over", coupon.ClaimRequest{Tenant: tenant, TemplateID: "over", UserID: "u1"}, coupon.ErrExpired},
+		{"condition", coupon.ClaimRequest{Tenant: tenant, TemplateID: "cond", UserID: "u1", Facts: &rules.Facts{User: rules.User{Region: "BJ"}}}, coupon.ErrConditionFailed},
+		{"no user", coupon.ClaimRequest{Tenant: tenant, TemplateID: "cond"}, coupon.ErrInvalidRequest},
+		{"bad tenant", coupon.ClaimRequest{Tenant: "", TemplateID: "cond", UserID: "u1"}, storage.ErrInvalidTenant},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.svc.Claim(ctx, tc.req)
+			require.ErrorIs(t, err, tc.want)
+		})
+	}
+	var ce *coupon.ConditionError
+	_, err := f.svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "cond", UserID: "u1"})
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "Shanghai only", ce.Failed[0].Reason)
+	c, err := f.svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "cond", UserID: "u1", Facts: &rules.Facts{User: rules.User{Region: "SH"}}})
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateActivated, c.State)
+}
+
+func TestCreateTemplateRefusals(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	bad := tenOff("bad")
+	bad.Conditions = []coupon.Condition{{Name: "x", Expr: `user.nope == 1`}}
+	_, err := f.svc.CreateTemplate(ctx, bad)
+	require.ErrorIs(t, err, coupon.ErrInvalidTemplate)
+	var ce *rules.CompileError
+	require.ErrorAs(t, err, &ce)
+
+	bad = tenOff("bad")
+	bad.Validity = coupon.Validity{TimeZone: "Mars/Olympus"}
+	bad.Limits.Budget = money.MustParse("5", money.JPY)
+	bad.Benefit.Amount = money.Amount{}
+	err = bad.Validate()
+	require.ErrorIs(t, err, coupon.ErrInvalidTemplate)
+	require.ErrorIs(t, err, coupon.ErrInvalidBenefit)
+	for _, part := range []string{"end or a number of days", "time zone", "budget", "amount is required"} {
+		assert.Contains(t, err.Error(), part)
+	}
+	f.create(t, tenOff("t1"))
+	_, err = f.svc.CreateTemplate(ctx, tenOff("t1"))
+	require.ErrorIs(t, err, storage.ErrDuplicate)
+}
+
+func TestLockUseReleaseRefund(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tpl := tenOff("t1")
+	tpl.Limits = coupon.Limits{PerUser: 3, PerOrder: 1, Budget: usd("100.00")}
+	tpl.Refund = coupon.RefundRestore
+	f.create(t, tpl)
+	c1 := f.claim(t, "t1", "u1")
+	c2 := f.claim(t, "t1", "u1")
+	basket := cart(coupon.Line{SKU: "A", Quantity: 1, Amount: usd("60.00")})
+
+	lock := coupon.LockRequest{Tenant: tenant, CouponID: c1.ID, OrderID: "o1", UserID: "u1", Discount: usd("10.00"), Cart: &basket}
+	r, err := f.svc.Lock(ctx, lock)
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateLocked, r.Coupon.State)
+	assert.True(t, r.Discount.Equal(usd("10.00")))
+	assert.False(t, r.Replayed)
+
+	again, err := f.svc.Lock(ctx, lock)
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	assert.Equal(t, r.Coupon, again.Coupon)
+
+	// one coupon of the template per order
+	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c2.ID, OrderID: "o1", Discount: usd("10.00")})
+	require.ErrorIs(t, err, coupon.ErrOrderLimit)
+	// locked by o1: another order cannot take it
+	before := f.snap(t, c1.ID)
+	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c1.ID, OrderID: "o2", Discount: usd("10.00")})
+	require.ErrorIs(t, err, coupon.ErrLocked)
+	require.ErrorIs(t, err, coupon.ErrIllegalTransition)
+	assert.Equal(t, before, f.snap(t, c1.ID))
+
+	// release restores the budget and the per-order count
+	rel, err := f.svc.Release(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	require.NoError(t, err)
+	require.Len(t, rel, 1)
+	assert.Equal(t, coupon.StateActivated, rel[0].State)
+	assert.Empty(t, rel[0].OrderID)
+	st, err := f.svc.Stats(ctx, tenant, "t1")
+	require.NoError(t, err)
+	assert.True(t, st.BudgetSpent.IsZero())
+	rel, err = f.svc.Release(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	require.NoError(t, err)
+	assert.Empty(t, rel, "releasing again does nothing")
+
+	// lock for o2, pay twice: used once, same result
+	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c1.ID, OrderID: "o2", Discount: usd("10.00")})
+	require.NoError(t, err)
+	used, err := f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o2"})
+	require.NoError(t, err)
+	require.Len(t, used, 1)
+	assert.Equal(t, coupon.StateUsed, used[0].State)
+	usedAgain, err := f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o2"})
+	require.NoError(t, err)
+	assert.Equal(t, used, usedAgain)
+	st, err = f.svc.Stats(ctx, tenant, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), st.Used)
+	assert.True(t, st.BudgetSpent.Equal(usd("10.00")))
+	_, err = f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o-none"})
+	require.ErrorIs(t, err, coupon.ErrNotLocked)
+
+	// refund with RefundRestore: REFUNDED then ACTIVATED, budget back
+	ref, err := f.svc.Refund(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o2", Actor: "cs-7", Reason: "damaged"})
+	require.NoError(t, err)
+	require.Len(t, ref, 1)
+	assert.Equal(t, coupon.StateActivated, ref[0].State)
+	st, err = f.svc.Stats(ctx, tenant, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), st.Used)
+	assert.True(t, st.BudgetSpent.IsZero())
+	trail, err := f.svc.Audit(ctx, tenant, c1.ID)
+	require.NoError(t, err)
+	var evs []coupon.Event
+	for _, e := range trail {
+		evs = append(evs, e.Event)
+	}
+	assert.Equal(t, []coupon.Event{coupon.EventClaim, coupon.EventLock, coupon.EventRelease, coupon.EventLock, coupon.EventUse, coupon.EventRefund, coupon.EventRestore}, evs)
+	assert.Equal(t, "cs-7", trail[len(trail)-1].Actor)
+	assert.Equal(t, "damaged", trail[len(trail)-1].Reason)
+}
+
+func TestRefundBurn(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.create(t, tenOff("t1"))
+	c := f.claim(t, "t1", "u1")
+	_, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o1"})
+	require.NoError(t, err)
+	_, err = f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	require.NoError(t, err)
+	ref, err := f.svc.Refund(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	require.NoError(t, err)
+	require.Len(t, ref, 1)
+	assert.Equal(t, coupon.StateRefunded, ref[0].State)
+	ref, err = f.svc.Refund(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	require.NoError(t, err)
+	assert.Empty(t, ref)
+	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o2"})
+	require.ErrorIs(t, err, coupon.ErrIllegalTransition)
+}
+
+func TestBudgetCut(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tpl := tenOff("t1")
+	tpl.Limits = coupon.Limits{Budget: usd("15.00")}
+	f.create(t, tpl)
+	a, b, c := f.claim(t, "t1", "u1"), f.claim(t, "t1", "u2"), f.claim(t, "t1", "u3")
+	r, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: a.ID, OrderID: "o1", Discount: usd("10.00")})
+	require.NoError(t, err)
+	assert.False(t, r.Cut)
+	r, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: b.ID, OrderID: "o2", Discount: usd("10.00")})
+	require.NoError(t, err)
+	assert.True(t, r.Cut)
+	assert.True(t, r.Discount.Equal(usd("5.00")), r.Discount.String())
+	before := f.snap(t, c.ID)
+	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o3", Discount: usd("10.00")})
+	require.ErrorIs(t, err, coupon.ErrBudgetExhausted)
+	assert.Equal(t, before, f.snap(t, c.ID))
+	st, err := f.svc.Stats(ctx, tenant, "t1")
+	require.NoError(t, err)
+	assert.True(t, st.BudgetLeft.IsZero())
+}
+
+func TestLockRefusalsChangeNothing(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tpl := tenOff("t1")
+	tpl.Limits.PerUser = 10
+	tpl.Scope = coupon.Scope{Categories: []string{"shoes"}}
+	tpl.Conditions = []coupon.Condition{{Name: "app", Expr: `order.channel == "app"`, On: coupon.PhaseUse}}
+	f.create(t, tpl)
+	c := f.claim(t, "t1", "u1")
+	frozen := f.claim(t, "t1", "u1")
+	_, err := f.svc.Freeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: frozen.ID, Actor: "risk", Reason: "cash-out pattern"})
+	require.NoError(t, err)
+	shoes := cart(coupon.Line{SKU: "S1", Category: "shoes", Quantity: 1, Amount: usd("80.00")})
+	books := cart(coupon.Line{SKU: "B1", Category: "books", Quantity: 1, Amount: usd("80.00")})
+	small := cart(coupon.Line{SKU: "S1", Category: "shoes", Quantity: 1, Amount: usd("20.00")})
+	eur := coupon.Cart{Currency: money.EUR, Subtotal: money.MustParse("80", money.EUR), Lines: []coupon.Line{{SKU: "S1", Category: "shoes", Quantity: 1, Amount: money.MustParse("80", money.EUR)}}}
+	app := &rules.Facts{Order: rules.Order{Channel: "app"}}
+	cases := []struct {
+		name string
+		req  coupon.LockRequest
+		want error
+	}{
+		{"unknown coupon", coupon.LockRequest{CouponID: "nope", OrderID: "o1"}, coupon.ErrUnknownCoupon},
+		{"not owner", coupon.LockRequest{CouponID: c.ID, OrderID: "o1", UserID: "u2"}, coupon.ErrNotOwner},
+		{"frozen", coupon.LockRequest{CouponID: frozen.ID, OrderID: "o1"}, coupon.ErrFrozen},
+		{"discount currency", coupon.LockRequest{CouponID: c.ID, OrderID: "o1", Discount: money.MustParse("5", money.EUR)}, coupon.ErrCurrencyMismatch},
+		{"cart currency", coupon.LockRequest{CouponID: c.ID, OrderID: "o1", Cart: &eur, Facts: app}, coupon.ErrCurrencyMismatch},
+		{"out of scope", coupon.LockRequest{CouponID: c.ID, OrderID: "o1", Cart: &books, Facts: app}, coupon.ErrNotApplicable},
+		{"min spend", coupon.LockRequest{CouponID: c.ID, OrderID: "o1", Cart: &small, Facts: app}, coupon.ErrNotApplicable},
+		{"condition", coupon.LockRequest{CouponID: c.ID, OrderID: "o1", Cart: &shoes, Facts: &rules.Facts{Order: rules.Order{Channel: "web"}}}, coupon.ErrConditionFailed},
+		{"lock in the past", coupon.LockRequest{CouponID: c.ID, OrderID: "o1", Until: t0.Add(-time.Minute)}, coupon.ErrInvalidRequest},
+		{"negative discount", coupon.LockRequest{CouponID: c.ID, OrderID: "o1", Discount: usd("-1.00")}, coupon.ErrInvalidRequest},
+		{"no order", coupon.LockRequest{CouponID: c.ID}, coupon.ErrInvalidRequest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.snap(t, c.ID)
+			tc.req.Tenant = tenant
+			_, err := f.svc.Lock(ctx, tc.req)
+			require.ErrorIs(t, err, tc.want)
+			assert.Equal(t, before, f.snap(t, c.ID))
+		})
+	}
+	r, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o1", Cart: &shoes, Facts: app})
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateLocked, r.Coupon.State)
+}
+
+func TestFreezeUnfreeze(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.create(t, tenOff("t1"))
+	c := f.claim(t, "t1", "u1")
+	_, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o1"})
+	require.NoError(t, err)
+	fr, err := f.svc.Freeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: c.ID, Actor: "risk"})
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateFrozen, fr.State)
+	assert.Equal(t, coupon.StateLocked, fr.FrozenFrom)
+	before := f.snap(t, c.ID)
+	_, err = f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	require.ErrorIs(t, err, coupon.ErrFrozen)
+	_, err = f.svc.Freeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: c.ID})
+	require.ErrorIs(t, err, coupon.ErrIllegalTransition)
+	assert.Equal(t, before, f.snap(t, c.ID))
+	un, err := f.svc.Unfreeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: c.ID, Actor: "risk"})
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateLocked, un.State, "back to the state it was frozen from")
+	assert.Equal(t, "o1", un.OrderID)
+	_, err = f.svc.Unfreeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: c.ID})
+	require.ErrorIs(t, err, coupon.ErrIllegalTransition)
+	used, err := f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateUsed, used[0].State)
+}
+
+func TestExpiry(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tpl := tenOff("t1")
+	tpl.Limits.PerUser = 10
+	f.create(t, tpl)
+	a := f.claim(t, "t1", "u1")
+	b := f.claim(t, "t1", "u1")
+	_, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: b.ID, OrderID: "o1"})
+	require.NoError(t, err)
+	f.clock.Set(a.ValidUntil)
+
+	// seen on read, before any sweep
+	got, err := f.svc.Coupon(ctx, tenant, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateExpired, got.State)
+	exp, err := f.svc.ListByUser(ctx, tenant, "u1", coupon.StateExpired)
+	require.NoError(t, err)
+	require.Len(t, exp, 1)
+	assert.Equal(t, a.ID, exp[0].ID)
+	before := f.snap(t, a.ID)
+	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: a.ID, OrderID: "o2"})
+	require.ErrorIs(t, err, coupon.ErrExpired)
+	assert.Equal(t, before, f.snap(t, a.ID))
+
+	res, err := f.svc.ExpireSweep(ctx, tenant, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Done)
+	stored, err := f.store.Coupon(ctx, tenant, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateExpired, stored.State)
+
+	// the lock (15 minutes by default) timed out long ago
+	res, err = f.svc.ReleaseExpiredLocks(ctx, tenant, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Done)
+	stored, err = f.store.Coupon(ctx, tenant, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateActivated, stored.State)
+	res, err = f.svc.ExpireSweep(ctx, tenant, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Done, "the released coupon is past its validity too")
+}
+
+func TestSweepUnderLease(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	other, err := coupon.New(coupon.Config{Store: f.store, Tx: f.mem, Clock: f.clock, Owner: "other"})
+	require.NoError(t, err)
+	_, ok, err := f.mem.AcquireLease(ctx, "coupon/expire/"+string(tenant), "someone", t0, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	res, err := other.ExpireSweep(ctx, tenant, 10)
+	require.NoError(t, err)
+	assert.True(t, res.Skipped)
+	_, err = other.ExpireSweep(ctx, tenant, 0)
+	require.ErrorIs(t, err, coupon.ErrInvalidRequest)
+}
+
+func TestCodes(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tpl := tenOff("t1")
+	tpl.Limits = coupon.Limits{Stock: 50, PerUser: 1}
+	f.create(t, tpl)
+	codes, err := f.svc.GenerateCodes(ctx, coupon.GenerateRequest{Tenant: tenant, TemplateID: "t1", Count: 40, Length: 8, ChunkSize: 16})
+	require.NoError(t, err)
+	require.Len(t, codes, 40)
+	_, err = f.svc.GenerateCodes(ctx, coupon.GenerateRequest{Tenant: tenant, TemplateID: "t1", Count: 11})
+	require.ErrorIs(t, err, coupon.ErrOutOfStock)
+	st, err := f.svc.Stats(ctx, tenant, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(40), st.Issued)
+	assert.Equal(t, int64(40), st.ByState[coupon.StateUnactivated])
+
+	code := codes[0]
+	typed := strings.ToLower(coupon.FormatCode(code))
+	c, err := f.svc.RedeemCode(ctx, coupon.RedeemRequest{Tenant: tenant, Code: typed, UserID: "u1"})
+	require.NoError(t, err)
+	assert.Equal(t, coupon.StateActivated, c.State)
+	assert.Equal(t, code, c.Code)
+	assert.False(t, c.ValidUntil.IsZero(), "relative validity starts at redemption")
+	again, err := f.svc.RedeemCode(ctx, coupon.RedeemRequest{Tenant: tenant, Code: code, UserID: "u1"})
+	require.NoError(t, err)
+	assert.Equal(t, c, again)
+	_, err = f.svc.RedeemCode(ctx, coupon.RedeemRequest{Tenant: tenant, Code: code, UserID: "u2"})
+	require.ErrorIs(t, err, coupon.ErrCodeTaken)
+	_, err = f.svc.RedeemCode(ctx, coupon.RedeemRequest{Tenant: tenant, Code: codes[1], UserID: "u1"})
+	require.ErrorIs(t, err, coupon.ErrUserLimit)
+
+	// one typo: refused as such, not as an unknown code
+	typo := []byte(codes[1])
+	typo[2] = coupon.CodeAlphabet[(strings.IndexByte(coupon.CodeAlphabet, typo[2])+5)%len(coupon.CodeAlphabet)]
+	_, err = f.svc.RedeemCode(ctx, coupon.RedeemRequest{Tenant: tenant, Code: string(typo), UserID: "u2"})
+	require.ErrorIs(t, err, coupon.ErrBadCheckCharacter)
+	assert.NotErrorIs(t, err, coupon.ErrUnknownCode)
+	gen, err := coupon.NewCodeGenerator(8)
+	require.NoError(t, err)
+	_, err = f.svc.RedeemCode(ctx, coupon.RedeemRequest{Tenant: tenant, Code: gen.Next(), UserID: "u2"})
+	require.ErrorIs(t, err, coupon.ErrUnknownCode)
+	before := f.snap(t, c.ID)
+	_, err = f.svc.RedeemCode(ctx, coupon.RedeemRequest{Tenant: tenant, Code: "7XK9-B2T0", UserID: "u2"})
+	require.ErrorIs(t, err, coupon.ErrMalformedCode)
+	assert.Equal(t, before, f.snap(t, c.ID))
+}
+
+// failingStore fails UpdateDistribution once, after the first batch.
+type failingStore struct {
+	coupon.Store
+	calls int
+}
+
+func (s *failingStore) UpdateDistribution(ctx context.Context, d coupon.Distribution, prev int64) error {
+	s.calls++
+	if s.calls == 2 {
+		return errors.New("disk on fire")
+	}
+	return s.Store.UpdateDistribution(ctx, d, prev)
+}
+
+func TestDistributeResumes(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	tpl := tenOff("t1")
+	tpl.Limits = coupon.Limits{Stock: 8, PerUser: 1}
+	f.create(t, tpl)
+	// u3 already holds one: skipped by the per-user limit
+	f.claim(t, "t1", "u3")
+	users := []string{"u1", "u2", "u3", "u4", "u2", "u5", "u6", "u7", "u8", "u9", "u10"}
+	flaky, err := coupon.New(coupon.Config{Store: &failingStore{Store: f.store}, Tx: f.mem, Clock: f.clock})
+	require.NoError(t, err)
+	req := coupon.DistributeRequest{Tenant: tenant, ID: "d1", TemplateID: "t1", Users: users, BatchSize: 3}
+	d, err := flaky.Distribute(ctx, req)
+	require.Error(t, err)
+	assert.Equal(t, 3, d.Next, "the first batch was saved")
+	mid, err := f.svc.Distribution(ctx, tenant, "d1")
+	require.NoError(t, err)
+	assert.Equal(t, 3, mid.Next)
+
+	d, err = f.svc.Distribute(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, coupon.DistributionExhausted, d.Status)
+	assert.Equal(t, 7, d.Issued)
+	assert.Equal(t, 1, d.Skipped)
+	require.Len(t, d.Failures, 1)
+	assert.Equal(t, "u3", d.Failures[0].UserID)
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7"} {
+		cs, err := f.svc.ListByUser(ctx, tenant, u)
+		require.NoError(t, err)
+		assert.Len(t, cs, 1, u)
+	}
+	st, err := f.svc.Stats(ctx, tenant, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(8), st.Issued)
+
+	again, err := f.svc.Distribute(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, d.Issued, again.Issued)
+	req.Users = []string{"x"}
+	_, err = f.svc.Distribute(ctx, req)
+	require.ErrorIs(t, err, coupon.ErrInvalidRequest)
+}
+
+func TestUsable(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	shoes := tenOff("shoes")
+	shoes.Scope = coupon.Scope{Categories: []string{"shoes"}}
+	f.create(t, shoes)
+	pct := coupon.Template{
+		Tenant: tenant, ID: "pct", Benefit: coupon.Benefit{Kind: coupon.KindPercentOff, Currency: money.USD, Percent: decimal.NewFromInt(20), Cap: usd("500.00")},
+		Validity: coupon.Validity{End: t0.Add(24 * time.Hour)},
+	}
+	f.create(t, pct)
+	auto := coupon.Template{
+		Tenant: tenant, ID: "ship", Auto: true, Benefit: coupon.Benefit{Kind: coupon.KindFreeShipping, Currency: money.USD},
+		Validity: coupon.Validity{End: t0.Add(24 * time.Hour)},
+	}
+	f.create(t, auto)
+	s := f.claim(t, "shoes", "u1")
+	p := f.claim(t, "pct", "u1")
+	p2 := f.claim(t, "pct", "u1")
+	_, err := f.svc.Freeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: p2.ID})
+	require.NoError(t, err)
+	basket := cart(coupon.Line{SKU: "B1", Category: "books", Quantity: 2, Amount: usd("70.00")})
+	basket.Shipping = usd("5.00")
+	u, err := f.svc.Usable(ctx, coupon.UsableRequest{Tenant: tenant, UserID: "u1", Cart: basket})
+	require.NoError(t, err)
+	var usable []string
+	for _, c := range u.Usable {
+		if c.Coupon != nil {
+			usable = append(usable, c.Coupon.ID)
+		} else {
+			usable = append(usable, "auto:"+c.Template.ID)
+		}
+	}
+	assert.ElementsMatch(t, []string{p.ID, "auto:ship"}, usable)
+	reasons := map[string]error{}
+	for _, r := range u.Unusable {
+		reasons[r.Coupon.ID] = r.Err
+		assert.NotEmpty(t, r.Reason)
+	}
+	require.ErrorIs(t, reasons[s.ID], coupon.ErrNotApplicable)
+	require.ErrorIs(t, reasons[p2.ID], coupon.ErrFrozen)
+
+	_, err = f.svc.Usable(ctx, coupon.UsableRequest{Tenant: tenant, UserID: "u1", Cart: coupon.Cart{Currency: money.USD, Lines: []coupon.Line{{Amount: money.MustParse("1", money.EUR)}}}})
+	require.ErrorIs(t, err, coupon.ErrCurrencyMismatch)
+	eur := coupon.Cart{Currency: money.EUR, Lines: []coupon.Line{{SKU: "x", Quantity: 1, Amount: money.MustParse("80", money.EUR)}}}
+	u, err = f.svc.Usable(ctx, coupon.UsableRequest{Tenant: tenant, UserID: "u1", Cart: eur})
+	require.NoError(t, err)
+	assert.Empty(t, u.Usable)
+	for _, r := range u.Unusable {
+		if r.Coupon != nil && r.Coupon.ID == p.ID {
+			require.ErrorIs(t, r.Err, coupon.ErrCurrencyMismatch)
+		}
+	}
+}
+
+func TestOutboxGetsEveryTransition(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.create(t, tenOff("t1"))
+	c := f.claim(t, "t1", "u1")
+	_, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o1"})
+	require.NoError(t, err)
+	_, err = f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	require.NoError(t, err)
+	p := storage.PartitionOf(tenant, "coupon", c.ID)
+	msgs, err := f.mem.PendingOutbox(ctx, p, 100)
+	require.NoError(t, err)
+	var topics []string
+	for _, m := range msgs {
+		if m.AggregateID == c.ID {
+			topics = append(topics, m.Topic)
+		}
+	}
+	assert.Equal(t, []string{"coupon.claim", "coupon.lock", "coupon.use"}, topics)
+	trail, err := f.svc.Audit(ctx, tenant, c.ID)
+	require.NoError(t, err)
+	for i, e := range trail {
+		assert.Equal(t, e.EventID, msgs[i].EventID)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	_, err := coupon.New(coupon.Config{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Store")
+	assert.Contains(t, err.Error(), "Transactor")
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,182 @@
+package ledger
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rewardkit/rewardkit/storage"
+)
+
+// Outbox topics. Every state change appends one message in the same
+// transaction; amounts in payloads are integer minor units beside their
+// asset code.
+const (
+	TopicTransactionCommitted = "ledger.transaction.committed"
+	TopicHoldPlaced           = "ledger.hold.placed"
+	TopicHoldReleased         = "ledger.hold.released"
+	TopicAccountOpened        = "ledger.account.opened"
+)
+
+// Aggregate types of the outbox messages.
+const (
+	AggregateTransaction = "ledger.transaction"
+	AggregateHold        = "ledger.hold"
+	AggregateAccount     = "ledger.account"
+)
+
+// txEvent builds the message of a committed transaction. The payload is
+// written by hand: it is on the hot path, and every field is a string, an
+// integer or a time.
+func txEvent(tenant storage.TenantID, r *TxRow) storage.Message {
+	b := make([]byte, 0, 192+96*len(r.Lines))
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, r.ID)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, r.Key)
+	b = append(b, `,"kind":"`...)
+	b = append(b, r.Kind.String()...)
+	b = append(b, `","at":"`...)
+	b = r.At.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","postings":[`...)
+	for i := range r.Lines {
+		ln := &r.Lines[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"source":`...)
+		b = appendJSONString(b, ln.Source)
+		b = append(b, `,"destination":`...)
+		b = appendJSONString(b, ln.Destination)
+		b = append(b, `,"asset":"`...)
+		b = append(b, ln.Asset...)
+		b = append(b, `","amount":`...)
+		b = strconv.AppendInt(b, ln.Amount, 10)
+		if !ln.ExpiresAt.IsZero() {
+			b = append(b, `,"expires_at":"`...)
+			b = ln.ExpiresAt.UTC().AppendFormat(b, time.RFC3339Nano)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if r.Reverses != "" {
+		b = append(b, `,"reverses":`...)
+		b = appendJSONString(b, r.Reverses)
+	}
+	if r.Hold != "" {
+		b = append(b, `,"hold":`...)
+		b = appendJSONString(b, r.Hold)
+	}
+	b = appendMeta(b, r.Metadata)
+	b = append(b, '}')
+	return storage.Message{
+		EventID: "ledger.tx." + r.ID, Tenant: tenant, Topic: TopicTransactionCommitted,
+		AggregateType: AggregateTransaction, AggregateID: r.ID, Payload: b, CreatedAt: r.At,
+	}
+}
+
+func holdEvent(tenant storage.TenantID, topic string, h *HoldRow, at time.Time) storage.Message {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, h.ID)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, h.Key)
+	b = append(b, `,"account":`...)
+	b = appendJSONString(b, h.Account)
+	b = append(b, `,"destination":`...)
+	b = appendJSONString(b, h.Destination)
+	b = append(b, `,"asset":"`...)
+	b = append(b, h.Asset...)
+	b = append(b, `","amount":`...)
+	b = strconv.AppendInt(b, h.Amount, 10)
+	b = append(b, `,"captured":`...)
+	b = strconv.AppendInt(b, h.Captured, 10)
+	b = append(b, `,"status":"`...)
+	b = append(b, h.Status.String()...)
+	b = append(b, '"')
+	if !h.ExpiresAt.IsZero() {
+		b = append(b, `,"expires_at":"`...)
+		b = h.ExpiresAt.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	b = appendMeta(b, h.Metadata)
+	b = append(b, '}')
+	suffix := ".placed"
+	if topic == TopicHoldReleased {
+		suffix = ".released"
+	}
+	return storage.Message{
+		EventID: "ledger.hold." + h.ID + suffix, Tenant: tenant, Topic: topic,
+		AggregateType: AggregateHold, AggregateID: h.ID, Payload: b, CreatedAt: at,
+	}
+}
+
+func accountEvent(tenant storage.TenantID, a *Account, at time.Time, eventID string) storage.Message {
+	b := make([]byte, 0, 128)
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, a.ID)
+	b = append(b, `,"overdraft":"`...)
+	b = append(b, a.Overdraft.Kind.String()...)
+	b = append(b, '"')
+	if a.Overdraft.Kind == BoundedOverdraft {
+		b = append(b, `,"limit":"`...)
+		b = append(b, a.Overdraft.Limit.StringFixed()...)
+		b = append(b, `","asset":"`...)
+		b = append(b, a.Overdraft.Limit.Currency().Code()...)
+		b = append(b, '"')
+	}
+	b = appendMeta(b, a.Metadata)
+	b = append(b, '}')
+	return storage.Message{
+		EventID: "ledger.account." + eventID, Tenant: tenant, Topic: TopicAccountOpened,
+		AggregateType: AggregateAccount, AggregateID: a.ID, Payload: b, CreatedAt: at,
+	}
+}
+
+func appendMeta(b []byte, m map[string]string) []byte {
+	if len(m) == 0 {
+		return b
+	}
+	b = append(b, `,"metadata":{`...)
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
+}

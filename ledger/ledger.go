@@ -1,0 +1,456 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/rewardkit/rewardkit/money"
+	"github.com/rewardkit/rewardkit/storage"
+)
+
+// Config wires a Ledger.
+type Config struct {
+	Store Store              // required
+	Tx    storage.Transactor // required; usually the same adapter as Store
+	Clock storage.Clock      // default storage.SystemClock
+	// Assets resolves asset codes (ISO currencies plus the host's POINTS,
+	// STORED_VALUE, ...). Nil: ISO currencies only.
+	Assets *money.Registry
+	// ExpiryAccount receives what SweepExpired takes from expired lots.
+	// Default World.
+	ExpiryAccount string
+	// NewID returns IDs for transactions and holds. Default UUIDv7.
+	NewID func() string
+	// MaxPostings caps the postings of one transaction; default 256.
+	MaxPostings int
+}
+
+// Validate reports every problem of c, joined, each wrapping
+// ErrInvalidConfig.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, fmt.Errorf("%w: Store is required", ErrInvalidConfig))
+	}
+	if c.Tx == nil {
+		errs = append(errs, fmt.Errorf("%w: Tx is required", ErrInvalidConfig))
+	}
+	if c.ExpiryAccount != "" {
+		if err := ValidateAccountID(c.ExpiryAccount); err != nil {
+			errs = append(errs, fmt.Errorf("%w: ExpiryAccount: %w", ErrInvalidConfig, err))
+		}
+	}
+	if c.MaxPostings < 0 {
+		errs = append(errs, fmt.Errorf("%w: MaxPostings is negative", ErrInvalidConfig))
+	}
+	return errors.Join(errs...)
+}
+
+// Ledger is a double-entry ledger over a Store. It is safe for concurrent
+// use; its correctness across host instances comes from the Store's
+// conditional writes, not from locks in this process.
+type Ledger struct {
+	store       Store
+	tx          storage.Transactor
+	clock       storage.Clock
+	assets      *money.Registry
+	expiry      string
+	newID       func() string
+	maxPostings int
+}
+
+// New returns a Ledger, or the errors of cfg.Validate.
+func New(cfg Config) (*Ledger, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Ledger{store: cfg.Store, tx: cfg.Tx, clock: cfg.Clock, assets: cfg.Assets,
+		expiry: cfg.ExpiryAccount, newID: cfg.NewID, maxPostings: cfg.MaxPostings}
+	if l.clock == nil {
+		l.clock = storage.SystemClock{}
+	}
+	if l.expiry == "" {
+		l.expiry = World
+	}
+	if l.newID == nil {
+		l.newID = newUUID
+	}
+	if l.maxPostings == 0 {
+		l.maxPostings = 256
+	}
+	return l, nil
+}
+
+func newUUID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// asset resolves an asset code through the ledger's registry.
+func (l *Ledger) asset(code string) (money.Currency, error) { return l.assets.Lookup(code) }
+
+// Transfer validates and commits one transaction atomically: every
+// account it names is created on first use, every debited account's
+// available balance must stay at or above its floor, and an outbox message
+// "ledger.transaction.committed" is appended in the same transaction.
+//
+// Errors: storage.ErrInvalidTenant; ErrInvalidRequest, ErrInvalidAmount,
+// ErrUnknownAsset, ErrUnbalanced for bad input (nothing is written);
+// ErrInsufficientFunds; ErrKeyReused when the key was used with other
+// postings; the Store's and Transactor's errors.
+func (l *Ledger) Transfer(ctx context.Context, tenant storage.TenantID, req TransferRequest) (*Transaction, error) {
+	txs, err := l.Commit(ctx, tenant, []TransferRequest{req})
+	if err != nil {
+		return nil, err
+	}
+	return txs[0], nil
+}
+
+// Commit commits a batch of transfers in one database transaction (and,
+// where the Store allows, one round trip). The batch is all or nothing: if
+// any transfer fails, none is committed and the error names its index.
+// Each transfer is idempotent on its own key: a key already committed (or
+// repeated earlier in the batch) returns the first transaction. Errors are
+// those of Transfer.
+func (l *Ledger) Commit(ctx context.Context, tenant storage.TenantID, reqs []TransferRequest) ([]*Transaction, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	if len(reqs) == 0 {
+		return nil, fmt.Errorf("%w: empty batch", ErrInvalidRequest)
+	}
+	now := l.clock.Now()
+	rows := make([]TxRow, 0, len(reqs))
+	var rowOf []int // request index -> row index, when keys repeat in the batch
+	var seen map[string]int
+	if len(reqs) > 1 {
+		seen = make(map[string]int, len(reqs))
+		rowOf = make([]int, len(reqs))
+	}
+	for i := range reqs {
+		row, err := l.prepareTransfer(tenant, &reqs[i], now)
+		if err != nil {
+			if len(reqs) > 1 {
+				return nil, fmt.Errorf("ledger: batch item %d: %w", i, err)
+			}
+			return nil, err
+		}
+		if seen != nil {
+			if j, ok := seen[row.Key]; ok {
+				if rows[j].Fingerprint != row.Fingerprint {
+					return nil, fmt.Errorf("ledger: batch item %d: %w: %w: key %q", i, ErrKeyReused, storage.ErrIdempotencyMismatch, row.Key)
+				}
+				rowOf[i] = j
+				continue
+			}
+			seen[row.Key] = len(rows)
+			rowOf[i] = len(rows)
+		}
+		rows = append(rows, row)
+	}
+	var done []Committed
+	ok := false
+	if ds, is := l.store.(DirectStore); is {
+		var err error
+		if done, ok, err = ds.CommitTxDirect(ctx, tenant, rows); err != nil {
+			return nil, err
+		}
+		if ok && len(done) != len(rows) {
+			return nil, fmt.Errorf("ledger: store committed %d of %d transactions", len(done), len(rows))
+		}
+	}
+	if !ok {
+		err := l.tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			done, err = l.store.CommitTx(ctx, tenant, rows)
+			if err != nil {
+				return err
+			}
+			return checkReplays(rows, done)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	txs := make([]*Transaction, len(rows))
+	for i := range done {
+		var err error
+		if txs[i], err = l.transaction(done[i].Row); err != nil {
+			return nil, err
+		}
+	}
+	if rowOf == nil {
+		return txs, nil
+	}
+	out := make([]*Transaction, len(reqs))
+	for i := range reqs {
+		out[i] = txs[rowOf[i]]
+	}
+	return out, nil
+}
+
+func checkReplays(rows []TxRow, done []Committed) error {
+	if len(done) != len(rows) {
+		return fmt.Errorf("ledger: store committed %d of %d transactions", len(done), len(rows))
+	}
+	for i := range done {
+		if done[i].Replayed && done[i].Row.Fingerprint != rows[i].Fingerprint {
+			return fmt.Errorf("%w: %w: key %q", ErrKeyReused, storage.ErrIdempotencyMismatch, rows[i].Key)
+		}
+	}
+	return nil
+}
+
+func validKey(key string) error {
+	if key == "" || len(key) > storage.MaxKeyLen || !utf8.ValidString(key) {
+		return fmt.Errorf("%w: key must be 1 to %d bytes of UTF-8", ErrInvalidRequest, storage.MaxKeyLen)
+	}
+	return nil
+}
+
+// prepareTransfer validates req and turns it into a row, in minor units.
+func (l *Ledger) prepareTransfer(tenant storage.TenantID, req *TransferRequest, now time.Time) (TxRow, error) {
+	if err := validKey(req.Key); err != nil {
+		return TxRow{}, err
+	}
+	var lines []LineRow
+	var err error
+	switch {
+	case len(req.Postings) > 0 && len(req.Legs) > 0:
+		return TxRow{}, fmt.Errorf("%w: give postings or legs, not both", ErrInvalidRequest)
+	case len(req.Legs) > 0:
+		lines, err = l.legLines(req.Legs)
+	default:
+		lines, err = l.postingLines(req.Postings)
+	}
+	if err != nil {
+		return TxRow{}, err
+	}
+	row := TxRow{ID: l.newID(), Key: req.Key, Kind: KindTransfer, At: now, Lines: lines, Metadata: cloneMeta(req.Metadata)}
+	row.Fingerprint = fingerprint(&row)
+	ev := txEvent(tenant, &row)
+	row.Event = &ev
+	return row, nil
+}
+
+func (l *Ledger) postingLines(ps []Posting) ([]LineRow, error) {
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("%w: no postings", ErrInvalidRequest)
+	}
+	if len(ps) > l.maxPostings {
+		return nil, fmt.Errorf("%w: %d postings, at most %d", ErrInvalidRequest, len(ps), l.maxPostings)
+	}
+	lines := make([]LineRow, len(ps))
+	for i := range ps {
+		p := &ps[i]
+		if err := ValidateAccountID(p.Source); err != nil {
+			return nil, fmt.Errorf("posting %d source: %w", i, err)
+		}
+		if err := ValidateAccountID(p.Destination); err != nil {
+			return nil, fmt.Errorf("posting %d destination: %w", i, err)
+		}
+		if p.Source == p.Destination {
+			return nil, fmt.Errorf("%w: posting %d moves from %q to itself", ErrInvalidRequest, i, p.Source)
+		}
+		m, err := minorOf(p.Amount, l.asset)
+		if err != nil {
+			return nil, fmt.Errorf("posting %d: %w", i, err)
+		}
+		lines[i] = LineRow{Source: p.Source, Destination: p.Destination, Asset: p.Amount.Currency().Code(), Amount: m, ExpiresAt: p.ExpiresAt.UTC()}
+		if p.ExpiresAt.IsZero() {
+			lines[i].ExpiresAt = time.Time{}
+		}
+	}
+	return lines, nil
+}
+
+// legLines matches debits with credits in order, per asset.
+func (l *Ledger) legLines(legs []Leg) ([]LineRow, error) {
+	type side struct {
+		account string
+		asset   string
+		amount  int64
+		expires time.Time
+	}
+	var debits, credits []side
+	sums := map[string]int64{}
+	for i, g := range legs {
+		if err := ValidateAccountID(g.Account); err != nil {
+			return nil, fmt.Errorf("leg %d: %w", i, err)
+		}
+		abs := g.Amount
+		neg := g.Amount.IsNegative()
+		if neg {
+			abs = g.Amount.Neg()
+		}
+		m, err := minorOf(abs, l.asset)
+		if err != nil {
+			return nil, fmt.Errorf("leg %d: %w", i, err)
+		}
+		code := abs.Currency().Code()
+		if neg {
+			if !g.ExpiresAt.IsZero() {
+				return nil, fmt.Errorf("%w: leg %d is a debit with an expiry", ErrInvalidRequest, i)
+			}
+			debits = append(debits, side{g.Account, code, m, time.Time{}})
+			sums[code] -= m
+		} else {
+			credits = append(credits, side{g.Account, code, m, g.ExpiresAt.UTC()})
+			sums[code] += m
+		}
+	}
+	for code, s := range sums {
+		if s != 0 {
+			return nil, fmt.Errorf("%w: %s legs sum to %d minor units", ErrUnbalanced, code, s)
+		}
+	}
+	var lines []LineRow
+	for ci := range credits {
+		c := &credits[ci]
+		for di := range debits {
+			d := &debits[di]
+			if c.amount == 0 {
+				break
+			}
+			if d.asset != c.asset || d.amount == 0 {
+				continue
+			}
+			if d.account == c.account {
+				return nil, fmt.Errorf("%w: account %q is debited and credited in %s", ErrInvalidRequest, d.account, d.asset)
+			}
+			n := min(d.amount, c.amount)
+			ln := LineRow{Source: d.account, Destination: c.account, Asset: c.asset, Amount: n}
+			if !c.expires.IsZero() {
+				ln.ExpiresAt = c.expires
+			}
+			lines = append(lines, ln)
+			d.amount -= n
+			c.amount -= n
+		}
+	}
+	if len(lines) > l.maxPostings {
+		return nil, fmt.Errorf("%w: %d postings, at most %d", ErrInvalidRequest, len(lines), l.maxPostings)
+	}
+	return lines, nil
+}
+
+func cloneMeta(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// fingerprint hashes what the key promises: the kind, the lines, and what
+// a reversal or capture draws on. Metadata is not part of it.
+func fingerprint(r *TxRow) string {
+	var stack [512]byte
+	b := stack[:0]
+	b = append(b, byte(r.Kind))
+	for i := range r.Lines {
+		ln := &r.Lines[i]
+		b = appendField(b, ln.Source)
+		b = appendField(b, ln.Destination)
+		b = appendField(b, ln.Asset)
+		b = binary.BigEndian.AppendUint64(b, uint64(ln.Amount))
+		if !ln.ExpiresAt.IsZero() {
+			b = binary.BigEndian.AppendUint64(b, uint64(ln.ExpiresAt.UnixNano()))
+		}
+		b = append(b, ';')
+	}
+	b = appendField(b, r.Reverses)
+	for _, t := range r.Taken {
+		b = binary.BigEndian.AppendUint64(b, uint64(t.Index))
+		b = binary.BigEndian.AppendUint64(b, uint64(t.Amount))
+	}
+	b = appendField(b, r.Hold)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func appendField(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// transaction turns a stored row into the public form.
+func (l *Ledger) transaction(r TxRow) (*Transaction, error) {
+	t := &Transaction{ID: r.ID, Key: r.Key, Kind: r.Kind, At: r.At, Metadata: r.Metadata, Reverses: r.Reverses, Hold: r.Hold,
+		Postings: make([]Posting, len(r.Lines))}
+	var cur money.Currency
+	for i := range r.Lines {
+		ln := &r.Lines[i]
+		if cur.Code() != ln.Asset {
+			c, err := l.asset(ln.Asset)
+			if err != nil {
+				return nil, fmt.Errorf("%w: stored asset %s: %w", ErrUnknownAsset, ln.Asset, err)
+			}
+			cur = c
+		}
+		t.Postings[i] = Posting{Source: ln.Source, Destination: ln.Destination, Amount: money.FromMinor(ln.Amount, cur), ExpiresAt: ln.ExpiresAt}
+		if ln.Reversed != 0 {
+			if t.Reversed == nil {
+				t.Reversed = make([]money.Amount, len(r.Lines))
+				for j := range t.Reversed {
+					c, _ := l.asset(r.Lines[j].Asset)
+					t.Reversed[j] = money.Zero(c)
+				}
+			}
+			t.Reversed[i] = money.FromMinor(ln.Reversed, cur)
+		}
+	}
+	return t, nil
+}
+
+// TransactionByID returns a transaction. Errors: storage.ErrInvalidTenant,
+// ErrTransactionNotFound, the Store's errors.
+func (l *Ledger) TransactionByID(ctx context.Context, tenant storage.TenantID, id string) (*Transaction, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := l.store.TxByID(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return l.transaction(r)
+}
+
+// TransactionByKey returns the transaction committed under an idempotency
+// key. Errors: storage.ErrInvalidTenant, ErrTransactionNotFound, the
+// Store's errors.
+func (l *Ledger) TransactionByKey(ctx context.Context, tenant storage.TenantID, key string) (*Transaction, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := l.store.TxByKey(ctx, tenant, key)
+	if err != nil {
+		return nil, err
+	}
+	return l.transaction(r)
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,385 @@
+package reward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/rewardkit/rewardkit/storage"
+)
+
+// operation is the idempotency scope of events.
+const operation = "reward.event"
+
+// Outcome reports what one event did.
+type Outcome struct {
+	EventID string `json:"event_id"`
+	// Pending: a reverse event whose forward event has not arrived yet;
+	// it is parked and applied when the forward arrives.
+	Pending bool `json:"pending,omitempty"`
+	// Counted lists the campaigns the event (or a reverse it released)
+	// changed, with the participant's new value.
+	Counted []Count `json:"counted,omitempty"`
+	// Skipped lists the campaigns listening to the event's type that did
+	// not count it, with the reasons.
+	Skipped []Skip `json:"skipped,omitempty"`
+	// Grants lists awards given, taken back, or refused for budget.
+	Grants []GrantChange `json:"grants,omitempty"`
+	// Released lists the parked reverse events this forward event
+	// released and applied.
+	Released []string `json:"released,omitempty"`
+}
+
+// Count is one change to one participant's progress.
+type Count struct {
+	ProgressKey
+	EventID string `json:"event_id"`
+	Delta   int64  `json:"delta"`
+	Value   int64  `json:"value"`
+}
+
+// Skip explains why a campaign did not count an event.
+type Skip struct {
+	Campaign string   `json:"campaign"`
+	Reasons  []string `json:"reasons"`
+}
+
+// Change is what happened to a grant.
+type Change string
+
+// Grant changes.
+const (
+	ChangeAwarded         Change = "awarded"
+	ChangeClawedBack      Change = "clawed_back"
+	ChangeBudgetExhausted Change = "budget_exhausted"
+)
+
+// GrantChange is an award given, taken back or refused.
+type GrantChange struct {
+	GrantKey
+	Change Change `json:"change"`
+	Award  Award  `json:"award"`
+	Seq    int64  `json:"seq,omitempty"`
+}
+
+// Handle counts one host event, once: a redelivered event (same ID and
+// payload) returns the first outcome and changes nothing, even when
+// several host instances receive it at once. A forward event is matched
+// against the active campaigns that listen to its type; each that
+// accepts it gets a flow by its indicator strategy, which moves the
+// participant's progress and, in a CHALLENGE, gives (or claws back) tier
+// awards. A reverse event takes back what its forward event contributed,
+// or waits for the forward when it arrives first.
+//
+// Errors: an *EventError (ErrInvalidEvent, and ErrMissingEventID,
+// ErrUnknownEventType or ErrMalformedEvent) for bad input, which counts
+// nothing; storage.ErrIdempotencyMismatch for a reused ID with another
+// payload; storage.ErrInvalidTenant; the Awarder's and the store's errors,
+// which roll the event back so that redelivery retries it.
+func (e *Engine) Handle(ctx context.Context, tenant storage.TenantID, ev Event) (Outcome, error) {
+	if err := tenant.Validate(); err != nil {
+		return Outcome{}, err
+	}
+	if err := e.types.validate(&ev); err != nil {
+		return Outcome{}, err
+	}
+	return storage.Idempotent(ctx, e.tx, e.store, e.clock, tenant, operation, ev.ID, &ev, func(ctx context.Context) (Outcome, error) {
+		out := Outcome{EventID: ev.ID}
+		var err error
+		if e.types.isReverse(ev.Type) {
+			err = e.reverse(ctx, tenant, &ev, &out)
+		} else {
+			err = e.forward(ctx, tenant, &ev, &out)
+		}
+		return out, err
+	})
+}
+
+// HandleJSON decodes payload (see ParseEvent; the Engine's custom forward
+// and reverse types are known) and handles it. Errors: as ParseEvent and Handle.
+func (e *Engine) HandleJSON(ctx context.Context, tenant storage.TenantID, payload []byte) (Outcome, error) {
+	ev, err := e.types.parse(payload)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return e.Handle(ctx, tenant, ev)
+}
+
+// matched is a campaign that accepted an event.
+type matched struct {
+	c    *Campaign
+	flow Flow
+}
+
+func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event, out *Outcome) error {
+	camps, err := e.store.ActiveCampaigns(ctx, tenant, ev.Type)
+	if err != nil {
+		return err
+	}
+	var hits []matched
+	if len(camps) > 0 {
+		f := ev.facts()
+		for i := range camps {
+			c := &camps[i]
+			participant, reasons, err := e.match(ctx, tenant, c, ev, f, false)
+			if err != nil {
+				return err
+			}
+			var flow Flow
+			if len(reasons) == 0 {
+				flow, reasons = flowOf(c, ev, participant)
+			}
+			if len(reasons) > 0 {
+				out.Skipped = append(out.Skipped, Skip{Campaign: c.ID, Reasons: reasons})
+				continue
+			}
+			hits = append(hits, matched{c: c, flow: flow})
+		}
+	}
+	rec := EventRecord{ID: ev.ID, Type: ev.Type, Time: ev.Time, Flows: make([]Flow, len(hits))}
+	for i, h := range hits {
+		rec.Flows[i] = h.flow
+	}
+	parked, err := e.store.SaveEvent(ctx, tenant, rec)
+	if err != nil {
+		return err
+	}
+	// Reverses that arrived first are netted against the flows before
+	// they are applied, so that a tier is not given only to be clawed back
+	// in the same breath. Progress ends as if each had been applied in
+	// turn: the same value, and ReachedAt the latest of their times.
+	at := make([]time.Time, len(hits))
+	for i := range at {
+		at[i] = ev.Time
+	}
+	if len(parked) > 0 {
+		slices.SortFunc(parked, func(a, b Event) int {
+			if c := a.Time.Compare(b.Time); c != 0 {
+				return c
+			}
+			return cmpString(a.ID, b.ID)
+		})
+		for _, rev := range parked {
+			for i := range rec.Flows {
+				f := &rec.Flows[i]
+				take := f.Delta - f.Reversed
+				if !rev.full() {
+					take = min(partialDelta(hits[i].c, &rev), take)
+				}
+				f.Reversed += max(take, 0)
+				if rev.Time.After(at[i]) {
+					at[i] = rev.Time
+				}
+			}
+			out.Released = append(out.Released, rev.ID)
+		}
+		if len(rec.Flows) > 0 {
+			if err := e.store.UpdateEventFlows(ctx, tenant, rec.ID, rec.Flows); err != nil {
+				return err
+			}
+		}
+	}
+	for i, h := range hits {
+		if err := e.apply(ctx, tenant, h.c, h.flow, rec.Flows[i].Delta-rec.Flows[i].Reversed, ev.ID, at[i], out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) reverse(ctx context.Context, tenant storage.TenantID, ev *Event, out *Outcome) error {
+	rec, found, err := e.store.LinkReverse(ctx, tenant, ev.OriginalID, ev.clone())
+	if err != nil {
+		return err
+	}
+	if !found {
+		out.Pending = true
+		return nil
+	}
+	return e.takeBack(ctx, tenant, &rec, ev, map[string]*Campaign{}, out)
+}
+
+// takeBack applies reverse event rev to the forward record rec: each flow
+// loses what rev takes (everything left for a full reverse; the amount or
+// quantity rev carries, at most what is left, for a partial one).
+func (e *Engine) takeBack(ctx context.Context, tenant storage.TenantID, rec *EventRecord, rev *Event, cache map[string]*Campaign, out *Outcome) error {
+	changed := false
+	for i := range rec.Flows {
+		f := &rec.Flows[i]
+		left := f.Delta - f.Reversed
+		c, ok := cache[f.Campaign]
+		if !ok {
+			got, err := e.store.Campaign(ctx, tenant, f.Campaign)
+			switch {
+			case errors.Is(err, ErrCampaignNotFound):
+			case err != nil:
+				return err
+			default:
+				c = &got
+			}
+			cache[f.Campaign] = c
+		}
+		if c == nil || c.Status != StatusActive {
+			out.Skipped = append(out.Skipped, Skip{Campaign: f.Campaign, Reasons: []string{"campaign is no longer active"}})
+			continue
+		}
+		take := max(left, 0)
+		if !rev.full() {
+			take = min(partialDelta(c, rev), take)
+		}
+		if take > 0 {
+			f.Reversed += take
+			changed = true
+		}
+		// Applied even when nothing is left to take: the reverse still
+		// touches ReachedAt, so that it does not depend on which of two
+		// reverses of one event arrived first.
+		if err := e.apply(ctx, tenant, c, *f, -take, rev.ID, rev.Time, out); err != nil {
+			return err
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return e.store.UpdateEventFlows(ctx, tenant, rec.ID, rec.Flows)
+}
+
+// apply moves a participant's progress by delta (in flow units) and
+// settles the campaign's tiers against the new value.
+func (e *Engine) apply(ctx context.Context, tenant storage.TenantID, c *Campaign, f Flow, delta int64, eventID string, at time.Time, out *Outcome) error {
+	if c.Indicator.Strategy == AttendanceDays {
+		// Progress counts days: it moves when a day's marks go from 0 to 1
+		// or from 1 to 0.
+		marks, _, err := e.store.AddCounter(ctx, tenant, attendanceKey(f), delta, storage.Bounds{})
+		if err != nil {
+			return err
+		}
+		switch {
+		case delta > 0 && marks == delta:
+			delta = 1
+		case delta < 0 && marks == 0:
+			delta = -1
+		default:
+			delta = 0 // the day was already (still) present: only ReachedAt moves
+		}
+	}
+	key := ProgressKey{Campaign: c.ID, Period: f.Period, Participant: f.Participant}
+	p, err := e.store.AddProgress(ctx, tenant, key, delta, at)
+	if err != nil {
+		return err
+	}
+	if delta == 0 {
+		return nil
+	}
+	out.Counted = append(out.Counted, Count{ProgressKey: key, EventID: eventID, Delta: delta, Value: p.Value})
+	if c.Kind != Challenge {
+		return nil
+	}
+	return e.settleTiers(ctx, tenant, c, p.Value-delta, p, eventID, at, out)
+}
+
+// settleTiers acts on the tiers whose target the value crossed, going from
+// before to p.Value: crossing up gives the tier (once: the grant slot is
+// claimed conditionally), crossing down under ClawbackOnReverse takes it
+// back. Since every change to one participant's value is serialized by the
+// store, the tiers held always match the value: they depend only on the
+// final value, not on the order in which events arrived, budget
+// permitting. A tier the budget refused is tried again only when the
+// value crosses its target again.
+func (e *Engine) settleTiers(ctx context.Context, tenant storage.TenantID, c *Campaign, before int64, p Progress, eventID string, at time.Time, out *Outcome) error {
+	for i, t := range c.Tiers {
+		key := GrantKey{Campaign: c.ID, Period: p.Period, Participant: p.Participant, Slot: tierSlot(i)}
+		switch {
+		case before < t.Target && p.Value >= t.Target:
+			if err := e.give(ctx, tenant, c, key, t.Award, eventID, at, out); err != nil {
+				return err
+			}
+		case before >= t.Target && p.Value < t.Target && c.Clawback == ClawbackOnReverse:
+			if err := e.clawBack(ctx, tenant, c, key, at, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func tierSlot(i int) string { return "tier/" + strconv.Itoa(i) }
+func rankSlot(r int) string { return "rank/" + strconv.Itoa(r) }
+
+// give takes the award's cost from the budget (a conditional increment of
+// the spent counter: never past the cap), claims the grant slot and calls
+// the Awarder.
+func (e *Engine) give(ctx context.Context, tenant storage.TenantID, c *Campaign, key GrantKey, a Award, eventID string, at time.Time, out *Outcome) error {
+	cost := a.BudgetCost()
+	if c.Budget > 0 {
+		_, ok, err := e.store.AddCounter(ctx, tenant, BudgetKey(c.ID), cost, storage.AtMost(c.Budget))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			out.Grants = append(out.Grants, GrantChange{GrantKey: key, Change: ChangeBudgetExhausted, Award: a})
+			return nil
+		}
+	}
+	g, ok, err := e.store.ClaimGrant(ctx, tenant, Grant{GrantKey: key, Award: a, Status: GrantAwarded, Seq: 1, EventID: eventID, At: at})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return e.refund(ctx, tenant, c, cost)
+	}
+	if e.awarder != nil {
+		ref, err := e.awarder.Grant(ctx, tenant, AwardRequest{Key: g.AwardKey(), Campaign: c.ID, Participant: key.Participant, Slot: key.Slot, Award: a})
+		if err != nil {
+			return fmt.Errorf("reward: award %s: %w", g.AwardKey(), err)
+		}
+		if err := e.store.SetGrantRef(ctx, tenant, key, ref); err != nil {
+			return err
+		}
+	}
+	out.Grants = append(out.Grants, GrantChange{GrantKey: key, Change: ChangeAwarded, Award: a, Seq: g.Seq})
+	return nil
+}
+
+func (e *Engine) clawBack(ctx context.Context, tenant storage.TenantID, c *Campaign, key GrantKey, at time.Time, out *Outcome) error {
+	revoked, ok, err := e.store.RevokeGrant(ctx, tenant, key, at)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // never given (the budget refused it)
+	}
+	if err != nil || !ok {
+		return err
+	}
+	g := revoked
+	if err := e.refund(ctx, tenant, c, revoked.Award.BudgetCost()); err != nil {
+		return err
+	}
+	if e.awarder != nil {
+		req := AwardRequest{Key: revoked.AwardKey(), Campaign: c.ID, Participant: g.Participant, Slot: g.Slot, Award: revoked.Award}
+		if err := e.awarder.Revoke(ctx, tenant, req, revoked.Ref); err != nil {
+			return fmt.Errorf("reward: claw back %s: %w", req.Key, err)
+		}
+	}
+	out.Grants = append(out.Grants, GrantChange{GrantKey: g.GrantKey, Change: ChangeClawedBack, Award: revoked.Award, Seq: revoked.Seq})
+	return nil
+}
+
+func (e *Engine) refund(ctx context.Context, tenant storage.TenantID, c *Campaign, cost int64) error {
+	if c.Budget <= 0 || cost <= 0 {
+		return nil
+	}
+	_, _, err := e.store.AddCounter(ctx, tenant, BudgetKey(c.ID), -cost, storage.AtLeast(0))
+	return err
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

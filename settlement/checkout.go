@@ -1,0 +1,672 @@
+package settlement
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/rewardkit/rewardkit/coupon"
+	"github.com/rewardkit/rewardkit/ledger"
+	"github.com/rewardkit/rewardkit/money"
+	"github.com/rewardkit/rewardkit/rules"
+	"github.com/rewardkit/rewardkit/storage"
+)
+
+// OffersRequest asks for the offer snapshot of a cart: the tenant's
+// automatic promotions that fit it and the customer's chosen coupons.
+type OffersRequest struct {
+	Tenant    storage.TenantID
+	UserID    string
+	Cart      Cart
+	CouponIDs []string // the coupons the customer applied
+	// Facts for the coupons' use conditions; order and lines are filled
+	// from the cart when empty.
+	Facts *rules.Facts
+}
+
+// CouponCart converts a cart to what package coupon checks.
+func CouponCart(c Cart) coupon.Cart {
+	cc := coupon.Cart{Currency: c.Currency, Shipping: c.Shipping, Lines: make([]coupon.Line, 0, len(c.Lines))}
+	sub := money.Zero(c.Currency)
+	for _, l := range c.Lines {
+		amt := l.UnitPrice.Mul(decimalInt(l.Quantity))
+		cc.Lines = append(cc.Lines, coupon.Line{SKU: l.SKU, Category: l.Category, Merchant: l.Merchant, Quantity: int64(l.Quantity), Amount: amt})
+		sub, _ = sub.Add(amt)
+	}
+	cc.Subtotal = sub
+	if cc.Shipping.Currency().IsZero() {
+		cc.Shipping = money.Zero(c.Currency)
+	}
+	return cc
+}
+
+// OfferFromTemplate makes the offer of an automatic promotion (c nil) or
+// of a coupon of the template. budgetLeft is what the template's budget has
+// left (nil: no budget).
+func OfferFromTemplate(t coupon.Template, c *coupon.Coupon, budgetLeft *money.Amount) Offer {
+	o := Offer{Source: SourcePromotion, TemplateID: t.ID, Benefit: t.Benefit, Scope: t.Scope, Stacking: t.Stacking,
+		Funding: t.Funding, BudgetLeft: budgetLeft, ID: "promotion:" + t.ID}
+	if c != nil {
+		o.Source, o.CouponID, o.ID, o.Version = SourceCoupon, c.ID, "coupon:"+c.ID, c.Version
+	}
+	return o
+}
+
+// Offers reads the snapshot pricing needs: the automatic promotions that
+// fit the cart and the applied coupons, each with what its template's
+// budget has left. Pass it to CreateOrder; the coupons' locks re-check the
+// budgets atomically.
+//
+// Errors: ErrInvalidRequest (no coupon service, bad IDs), ErrInvalidCart,
+// coupon.ErrUnknownCoupon for a coupon the user does not hold, the
+// rejection's error for an applied coupon that does not fit the cart
+// (coupon.ErrNotApplicable, coupon.ErrExpired, coupon.ErrLocked, ...),
+// coupon and storage errors.
+func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error) {
+	if s.cfg.Coupons == nil {
+		return nil, fmt.Errorf("%w: no coupon service configured", ErrInvalidRequest)
+	}
+	if err := req.Tenant.Validate(); err != nil {
+		return nil, err
+	}
+	if err := validID("user ID", req.UserID); err != nil {
+		return nil, err
+	}
+	if err := req.Cart.Validate(); err != nil {
+		return nil, err
+	}
+	u, err := s.cfg.Coupons.Usable(ctx, coupon.UsableRequest{Tenant: req.Tenant, UserID: req.UserID, Cart: CouponCart(req.Cart), Facts: req.Facts})
+	if err != nil {
+		return nil, err
+	}
+	var out []Offer
+	budget := func(t coupon.Template) (*money.Amount, error) {
+		if t.Limits.Budget.IsZero() {
+			return nil, nil
+		}
+		st, err := s.cfg.Coupons.Stats(ctx, req.Tenant, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		left := st.BudgetLeft
+		return &left, nil
+	}
+	for _, c := range u.Usable {
+		if c.Coupon != nil {
+			continue
+		}
+		b, err := budget(c.Template)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, OfferFromTemplate(c.Template, nil, b))
+	}
+	for _, id := range req.CouponIDs {
+		found := false
+		for _, c := range u.Usable {
+			if c.Coupon != nil && c.Coupon.ID == id {
+				if c.Coupon.State != coupon.StateActivated {
+					return nil, fmt.Errorf("%w: coupon %s is %s", coupon.ErrLocked, id, c.Coupon.State)
+				}
+				b, err := budget(c.Template)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, OfferFromTemplate(c.Template, c.Coupon, b))
+				found = true
+				break
+			}
+		}
+		if found {
+			continue
+		}
+		for _, r := range u.Unusable {
+			if r.Coupon != nil && r.Coupon.ID == id {
+				return nil, fmt.Errorf("settlement: coupon %s: %s: %w", id, r.Reason, r.Err)
+			}
+		}
+		return nil, fmt.Errorf("%w: %s (user %s)", coupon.ErrUnknownCoupon, id, req.UserID)
+	}
+	return out, nil
+}
+
+// GiftCard pays part of an order from stored value on a ledger account
+// (such as a gift card's balance): held at creation, captured at payment.
+type GiftCard struct {
+	Account string
+	Amount  money.Amount
+}
+
+// CreateRequest creates an order from a cart and an offer snapshot.
+type CreateRequest struct {
+	Tenant  storage.TenantID
+	OrderID string // the caller's order ID: also the idempotency key
+	UserID  string
+	Channel string
+	Cart    Cart
+	// Offers is the snapshot from Service.Offers (or the host's own
+	// reading of the same records).
+	Offers  []Offer
+	Options Options
+	// GiftCards pay part of the total; the rest is collected by the
+	// host's payment provider and confirmed with Pay.
+	GiftCards []GiftCard
+}
+
+// CreateOrder prices the cart with the snapshot and, in one transaction,
+// locks the quote's coupons for the order (charging their budgets), holds
+// the gift card amounts, stores the order as CREATED and appends
+// OrderCreated. Creating the same order again with the same request
+// returns the stored order; with another request, ErrOrderMismatch.
+//
+// Errors: storage.ErrInvalidTenant; ErrInvalidRequest (bad IDs, a gift
+// card amount that is not positive or exceeds the total, a line with ID
+// ShippingLineID, coupons without a coupon service); ErrInvalidCart,
+// ErrCurrencyMismatch, ErrInvalidOffer, ErrInvalidOptions from pricing;
+// ErrRequote when a coupon's budget no longer covers its discount;
+// coupon errors of Lock (coupon.ErrUnknownCoupon, coupon.ErrNotOwner,
+// coupon.ErrLocked, ...); ledger errors of Hold
+// (ledger.ErrInsufficientFunds, ledger.ErrUnknownAccount); ErrOrderMismatch;
+// the Store's errors. Nothing is written on error.
+func (s *Service) CreateOrder(ctx context.Context, req CreateRequest) (Order, error) {
+	o, err := s.newOrder(req)
+	if err != nil {
+		return Order{}, err
+	}
+	var out Order
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		prior, err := s.store.Order(ctx, req.Tenant, req.OrderID)
+		if err == nil {
+			if prior.Fingerprint != o.Fingerprint {
+				return fmt.Errorf("%w: order %s", ErrOrderMismatch, req.OrderID)
+			}
+			out = prior
+			return nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		o := o // a retry starts again from the priced order
+		o.Tenders = append([]Tender(nil), o.Tenders...)
+		for _, d := range o.Discounts {
+			if d.CouponID == "" {
+				continue
+			}
+			res, err := s.cfg.Coupons.Lock(ctx, coupon.LockRequest{Tenant: o.Tenant, CouponID: d.CouponID, OrderID: o.ID,
+				UserID: o.UserID, Until: o.PayBy, Discount: d.Amount, Actor: "settlement"})
+			if errors.Is(err, coupon.ErrBudgetExhausted) {
+				return fmt.Errorf("%w: coupon %s: %w", ErrRequote, d.CouponID, err)
+			}
+			if err != nil {
+				return err
+			}
+			if res.Cut || !res.Discount.Equal(d.Amount) {
+				return fmt.Errorf("%w: coupon %s: the budget grants %s, the quote %s", ErrRequote, d.CouponID, res.Discount, d.Amount)
+			}
+		}
+		for i := range o.Tenders {
+			t := &o.Tenders[i]
+			if t.Kind != TenderGiftCard {
+				continue
+			}
+			h, err := s.ledger.Hold(ctx, o.Tenant, ledger.HoldRequest{Key: key(&o, "hold", i), Account: t.Account,
+				Destination: ClearingAccount, Amount: t.Amount, Metadata: map[string]string{"order": o.ID}})
+			if err != nil {
+				return fmt.Errorf("settlement: gift card %s: %w", t.Account, err)
+			}
+			t.HoldID = h.ID
+		}
+		if err := s.store.InsertOrder(ctx, o); err != nil {
+			if errors.Is(err, storage.ErrDuplicate) {
+				// created concurrently: re-run to read it
+				return fmt.Errorf("%w: order %s created concurrently", storage.ErrConflict, o.ID)
+			}
+			return err
+		}
+		if err := s.emit(ctx, &o, TopicOrderCreated, "OrderCreated", ""); err != nil {
+			return err
+		}
+		out = o
+		return nil
+	})
+	if err != nil {
+		return Order{}, err
+	}
+	return out, nil
+}
+
+// newOrder validates the request and prices it into a CREATED order
+// (pure: nothing is read or written).
+func (s *Service) newOrder(req CreateRequest) (Order, error) {
+	if err := req.Tenant.Validate(); err != nil {
+		return Order{}, err
+	}
+	if err := validID("order ID", req.OrderID); err != nil {
+		return Order{}, err
+	}
+	if err := validID("user ID", req.UserID); err != nil {
+		return Order{}, err
+	}
+	for _, l := range req.Cart.Lines {
+		if l.ID == ShippingLineID {
+			return Order{}, fmt.Errorf("%w: line ID %q is reserved for the shipping fee", ErrInvalidCart, l.ID)
+		}
+	}
+	q, err := Price(req.Cart, req.Offers, req.Options)
+	if err != nil {
+		return Order{}, err
+	}
+	now := s.clock.Now()
+	cur := req.Cart.Currency
+	o := Order{
+		Tenant: req.Tenant, ID: req.OrderID, UserID: req.UserID, Channel: req.Channel, Currency: cur, State: StateCreated,
+		Subtotal: q.Subtotal, Discount: q.Discount, Total: q.Total, Refunded: money.Zero(cur),
+		Split: s.cfg.Split, PayBy: now.Add(s.cfg.PayTTL), CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	o.Subtotal, _ = o.Subtotal.Add(q.Shipping)
+	funding := map[string]*partyTotals{}
+	for _, d := range q.Discounts {
+		if d.CouponID != "" && s.cfg.Coupons == nil {
+			return Order{}, fmt.Errorf("%w: the quote uses coupon %s but no coupon service is configured", ErrInvalidRequest, d.CouponID)
+		}
+		ad := AppliedDiscount{OfferID: d.OfferID, CouponID: d.CouponID, TemplateID: d.TemplateID, Amount: d.Amount, Funding: d.ByParty()}
+		o.Discounts = append(o.Discounts, ad)
+		if d.CouponID != "" {
+			o.Coupons = append(o.Coupons, d.CouponID)
+		}
+		for _, a := range d.Allocations {
+			id := a.LineID
+			if id == "" {
+				id = ShippingLineID
+			}
+			pt := funding[id]
+			if pt == nil {
+				pt = &partyTotals{}
+				funding[id] = pt
+			}
+			for _, f := range a.Funding {
+				pt.add(f.Party, minor(f.Amount))
+			}
+		}
+	}
+	lineFunding := func(id string) []FundingPart {
+		pt := funding[id]
+		if pt == nil {
+			return nil
+		}
+		var out []FundingPart
+		for i, p := range pt.parties {
+			if pt.amounts[i] != 0 {
+				out = append(out, FundingPart{Party: p, Amount: money.FromMinor(pt.amounts[i], cur)})
+			}
+		}
+		return out
+	}
+	zero := money.Zero(cur)
+	for i, ql := range q.Lines {
+		cl := req.Cart.Lines[i]
+		o.Lines = append(o.Lines, OrderLine{ID: ql.ID, SKU: cl.SKU, Category: cl.Category, Merchant: cl.Merchant,
+			UnitPrice: cl.UnitPrice, Quantity: cl.Quantity, Amount: ql.Amount, Discount: ql.Discount, Net: ql.Final,
+			Funding: lineFunding(ql.ID), RefundedAmount: zero})
+	}
+	if q.Shipping.IsPositive() {
+		net, _ := q.Shipping.Sub(q.ShippingDiscount)
+		o.Lines = append(o.Lines, OrderLine{ID: ShippingLineID, Merchant: req.Cart.ShippingMerchant, UnitPrice: q.Shipping,
+			Quantity: 1, Amount: q.Shipping, Discount: q.ShippingDiscount, Net: net, Funding: lineFunding(ShippingLineID), RefundedAmount: zero})
+	}
+	if err := o.checkSplitParties(); err != nil {
+		return Order{}, err
+	}
+	// tenders: gift cards first in the request's order, the rest paid
+	cash := q.Total
+	var cards []Tender
+	for i, g := range req.GiftCards {
+		if err := ledger.ValidateAccountID(g.Account); err != nil {
+			return Order{}, fmt.Errorf("%w: gift card %d: %w", ErrInvalidRequest, i, err)
+		}
+		if g.Amount.Currency() != cur {
+			return Order{}, fmt.Errorf("%w: gift card %s: %w", ErrCurrencyMismatch, g.Account,
+				&money.MismatchError{Op: "tender", Left: cur, Right: g.Amount.Currency()})
+		}
+		if !g.Amount.IsPositive() || !g.Amount.IsExact() {
+			return Order{}, fmt.Errorf("%w: gift card %s amount %s must be positive and exact", ErrInvalidRequest, g.Account, g.Amount)
+		}
+		if cash, err = cash.Sub(g.Amount); err != nil || cash.IsNegative() {
+			return Order{}, fmt.Errorf("%w: gift cards pay more than the total %s", ErrInvalidRequest, q.Total)
+		}
+		cards = append(cards, Tender{Kind: TenderGiftCard, Account: g.Account, Amount: g.Amount, Refunded: zero})
+	}
+	o.Tenders = append([]Tender{{Kind: TenderPayment, Amount: cash, Refunded: zero}}, cards...)
+	o.Fingerprint = fingerprint(&req)
+	return o, nil
+}
+
+func fingerprint(req *CreateRequest) string {
+	h := sha256.New()
+	w := func(ss ...string) {
+		for _, s := range ss {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+	}
+	w(req.UserID, req.Channel, req.Cart.Currency.Code(), req.Cart.Shipping.StringFixed(), req.Cart.ShippingMerchant)
+	for _, l := range req.Cart.Lines {
+		w(l.ID, l.SKU, l.Category, l.Merchant, l.UnitPrice.StringFixed(), strconv.Itoa(l.Quantity))
+	}
+	for _, o := range req.Offers {
+		w(o.ID, o.CouponID, o.TemplateID, strconv.FormatInt(o.Version, 10))
+	}
+	for _, g := range req.GiftCards {
+		w(g.Account, g.Amount.StringFixed())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// PayRequest confirms the payment of an order.
+type PayRequest struct {
+	Tenant  storage.TenantID
+	OrderID string
+	// PaymentRef is the payment provider's reference; a retried
+	// confirmation with the same reference returns the paid order.
+	PaymentRef string
+	// Amount is what the provider collected: the order's payment tender
+	// (Total less the gift cards), in the order's currency.
+	Amount money.Amount
+}
+
+// Pay confirms payment in one transaction: CREATED -> PAID, the order's
+// coupons used, the gift card holds captured into the clearing account,
+// the collected amount posted from ledger.World to the clearing account,
+// and PaymentSucceeded appended. A retried confirmation with the same
+// PaymentRef returns the paid order and writes nothing.
+//
+// Errors: storage.ErrInvalidTenant; ErrInvalidRequest; ErrOrderNotFound;
+// ErrAmountMismatch; *TransitionError (ErrIllegalTransition: cancelled,
+// or paid with another reference); coupon errors of Use (a coupon frozen
+// meanwhile); ledger errors of Capture; the Store's errors.
+func (s *Service) Pay(ctx context.Context, req PayRequest) (Order, error) {
+	if err := req.Tenant.Validate(); err != nil {
+		return Order{}, err
+	}
+	if err := validID("order ID", req.OrderID); err != nil {
+		return Order{}, err
+	}
+	if err := validID("payment reference", req.PaymentRef); err != nil {
+		return Order{}, err
+	}
+	var out Order
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		o, err := s.load(ctx, req.Tenant, req.OrderID)
+		if err != nil {
+			return err
+		}
+		if o.State != StateCreated && o.PaymentRef == req.PaymentRef {
+			out = o
+			return nil
+		}
+		if !req.Amount.Equal(o.Tenders[0].Amount) {
+			return fmt.Errorf("%w: order %s asks %s, paid %s", ErrAmountMismatch, o.ID, o.Tenders[0].Amount, req.Amount)
+		}
+		next, err := transition(o.ID, o.State, EventPay)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if len(o.Coupons) > 0 {
+			if _, err := s.cfg.Coupons.Use(ctx, coupon.OrderRequest{Tenant: o.Tenant, OrderID: o.ID, Actor: "settlement"}); err != nil {
+				return err
+			}
+		}
+		for i, t := range o.Tenders {
+			if t.Kind != TenderGiftCard {
+				continue
+			}
+			if _, err := s.ledger.Capture(ctx, o.Tenant, t.HoldID, ledger.CaptureRequest{Key: key(&o, "capture", i),
+				Metadata: map[string]string{"order": o.ID}}); err != nil {
+				return fmt.Errorf("settlement: gift card %s: %w", t.Account, err)
+			}
+		}
+		if cash := o.Tenders[0].Amount; cash.IsPositive() {
+			if _, err := s.ledger.Transfer(ctx, o.Tenant, ledger.TransferRequest{Key: key(&o, "pay"),
+				Postings: []ledger.Posting{{Source: ledger.World, Destination: ClearingAccount, Amount: cash}},
+				Metadata: map[string]string{"order": o.ID, "payment_ref": req.PaymentRef}}); err != nil {
+				return err
+			}
+		}
+		o.State, o.PaymentRef, o.PaidAt = next, req.PaymentRef, now
+		if err := s.save(ctx, &o, now); err != nil {
+			return err
+		}
+		if err := s.emit(ctx, &o, TopicPaymentSucceeded, "PaymentSucceeded", o.Total.StringFixed()); err != nil {
+			return err
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// OrderRequest names an order for a lifecycle command.
+type OrderRequest struct {
+	Tenant  storage.TenantID
+	OrderID string
+	Reason  string
+}
+
+func (r OrderRequest) validate() error {
+	if err := r.Tenant.Validate(); err != nil {
+		return err
+	}
+	return validID("order ID", r.OrderID)
+}
+
+// step runs one lifecycle event in a transaction: load, return the order
+// unchanged when it is already in the event's target state (a retry),
+// transition, apply, save, emit.
+func (s *Service) step(ctx context.Context, req OrderRequest, ev OrderEvent, target OrderState, topic, name string,
+	apply func(ctx context.Context, o *Order, now time.Time) error) (Order, error) {
+	if err := req.validate(); err != nil {
+		return Order{}, err
+	}
+	var out Order
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		o, err := s.load(ctx, req.Tenant, req.OrderID)
+		if err != nil {
+			return err
+		}
+		if o.State == target {
+			out = o
+			return nil
+		}
+		next, err := transition(o.ID, o.State, ev)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if apply != nil {
+			if err := apply(ctx, &o, now); err != nil {
+				return err
+			}
+		}
+		o.State = next
+		if err := s.save(ctx, &o, now); err != nil {
+			return err
+		}
+		if err := s.emit(ctx, &o, topic, name, ""); err != nil {
+			return err
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// Fulfil marks a paid order shipped or delivered (PAID -> FULFILLED) and
+// appends OrderFulfilled. Errors: storage.ErrInvalidTenant,
+// ErrInvalidRequest, ErrOrderNotFound, *TransitionError, the Store's
+// errors.
+func (s *Service) Fulfil(ctx context.Context, req OrderRequest) (Order, error) {
+	return s.step(ctx, req, EventFulfil, StateFulfilled, TopicOrderFulfilled, "OrderFulfilled", nil)
+}
+
+// Complete confirms a fulfilled order (FULFILLED -> COMPLETED) and clears
+// it in the same transaction: what is left of its net (units not refunded)
+// moves from the clearing account to the parties' payable accounts by the
+// order's split, each line's discount charged to its funders, with one
+// clearing Entry per party for the statements; OrderCompleted is appended.
+//
+// Errors: storage.ErrInvalidTenant, ErrInvalidRequest, ErrOrderNotFound,
+// *TransitionError, ledger and Store errors.
+func (s *Service) Complete(ctx context.Context, req OrderRequest) (Order, error) {
+	return s.step(ctx, req, EventComplete, StateCompleted, TopicOrderCompleted, "OrderCompleted", func(ctx context.Context, o *Order, now time.Time) error {
+		o.CompletedAt = now
+		return s.clear(ctx, o, now)
+	})
+}
+
+// Cancel cancels an unpaid order (CREATED -> CANCELLED): its coupons are
+// released (their budget and per-order counts given back) and its gift
+// card holds voided, and OrderCancelled is appended, in one transaction.
+// Errors: storage.ErrInvalidTenant, ErrInvalidRequest, ErrOrderNotFound,
+// *TransitionError (e.g. already paid), coupon, ledger and Store errors.
+func (s *Service) Cancel(ctx context.Context, req OrderRequest) (Order, error) {
+	return s.step(ctx, req, EventCancel, StateCancelled, TopicOrderCancelled, "OrderCancelled", func(ctx context.Context, o *Order, now time.Time) error {
+		return s.releaseResources(ctx, o, req.Reason)
+	})
+}
+
+func (s *Service) releaseResources(ctx context.Context, o *Order, reason string) error {
+	if len(o.Coupons) > 0 {
+		if _, err := s.cfg.Coupons.Release(ctx, coupon.OrderRequest{Tenant: o.Tenant, OrderID: o.ID, Actor: "settlement", Reason: reason}); err != nil {
+			return err
+		}
+	}
+	for _, t := range o.Tenders {
+		if t.HoldID == "" {
+			continue
+		}
+		if _, err := s.ledger.Void(ctx, o.Tenant, t.HoldID); err != nil && !errors.Is(err, ledger.ErrHoldClosed) {
+			return fmt.Errorf("settlement: void hold of %s: %w", t.Account, err)
+		}
+	}
+	return nil
+}
+
+// Close closes a completed or fully refunded order (-> CLOSED): no more
+// refunds. Errors: as Fulfil.
+func (s *Service) Close(ctx context.Context, req OrderRequest) (Order, error) {
+	return s.step(ctx, req, EventClose, StateClosed, TopicOrderClosed, "OrderClosed", nil)
+}
+
+// SweepResult counts what a sweep did.
+type SweepResult struct {
+	Done    int  // orders moved
+	Skipped bool // another instance holds the sweep's lease
+}
+
+// CancelExpired cancels up to limit CREATED orders of the tenant whose
+// PayBy has passed, each in its own transaction (see Cancel), under a
+// storage lease so that one instance sweeps a tenant at a time. An order
+// paid or cancelled meanwhile is left alone.
+// Errors: storage.ErrInvalidTenant, ErrInvalidRequest (limit < 1), lease
+// and Store errors (the count of orders cancelled before is returned).
+func (s *Service) CancelExpired(ctx context.Context, tenant storage.TenantID, limit int) (SweepResult, error) {
+	if err := tenant.Validate(); err != nil {
+		return SweepResult{}, err
+	}
+	if limit < 1 {
+		return SweepResult{}, fmt.Errorf("%w: limit %d", ErrInvalidRequest, limit)
+	}
+	now := s.clock.Now()
+	_, ok, err := s.cfg.Leases.AcquireLease(ctx, "settlement/expire/"+string(tenant), s.cfg.Owner, now, s.cfg.LeaseTTL)
+	if err != nil {
+		return SweepResult{}, err
+	}
+	if !ok {
+		return SweepResult{Skipped: true}, nil
+	}
+	orders, err := s.store.FindOrders(ctx, OrderQuery{Tenant: tenant, States: []OrderState{StateCreated}, PayByBefore: now, Limit: limit})
+	if err != nil {
+		return SweepResult{}, err
+	}
+	var res SweepResult
+	for _, o := range orders {
+		_, err := s.Cancel(ctx, OrderRequest{Tenant: tenant, OrderID: o.ID, Reason: "payment timeout"})
+		var te *TransitionError
+		if errors.As(err, &te) || errors.Is(err, storage.ErrConflict) {
+			continue // paid or cancelled meanwhile
+		}
+		if err != nil {
+			return res, err
+		}
+		res.Done++
+	}
+	return res, nil
+}
+
+// clear moves what is left of the order's net from the clearing account to
+// the parties' payables and records the entries.
+func (s *Service) clear(ctx context.Context, o *Order, now time.Time) error {
+	weights := splitWeights(o.Split)
+	var shares partyTotals
+	var total int64
+	o.ClearedUnits = make([]int, len(o.Lines))
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		o.ClearedUnits[i] = l.RefundedQty
+		if l.RefundedQty == l.Quantity {
+			continue
+		}
+		c, err := o.calc(i)
+		if err != nil {
+			return err
+		}
+		if err := o.rangeShares(i, l.RefundedQty, l.Quantity, c, weights, &shares); err != nil {
+			return err
+		}
+		total += c.netOf(l.RefundedQty, l.Quantity)
+	}
+	o.Cleared = true
+	legs := []ledger.Leg{}
+	if total != 0 {
+		legs = append(legs, ledger.Leg{Account: ClearingAccount, Amount: money.FromMinor(-total, o.Currency)})
+	}
+	return s.postShares(ctx, o, now, key(o, "clear"), EntryClearing, legs, &shares, 1)
+}
+
+// postShares posts legs plus one leg per party share (sign times the
+// share) to the parties' payable accounts, and records one entry per
+// party.
+func (s *Service) postShares(ctx context.Context, o *Order, now time.Time, txKey string, kind EntryKind, legs []ledger.Leg, shares *partyTotals, sign int64) error {
+	var entries []Entry
+	var accounts []string
+	for i, p := range shares.parties {
+		v := sign * shares.amounts[i]
+		if v == 0 {
+			continue
+		}
+		acc := PayableAccount(p)
+		accounts = append(accounts, acc)
+		amt := money.FromMinor(v, o.Currency)
+		legs = append(legs, ledger.Leg{Account: acc, Amount: amt})
+		entries = append(entries, Entry{Tenant: o.Tenant, ID: txKey + ":" + p, Party: p, OrderID: o.ID, Kind: kind,
+			Amount: amt, TxKey: txKey, Coupon: len(o.Coupons) > 0, At: now})
+	}
+	if err := s.ensureUnbounded(ctx, o.Tenant, accounts...); err != nil {
+		return err
+	}
+	if len(legs) > 0 {
+		if _, err := s.ledger.Transfer(ctx, o.Tenant, ledger.TransferRequest{Key: txKey, Legs: legs,
+			Metadata: map[string]string{"order": o.ID, "kind": string(kind)}}); err != nil {
+			return err
+		}
+	}
+	if len(entries) > 0 {
+		return s.store.InsertEntries(ctx, entries...)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewardkit/rewardkit/internal/pgtest"
+	"github.com/rewardkit/rewardkit/ledger"
+	"github.com/rewardkit/rewardkit/ledger/ledgertest"
+	"github.com/rewardkit/rewardkit/money"
+	"github.com/rewardkit/rewardkit/storage"
+	"github.com/rewardkit/rewardkit/storage/sqlstore"
+)
+
+// The PostgreSQL ledger benchmarks run 16 clients over a pool of 16
+// connections; compare them with BenchmarkPgbenchHotRow, pgbench's raw
+// one-row UPDATE rate with 16 clients on the same cluster:
+//
+//	go test ./storage/sqlstore/ -run XXX -bench 'Ledger|Pgbench' -benchtime 5s
+const benchClients = 16
+
+func benchLedger(b *testing.B) (*ledger.Ledger, string) {
+	b.Helper()
+	dsn := pgtest.DSN(b)
+	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.Options{MaxConns: benchClients})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: ledgertest.Assets()})
+	require.NoError(b, err)
+	return l, dsn
+}
+
+func benchPts(n int64) money.Amount { return money.FromMinor(n, ledgertest.Points) }
+
+const benchTenant storage.TenantID = "bench"
+
+// parallel runs f from benchClients goroutines, numbered, until b.N calls
+// are done, and reports transfers per second of wall time.
+func parallel(b *testing.B, perCall int, f func(worker int, i int64) error) {
+	var next, worker atomic.Int64
+	b.SetParallelism((benchClients + 1) / 2) // GOMAXPROCS is 2 here
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := int(worker.Add(1) - 1)
+		for pb.Next() {
+			if err := f(w, next.Add(1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*perCall)/b.Elapsed().Seconds(), "transfers/s")
+}
+
+// BenchmarkLedgerPostgres measures transfers through the whole ledger
+// (validation, key, floors, entries, outbox) on PostgreSQL.
+func BenchmarkLedgerPostgres(b *testing.B) {
+	ctx := context.Background()
+	b.Run("distinct", func(b *testing.B) {
+		l, _ := benchLedger(b)
+		for w := range benchClients {
+			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: fmt.Sprintf("fund-%d", w), Postings: []ledger.Posting{
+				{Source: ledger.World, Destination: fmt.Sprintf("src:%d", w), Amount: benchPts(1 << 40)}}})
+			require.NoError(b, err)
+		}
+		// each client debits its own account and credits its own ones
+		parallel(b, 1, func(w int, i int64) error {
+			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "d" + strconv.FormatInt(i, 10), Postings: []ledger.Posting{
+				{Source: fmt.Sprintf("src:%d", w), Destination: fmt.Sprintf("dst:%d:%d", w, i%100), Amount: benchPts(1)}}})
+			return err
+		})
+	})
+	b.Run("batch100", func(b *testing.B) {
+		l, _ := benchLedger(b)
+		for w := range benchClients {
+			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: fmt.Sprintf("fund-%d", w), Postings: []ledger.Posting{
+				{Source: ledger.World, Destination: fmt.Sprintf("src:%d", w), Amount: benchPts(1 << 40)}}})
+			require.NoError(b, err)
+		}
+		parallel(b, 100, func(w int, i int64) error {
+			reqs := make([]ledger.TransferRequest, 100)
+			for j := range reqs {
+				reqs[j] = ledger.TransferRequest{Key: fmt.Sprintf("b%d-%d", i, j), Postings: []ledger.Posting{
+					{Source: fmt.Sprintf("src:%d", w), Destination: fmt.Sprintf("m:%d:%d", w, j), Amount: benchPts(1)}}}
+			}
+			_, err := l.Commit(ctx, benchTenant, reqs)
+			return err
+		})
+	})
+	b.Run("hot", func(b *testing.B) {
+		l, _ := benchLedger(b)
+		_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "fund", Postings: []ledger.Posting{
+			{Source: ledger.World, Destination: "hot", Amount: benchPts(1 << 50)}}})
+		require.NoError(b, err)
+		parallel(b, 1, func(w int, i int64) error {
+			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "h" + strconv.FormatInt(i, 10), Postings: []ledger.Posting{
+				{Source: "hot", Destination: fmt.Sprintf("m:%d", i%1000), Amount: benchPts(1)}}})
+			return err
+		})
+	})
+}
+
+var tpsLine = regexp.MustCompile(`tps = ([0-9.]+)`)
+
+// BenchmarkPgbenchHotRow runs pgbench with 16 clients for a few seconds:
+// a one-row conditional UPDATE on one hot row, the raw rate the ledger's
+// hot-account figure is compared with. It reports pgbench's tps (and runs
+// once whatever b.N is).
+func BenchmarkPgbenchHotRow(b *testing.B) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		b.Skip("pgbench not found")
+	}
+	dsn := pgtest.DSN(b)
+	setup := `CREATE TABLE hot (id int PRIMARY KEY, v bigint NOT NULL); INSERT INTO hot VALUES (1, 1000000000000);`
+	out, err := exec.Command("psql", "-X", "-q", "-c", setup, dsn).CombinedOutput()
+	require.NoError(b, err, string(out))
+	script := filepath.Join(b.TempDir(), "hot.sql")
+	require.NoError(b, os.WriteFile(script, []byte("UPDATE hot SET v = v - 1 WHERE id = 1 AND v > 0;\n"), 0o600))
+	b.ResetTimer()
+	out, err = exec.Command(bin, "-n", "-c", strconv.Itoa(benchClients), "-j", "2", "-T", "5", "-f", script, dsn).CombinedOutput()
+	require.NoError(b, err, string(out))
+	m := tpsLine.FindSubmatch(out)
+	require.NotNil(b, m, string(out))
+	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(b, err)
+	b.ReportMetric(tps, "updates/s")
+}
