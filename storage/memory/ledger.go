@@ -24,6 +24,7 @@ func (s *Store) Ledger() ledger.Store { return &LedgerStore{s} }
 // ledgerState holds the ledger's records, per tenant.
 type ledgerState struct {
 	tenants map[storage.TenantID]*ledgerTenant
+	spare   *txn // the undo log of CommitTxDirect, used under the lock only
 }
 
 func (l *ledgerState) init() { l.tenants = make(map[storage.TenantID]*ledgerTenant) }
@@ -183,11 +184,16 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 	if err := tenant.Validate(); err != nil {
 		return nil, false, err
 	}
-	h, err := s.begin(ctx)
-	if err != nil {
+	if err := s.acquire(ctx); err != nil {
 		return nil, false, err
 	}
-	t := h.(*txn)
+	// The lock is ours: reuse the store's spare undo log, keeping its
+	// capacity across calls.
+	t := s.ledger.spare
+	if t == nil {
+		t = &txn{s: s}
+		s.ledger.spare = t
+	}
 	out := make([]ledger.Committed, len(txs))
 	lt := s.tenantLedger(tenant, true)
 	for i := range txs {
@@ -196,7 +202,12 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 			err = fmt.Errorf("%w: %w: key %q", ledger.ErrKeyReused, storage.ErrIdempotencyMismatch, txs[i].Key)
 		}
 		if err != nil {
-			_ = t.Rollback()
+			for i := len(t.undo) - 1; i >= 0; i-- {
+				t.undo[i]()
+			}
+			clear(t.undo)
+			t.undo = t.undo[:0]
+			s.release()
 			if len(txs) > 1 {
 				return nil, false, fmt.Errorf("memory: transaction %d (key %q): %w", i, txs[i].Key, err)
 			}
@@ -204,7 +215,10 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 		}
 		out[i] = ledger.Committed{Row: row, Replayed: replayed}
 	}
-	return out, true, t.Commit()
+	clear(t.undo)
+	t.undo = t.undo[:0]
+	s.release()
+	return out, true, nil
 }
 
 func ledgerCloneTx(r *ledger.TxRow) ledger.TxRow {
@@ -263,19 +277,22 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 
 	stored := &memTx{row: ledgerCloneTx(in)}
 	row := &stored.row
-	tt := make([]ledgerTouched, 0, 2)
-	// find returns the index in tt of the balance, adding it; pointers
-	// into tt would not survive its growth.
+	// u is everything the undo needs, in one allocation with room for the
+	// balances of a transfer between two accounts.
+	u := &ledgerUndo{lt: lt, stored: stored, seq0: lt.seq, lotSeq0: lt.lotSeq}
+	u.tt = u.buf[:0]
+	// find returns the index in u.tt of the balance, adding it; pointers
+	// into u.tt would not survive its growth.
 	find := func(id, asset string) int {
-		for k := range tt {
-			if tt[k].acc.acc.ID == id && tt[k].asset == asset {
+		for k := range u.tt {
+			if u.tt[k].acc.acc.ID == id && u.tt[k].asset == asset {
 				return k
 			}
 		}
 		a := s.ledgerAccount(t, lt, id, row.At)
 		b := a.balance(t, asset)
-		tt = append(tt, ledgerTouched{acc: a, asset: asset, b: b, posted: b.posted, held: b.held, entries: len(a.entries)})
-		return len(tt) - 1
+		u.tt = append(u.tt, ledgerTouched{acc: a, asset: asset, b: b, posted: b.posted, held: b.held, entries: len(a.entries)})
+		return len(u.tt) - 1
 	}
 	saveLots := func(x *ledgerTouched) {
 		if !x.lotsSaved {
@@ -284,33 +301,14 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 	}
 	// Undo is registered before the writes, so that a failure halfway is
 	// taken back by the op's own mark in do.
-	// One closure takes back every write of this transaction: the
-	// balances, entries and lots it touched, the counters, and (once
-	// stored) its place in the indexes.
-	seq0, lotSeq0 := lt.seq, lt.lotSeq
-	indexed := false
-	t.onUndo(func() {
-		if indexed {
-			delete(lt.txByID, stored.row.ID)
-			delete(lt.txByKey, stored.row.Key)
-		}
-		for k := range tt {
-			x := &tt[k]
-			x.b.posted, x.b.held = x.posted, x.held
-			x.acc.entries = x.acc.entries[:x.entries]
-			if x.lotsSaved {
-				x.b.lots = x.lots
-			}
-		}
-		lt.seq, lt.lotSeq = seq0, lotSeq0
-	})
+	t.onUndo(u.undo)
 
 	explicit := len(row.Lots) > 0
 	for li := range row.Lines {
 		ln := &row.Lines[li]
 		si := find(ln.Source, ln.Asset)
 		di := find(ln.Destination, ln.Asset)
-		src, dst := &tt[si], &tt[di]
+		src, dst := &u.tt[si], &u.tt[di]
 		src.b.posted -= ln.Amount
 		src.debited = true
 		dst.b.posted += ln.Amount
@@ -332,8 +330,8 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 	if explicit {
 		for _, tk := range row.Lots {
 			found := false
-			for k := range tt {
-				x := &tt[k]
+			for k := range u.tt {
+				x := &u.tt[k]
 				i := slices.IndexFunc(x.b.lots, func(l ledger.LotRow) bool { return l.ID == tk.Index })
 				if i < 0 {
 					continue
@@ -355,7 +353,7 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 		}
 	}
 	if hold != nil {
-		src := &tt[find(hold.Account, hold.Asset)]
+		src := &u.tt[find(hold.Account, hold.Asset)]
 		src.b.held -= row.Lines[0].Amount
 		src.heldChange = true
 		old := *hold
@@ -365,8 +363,8 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 		}
 		t.onUndo(func() { *hold = old })
 	}
-	for k := range tt {
-		x := &tt[k]
+	for k := range u.tt {
+		x := &u.tt[k]
 		if !x.debited && !x.heldChange {
 			continue
 		}
@@ -389,7 +387,7 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 	}
 	lt.txByID[row.ID] = stored
 	lt.txByKey[row.Key] = stored
-	indexed = true
+	u.indexed = true
 	if in.Event != nil {
 		if err := in.Event.Validate(); err != nil {
 			return ledger.TxRow{}, false, err
@@ -399,6 +397,35 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 		}
 	}
 	return *row, false, nil
+}
+
+// ledgerUndo takes back every write of one committed transaction: the
+// balances, entries and lots it touched, the counters, and (once stored)
+// its place in the indexes. One per transaction, registered as one undo
+// step.
+type ledgerUndo struct {
+	lt            *ledgerTenant
+	stored        *memTx
+	seq0, lotSeq0 int64
+	indexed       bool
+	tt            []ledgerTouched
+	buf           [2]ledgerTouched
+}
+
+func (u *ledgerUndo) undo() {
+	if u.indexed {
+		delete(u.lt.txByID, u.stored.row.ID)
+		delete(u.lt.txByKey, u.stored.row.Key)
+	}
+	for k := range u.tt {
+		x := &u.tt[k]
+		x.b.posted, x.b.held = x.posted, x.held
+		x.acc.entries = x.acc.entries[:x.entries]
+		if x.lotsSaved {
+			x.b.lots = x.lots
+		}
+	}
+	u.lt.seq, u.lt.lotSeq = u.seq0, u.lotSeq0
 }
 
 func ledgerCheckCapture(h *ledger.HoldRow, in *ledger.TxRow) error {
