@@ -24,7 +24,11 @@
 //   - kit.Risk (package rules/risk): velocity limits and deny lists held in
 //     the store, so they hold across host instances.
 //   - settlement.Price (package settlement): pure, replayable cart pricing
-//     that allocates every discount over the lines exactly.
+//     that allocates every discount over the lines exactly; kit.Orders runs
+//     the order lifecycle (create, pay, fulfil, complete, refund, cancel),
+//     clearing splits, settlement cycles and reconciliation.
+//   - kit.Rewards (package reward): host events turned into progress and
+//     awards by CHALLENGE and PK_RANKING campaigns, once per event ID.
 //
 // Every command takes a tenant (storage.TenantID): the business whose data
 // it touches. Commands that change state are idempotent under a caller's key

@@ -9,6 +9,7 @@ import (
 	"github.com/rewardkit/rewardkit/coupon"
 	"github.com/rewardkit/rewardkit/ledger"
 	"github.com/rewardkit/rewardkit/money"
+	"github.com/rewardkit/rewardkit/reward"
 	"github.com/rewardkit/rewardkit/rules"
 	"github.com/rewardkit/rewardkit/rules/risk"
 	"github.com/rewardkit/rewardkit/settlement"
@@ -28,6 +29,7 @@ type Store interface {
 	Coupons() coupon.Store
 	Risk() risk.Store
 	Settlement() settlement.Store
+	Rewards() reward.Store
 }
 
 // Config wires a Kit. Only Store is required.
@@ -61,6 +63,14 @@ type Config struct {
 	Review settlement.ReviewFunc
 	// PayTTL is how long a created order waits for payment; default 15m.
 	PayTTL time.Duration
+	// RewardAwarder gives and takes back campaign awards (points through
+	// the ledger, coupons); nil records grants only, for the host to
+	// settle from kit.Rewards.Grants.
+	RewardAwarder reward.Awarder
+	// EventTypes and ReverseTypes add the host's own event types to the
+	// reward engine's built-in ones.
+	EventTypes   []reward.EventType
+	ReverseTypes []reward.EventType
 }
 
 // Validate reports every problem with c.
@@ -86,6 +96,7 @@ type Kit struct {
 	Ledger  *ledger.Ledger
 	Coupons *coupon.Service
 	Orders  *settlement.Service
+	Rewards *reward.Engine
 
 	instance string
 }
@@ -131,7 +142,14 @@ func New(cfg Config) (*Kit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rewardkit: settlement: %w", err)
 	}
-	return &Kit{Store: cfg.Store, Clock: clock, Rules: env, Risk: rsk, Ledger: led, Coupons: cpn, Orders: orders, instance: instance}, nil
+	rwd, err := reward.New(reward.Config{
+		Store: cfg.Store.Rewards(), Tx: cfg.Store, Awarder: cfg.RewardAwarder, Clock: clock, Rules: env,
+		EventTypes: cfg.EventTypes, ReverseTypes: cfg.ReverseTypes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rewardkit: reward: %w", err)
+	}
+	return &Kit{Store: cfg.Store, Clock: clock, Rules: env, Risk: rsk, Ledger: led, Coupons: cpn, Orders: orders, Rewards: rwd, instance: instance}, nil
 }
 
 // Relay returns an outbox relay that hands this store's events to pub. Run
