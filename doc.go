@@ -28,7 +28,8 @@
 //     the order lifecycle (create, pay, fulfil, complete, refund, cancel),
 //     clearing splits, settlement cycles and reconciliation.
 //   - kit.Rewards (package reward): host events turned into progress and
-//     awards by CHALLENGE and PK_RANKING campaigns, once per event ID.
+//     awards by CHALLENGE and PK_RANKING campaigns, once per event ID;
+//     kit.Loyalty: members, points earning and redemption, tiers.
 //
 // Every command takes a tenant (storage.TenantID): the business whose data
 // it touches. Commands that change state are idempotent under a caller's key

@@ -30,6 +30,7 @@ type Store interface {
 	Risk() risk.Store
 	Settlement() settlement.Store
 	Rewards() reward.Store
+	Loyalty() reward.LoyaltyStore
 }
 
 // Config wires a Kit. Only Store is required.
@@ -63,10 +64,18 @@ type Config struct {
 	Review settlement.ReviewFunc
 	// PayTTL is how long a created order waits for payment; default 15m.
 	PayTTL time.Duration
-	// RewardAwarder gives and takes back campaign awards (points through
-	// the ledger, coupons); nil records grants only, for the host to
-	// settle from kit.Rewards.Grants.
+	// RewardAwarder gives and takes back campaign awards. Default: points
+	// and cash through the ledger (paid from AwardSource) and coupons
+	// through kit.Coupons.
 	RewardAwarder reward.Awarder
+	// AwardSource is the ledger account campaign awards are paid from,
+	// e.g. "campaign:{campaign}:budget"; default ledger.World.
+	AwardSource string
+	// Loyalty, when set, runs a loyalty program (points asset, tiers,
+	// earning rules, offers) as kit.Loyalty; the facade fills in its
+	// store, ledger, coupons, clock and rules. Register its points asset
+	// in Assets.
+	Loyalty *reward.LoyaltyConfig
 	// EventTypes and ReverseTypes add the host's own event types to the
 	// reward engine's built-in ones.
 	EventTypes   []reward.EventType
@@ -97,6 +106,7 @@ type Kit struct {
 	Coupons *coupon.Service
 	Orders  *settlement.Service
 	Rewards *reward.Engine
+	Loyalty *reward.Loyalty // nil unless Config.Loyalty is set
 
 	instance string
 }
@@ -142,14 +152,37 @@ func New(cfg Config) (*Kit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rewardkit: settlement: %w", err)
 	}
+	awarder := cfg.RewardAwarder
+	if awarder == nil {
+		la, err := reward.NewLedgerAwarder(reward.LedgerAwarderConfig{Ledger: led, Source: cfg.AwardSource, Clock: clock, Outbox: cfg.Store})
+		if err != nil {
+			return nil, fmt.Errorf("rewardkit: reward awarder: %w", err)
+		}
+		ca, err := reward.NewCouponAwarder(cpn)
+		if err != nil {
+			return nil, fmt.Errorf("rewardkit: reward awarder: %w", err)
+		}
+		awarder = reward.Awarders{reward.AwardPoints: la, reward.AwardCash: la, reward.AwardCoupon: ca}
+	}
 	rwd, err := reward.New(reward.Config{
-		Store: cfg.Store.Rewards(), Tx: cfg.Store, Awarder: cfg.RewardAwarder, Clock: clock, Rules: env,
+		Store: cfg.Store.Rewards(), Tx: cfg.Store, Awarder: awarder, Clock: clock, Rules: env,
 		EventTypes: cfg.EventTypes, ReverseTypes: cfg.ReverseTypes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rewardkit: reward: %w", err)
 	}
-	return &Kit{Store: cfg.Store, Clock: clock, Rules: env, Risk: rsk, Ledger: led, Coupons: cpn, Orders: orders, Rewards: rwd, instance: instance}, nil
+	var loyalty *reward.Loyalty
+	if cfg.Loyalty != nil {
+		lc := *cfg.Loyalty
+		lc.Store, lc.Tx, lc.Ledger, lc.Coupons, lc.Clock, lc.Rules = cfg.Store.Loyalty(), cfg.Store, led, cpn, clock, env
+		if lc.Owner == "" {
+			lc.Owner = instance
+		}
+		if loyalty, err = reward.NewLoyalty(lc); err != nil {
+			return nil, fmt.Errorf("rewardkit: loyalty: %w", err)
+		}
+	}
+	return &Kit{Store: cfg.Store, Clock: clock, Rules: env, Risk: rsk, Ledger: led, Coupons: cpn, Orders: orders, Rewards: rwd, Loyalty: loyalty, instance: instance}, nil
 }
 
 // Relay returns an outbox relay that hands this store's events to pub. Run
@@ -176,7 +209,8 @@ type BackgroundOptions struct {
 
 // Background runs the housekeeping every host instance should run until
 // ctx is done: coupon expiry, release of timed-out coupon locks, expiry of
-// point lots, cancellation of unpaid orders, and the outbox relay.
+// point lots, cancellation of unpaid orders, loyalty tier re-evaluation,
+// and the outbox relay.
 // Settlement cycles are the host's to schedule (kit.Orders.RunCycles), since
 // when to cut statements is a business decision. Each piece runs under a lease (or is
 // idempotent), so every instance may run it. It returns when ctx is done.
@@ -220,6 +254,10 @@ func (k *Kit) round(ctx context.Context, tenants []storage.TenantID, batch int, 
 		report(err)
 		_, err = k.Orders.CancelExpired(ctx, tenant, batch)
 		report(err)
+		if k.Loyalty != nil {
+			_, err = k.Loyalty.EvaluateTiers(ctx, tenant, batch)
+			report(err)
+		}
 	}
 	if relay != nil {
 		_, err := relay.RunOnce(ctx)

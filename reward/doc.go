@@ -1,5 +1,5 @@
-// Package reward runs incentive campaigns fed by host events: sales and
-// service challenges, PK rankings, and (in time) loyalty points and tiers.
+// Package reward runs incentive campaigns fed by host events (sales and
+// service challenges, PK rankings) and loyalty programs (points and tiers).
 //
 // The host hands every upstream event (an order installed, an after-sale,
 // a shop receipt, a property transfer, an attendance mark, or a custom
@@ -26,6 +26,21 @@
 // binds: which awards fit a cap depends on which reached it first, and
 // the cap itself always holds (a conditional increment in the store).
 //
+// Awards reach participants through an [Awarder] that joins the event's
+// transaction: [LedgerAwarder] posts points or cash from a funding account
+// (reversing them on claw back, and recording what was already spent as a
+// shortfall), [CouponAwarder] claims coupons (freezing unused ones on claw
+// back), and [Awarders] routes by award kind. Every award and claw back
+// also appends a TopicGranted or TopicRevoked outbox message.
+//
+// [Loyalty] is a loyalty program: members registered with their tier,
+// points earned by [EarningRule]s (CEL conditions, rates, multipliers,
+// bonuses with windows, loadable from JSON), kept in a ledger as expiring
+// lots, redeemed for [Offer]s (the debit and the coupon issue commit
+// together), tiers by lifetime points or rolling spend that move up on
+// earn and down in a sweep under a storage lease ([Loyalty.EvaluateTiers]),
+// and each member's history.
+//
 // [Engine.DryRun] replays a recorded stream against a campaign draft in a
 // private in-memory store and reports who would get what at which cost.
 //
@@ -33,6 +48,7 @@
 // storage/sqlstore implement; correctness across host instances comes from
 // their conditional writes, not from locks in this package.
 //
-// See Example for a sales challenge and ExampleEngine_Leaderboard for a
-// ranking.
+// See Example for a sales challenge, ExampleEngine_Leaderboard for a
+// ranking, ExampleNewLedgerAwarder for awards through the ledger and
+// ExampleLoyalty for a loyalty program.
 package reward

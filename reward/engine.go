@@ -20,6 +20,12 @@ type Config struct {
 	// Awarder gives and takes back awards. Nil: grants are only recorded
 	// in the Store (the host settles them from Grants).
 	Awarder Awarder
+	// Outbox receives a TopicGranted or TopicRevoked message for every
+	// award given or taken back, in the event's transaction. Default: Tx
+	// when it implements storage.OutboxStore (the adapters' stores do);
+	// set NoOutbox to write none.
+	Outbox   storage.OutboxStore
+	NoOutbox bool
 	// Clock stamps grants made outside an event (rank settlement).
 	// Default storage.SystemClock.
 	Clock storage.Clock
@@ -56,6 +62,7 @@ type Engine struct {
 	store   Store
 	tx      storage.Transactor
 	awarder Awarder
+	outbox  storage.OutboxStore
 	clock   storage.Clock
 	env     *rules.Env
 	types   eventTypes
@@ -85,6 +92,12 @@ func New(cfg Config) (*Engine, error) {
 		custom: cfg.EventTypes, rev: cfg.ReverseTypes}
 	if e.clock == nil {
 		e.clock = storage.SystemClock{}
+	}
+	if !cfg.NoOutbox {
+		e.outbox = cfg.Outbox
+		if e.outbox == nil {
+			e.outbox, _ = cfg.Tx.(storage.OutboxStore)
+		}
 	}
 	if e.env == nil {
 		env, err := rules.NewEnv()

@@ -121,6 +121,7 @@ func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event
 	}
 	var hits []matched
 	if len(camps) > 0 {
+		hits = make([]matched, 0, len(camps))
 		f := ev.facts()
 		for i := range camps {
 			c := &camps[i]
@@ -181,6 +182,9 @@ func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event
 				return err
 			}
 		}
+	}
+	if len(hits) > 0 && out.Counted == nil {
+		out.Counted = make([]Count, 0, len(hits))
 	}
 	for i, h := range hits {
 		if err := e.apply(ctx, tenant, h.c, h.flow, rec.Flows[i].Delta-rec.Flows[i].Reversed, ev.ID, at[i], out); err != nil {
@@ -339,6 +343,10 @@ func (e *Engine) give(ctx context.Context, tenant storage.TenantID, c *Campaign,
 		if err := e.store.SetGrantRef(ctx, tenant, key, ref); err != nil {
 			return err
 		}
+		g.Ref = ref
+	}
+	if err := e.publish(ctx, tenant, TopicGranted, &g); err != nil {
+		return err
 	}
 	out.Grants = append(out.Grants, GrantChange{GrantKey: key, Change: ChangeAwarded, Award: a, Seq: g.Seq})
 	return nil
@@ -361,6 +369,9 @@ func (e *Engine) clawBack(ctx context.Context, tenant storage.TenantID, c *Campa
 		if err := e.awarder.Revoke(ctx, tenant, req, revoked.Ref); err != nil {
 			return fmt.Errorf("reward: claw back %s: %w", req.Key, err)
 		}
+	}
+	if err := e.publish(ctx, tenant, TopicRevoked, &revoked); err != nil {
+		return err
 	}
 	out.Grants = append(out.Grants, GrantChange{GrantKey: g.GrantKey, Change: ChangeClawedBack, Award: revoked.Award, Seq: revoked.Seq})
 	return nil

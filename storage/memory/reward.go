@@ -11,7 +11,10 @@ import (
 	"github.com/rewardkit/rewardkit/storage"
 )
 
-var _ reward.Store = (*RewardStore)(nil)
+var (
+	_ reward.Store        = (*RewardStore)(nil)
+	_ reward.LoyaltyStore = (*RewardStore)(nil)
+)
 
 // RewardStore is the Store's view as a reward.Store.
 type RewardStore struct{ s *Store }
@@ -75,6 +78,7 @@ type rewardState struct {
 	events    map[rwCampKey]*rwSlot           // keyed by tenant and event ID
 	boards    map[rwBoardKey]*rwBoard
 	grants    map[rwCampKey]map[rwPartKey]map[string]reward.Grant
+	members   map[rwCampKey]*lyMember // loyalty members by tenant and ID
 }
 
 func (r *rewardState) init() {
@@ -83,6 +87,7 @@ func (r *rewardState) init() {
 	r.events = map[rwCampKey]*rwSlot{}
 	r.boards = map[rwBoardKey]*rwBoard{}
 	r.grants = map[rwCampKey]map[rwPartKey]map[string]reward.Grant{}
+	r.members = map[rwCampKey]*lyMember{}
 }
 
 // reindex rebuilds the active index of a tenant.
@@ -680,4 +685,199 @@ func (b *rwBoard) rank(p reward.Progress) int {
 	}
 	j, _ := slices.BinarySearchFunc(b.blocks[bi], e, rwCompare)
 	return r + j + 1
+}
+
+// lyMember is a loyalty member with its accruals and tier changes.
+type lyMember struct {
+	rec      reward.MemberRecord
+	accruals []reward.AccrualRecord
+	keys     map[string]bool
+	tiers    []reward.TierChange
+}
+
+// Loyalty returns the store as a reward.LoyaltyStore; pass the Store
+// itself as the Loyalty program's Transactor.
+func (s *Store) Loyalty() reward.LoyaltyStore { return &RewardStore{s} }
+
+func (s *Store) lyMember(tenant storage.TenantID, id string) (*lyMember, error) {
+	m := s.reward.members[rwCampKey{tenant, id}]
+	if m == nil {
+		return nil, fmt.Errorf("%w: %q", reward.ErrMemberNotFound, id)
+	}
+	return m, nil
+}
+
+// InsertMember implements reward.LoyaltyStore.
+func (r *RewardStore) InsertMember(ctx context.Context, tenant storage.TenantID, m reward.MemberRecord) error {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return err
+	}
+	return s.do(ctx, func(t *txn) error {
+		k := rwCampKey{tenant, m.ID}
+		if s.reward.members[k] != nil {
+			return fmt.Errorf("%w: %q", reward.ErrMemberExists, m.ID)
+		}
+		s.reward.members[k] = &lyMember{rec: m, keys: map[string]bool{}}
+		t.onUndo(func() { delete(s.reward.members, k) })
+		return nil
+	})
+}
+
+// Member implements reward.LoyaltyStore.
+func (r *RewardStore) Member(ctx context.Context, tenant storage.TenantID, id string) (reward.MemberRecord, error) {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return reward.MemberRecord{}, err
+	}
+	var out reward.MemberRecord
+	err := s.do(ctx, func(*txn) error {
+		m, err := s.lyMember(tenant, id)
+		if err == nil {
+			out = m.rec
+		}
+		return err
+	})
+	return out, err
+}
+
+// Members implements reward.LoyaltyStore.
+func (r *RewardStore) Members(ctx context.Context, tenant storage.TenantID, after string, limit int) ([]reward.MemberRecord, error) {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: limit %d", storage.ErrInvalidArgument, limit)
+	}
+	var out []reward.MemberRecord
+	err := s.do(ctx, func(*txn) error {
+		for k, m := range s.reward.members {
+			if k.tenant == tenant && k.id > after {
+				out = append(out, m.rec)
+			}
+		}
+		slices.SortFunc(out, func(a, b reward.MemberRecord) int { return rwCmpString(a.ID, b.ID) })
+		if len(out) > limit {
+			out = out[:limit]
+		}
+		return nil
+	})
+	return out, err
+}
+
+// AddAccrual implements reward.LoyaltyStore.
+func (r *RewardStore) AddAccrual(ctx context.Context, tenant storage.TenantID, a reward.AccrualRecord) (reward.MemberRecord, error) {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return reward.MemberRecord{}, err
+	}
+	var out reward.MemberRecord
+	err := s.do(ctx, func(t *txn) error {
+		m, err := s.lyMember(tenant, a.Member)
+		if err != nil {
+			return err
+		}
+		if m.keys[a.Key] {
+			return fmt.Errorf("%w: accrual %q of member %q", storage.ErrDuplicate, a.Key, a.Member)
+		}
+		old := m.rec
+		m.keys[a.Key] = true
+		m.accruals = append(m.accruals, a)
+		m.rec.Lifetime += a.Points
+		if a.At.After(m.rec.LastActivity) {
+			m.rec.LastActivity = a.At
+		}
+		t.onUndo(func() {
+			m.rec = old
+			m.accruals = m.accruals[:len(m.accruals)-1]
+			delete(m.keys, a.Key)
+		})
+		out = m.rec
+		return nil
+	})
+	return out, err
+}
+
+// TouchMember implements reward.LoyaltyStore.
+func (r *RewardStore) TouchMember(ctx context.Context, tenant storage.TenantID, id string, at time.Time) error {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return err
+	}
+	return s.do(ctx, func(t *txn) error {
+		m, err := s.lyMember(tenant, id)
+		if err != nil || !at.After(m.rec.LastActivity) {
+			return err
+		}
+		old := m.rec.LastActivity
+		m.rec.LastActivity = at
+		t.onUndo(func() { m.rec.LastActivity = old })
+		return nil
+	})
+}
+
+// QualifyingSpend implements reward.LoyaltyStore.
+func (r *RewardStore) QualifyingSpend(ctx context.Context, tenant storage.TenantID, member string, since time.Time) (int64, error) {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return 0, err
+	}
+	var sum int64
+	err := s.do(ctx, func(*txn) error {
+		m := s.reward.members[rwCampKey{tenant, member}]
+		if m == nil {
+			return nil
+		}
+		for _, a := range m.accruals {
+			if !a.At.Before(since) {
+				sum += a.Spend
+			}
+		}
+		return nil
+	})
+	return sum, err
+}
+
+// SetTier implements reward.LoyaltyStore.
+func (r *RewardStore) SetTier(ctx context.Context, tenant storage.TenantID, c reward.TierChange) (reward.TierChange, bool, error) {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return reward.TierChange{}, false, err
+	}
+	var ok bool
+	err := s.do(ctx, func(t *txn) error {
+		m, err := s.lyMember(tenant, c.Member)
+		if err != nil || m.rec.Tier != c.From {
+			return err
+		}
+		old := m.rec
+		m.rec.Tier, m.rec.TierSince = c.To, c.At
+		m.rec.TierVersion++
+		c.Seq = m.rec.TierVersion
+		m.tiers = append(m.tiers, c)
+		t.onUndo(func() {
+			m.rec = old
+			m.tiers = m.tiers[:len(m.tiers)-1]
+		})
+		ok = true
+		return nil
+	})
+	return c, ok, err
+}
+
+// TierChanges implements reward.LoyaltyStore.
+func (r *RewardStore) TierChanges(ctx context.Context, tenant storage.TenantID, member string) ([]reward.TierChange, error) {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	var out []reward.TierChange
+	err := s.do(ctx, func(*txn) error {
+		if m := s.reward.members[rwCampKey{tenant, member}]; m != nil {
+			out = slices.Clone(m.tiers)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -558,3 +558,232 @@ func (r *RewardStore) Grants(ctx context.Context, tenant storage.TenantID, campa
 	}
 	return out, wrap("read grants", rows.Err())
 }
+
+var _ reward.LoyaltyStore = (*LoyaltyStore)(nil)
+
+type loyaltyQueries struct {
+	insertMember, member, members, addAccrual, bumpLifetime, touch, spend, setTier, tierVersion, insertTier, tiers string
+}
+
+func buildLoyaltyQueries(d Dialect, prefix string) loyaltyQueries {
+	m, a, tc := prefix+"reward_members", prefix+"reward_accruals", prefix+"reward_tier_changes"
+	const cols = "id, email, name, tier, lifetime, registered_at, last_activity, tier_since, tier_version"
+	return loyaltyQueries{
+		insertMember: d.rebind(d.insertIgnore(m, []string{"tenant", "id", "email", "name", "tier", "lifetime", "registered_at", "last_activity", "tier_since", "tier_version"},
+			[]string{"tenant", "id"})),
+		member:     d.rebind("SELECT " + cols + " FROM " + m + " WHERE tenant = ? AND id = ?"),
+		members:    d.rebind("SELECT " + cols + " FROM " + m + " WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?"),
+		addAccrual: d.rebind(d.insertIgnore(a, []string{"tenant", "member", "key", "at", "spend", "points"}, []string{"tenant", "member", "key"})),
+		// One conditional write: lifetime grows by the accrual's points,
+		// last_activity moves only forward.
+		bumpLifetime: d.rebind("UPDATE " + m + " SET lifetime = lifetime + ?, last_activity = CASE WHEN ? > last_activity THEN ? ELSE last_activity END" +
+			" WHERE tenant = ? AND id = ?"),
+		touch:       d.rebind("UPDATE " + m + " SET last_activity = ? WHERE tenant = ? AND id = ? AND last_activity < ?"),
+		spend:       d.rebind("SELECT COALESCE(SUM(spend), 0) FROM " + a + " WHERE tenant = ? AND member = ? AND at >= ?"),
+		setTier:     d.rebind("UPDATE " + m + " SET tier = ?, tier_since = ?, tier_version = tier_version + 1 WHERE tenant = ? AND id = ? AND tier = ?"),
+		tierVersion: d.rebind("SELECT tier_version FROM " + m + " WHERE tenant = ? AND id = ?"),
+		insertTier:  d.rebind("INSERT INTO " + tc + " (tenant, member, seq, from_tier, to_tier, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+		tiers:       d.rebind("SELECT seq, from_tier, to_tier, at, reason FROM " + tc + " WHERE tenant = ? AND member = ? ORDER BY seq"),
+	}
+}
+
+// LoyaltyStore is the Store's implementation of reward.LoyaltyStore; get
+// it with Store.Loyalty. Its methods join the Store's transactions; pass
+// the Store itself as the Loyalty program's Transactor.
+type LoyaltyStore struct {
+	s *Store
+	q loyaltyQueries
+}
+
+// Loyalty returns the loyalty store of package reward (what
+// reward.LoyaltyConfig.Store takes).
+func (s *Store) Loyalty() reward.LoyaltyStore {
+	return &LoyaltyStore{s: s, q: buildLoyaltyQueries(s.dialect, s.opts.TablePrefix)}
+}
+
+// ClaimIdempotencyKey implements storage.IdempotencyStore.
+func (l *LoyaltyStore) ClaimIdempotencyKey(ctx context.Context, rec storage.IdempotencyRecord) (*storage.IdempotencyRecord, error) {
+	return l.s.ClaimIdempotencyKey(ctx, rec)
+}
+
+// CompleteIdempotencyKey implements storage.IdempotencyStore.
+func (l *LoyaltyStore) CompleteIdempotencyKey(ctx context.Context, tenant storage.TenantID, operation, key string, result []byte) error {
+	return l.s.CompleteIdempotencyKey(ctx, tenant, operation, key, result)
+}
+
+// InsertMember implements reward.LoyaltyStore: reward.ErrMemberExists.
+func (l *LoyaltyStore) InsertMember(ctx context.Context, tenant storage.TenantID, m reward.MemberRecord) error {
+	if err := tenant.Validate(); err != nil {
+		return err
+	}
+	d := l.s.dialect
+	return l.s.write(ctx, "insert member", func(ctx context.Context, q querier) error {
+		n, err := affected(q.ExecContext(ctx, l.q.insertMember, string(tenant), m.ID, m.Email, m.Name, m.Tier, m.Lifetime,
+			d.timeArg(m.RegisteredAt), d.timeArg(m.LastActivity), d.timeArg(m.TierSince), m.TierVersion))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: %q", reward.ErrMemberExists, m.ID)
+		}
+		return nil
+	})
+}
+
+type memberScanner interface{ Scan(dest ...any) error }
+
+func scanMember(row memberScanner) (reward.MemberRecord, error) {
+	var m reward.MemberRecord
+	var reg, last, since dbTime
+	err := row.Scan(&m.ID, &m.Email, &m.Name, &m.Tier, &m.Lifetime, &reg, &last, &since, &m.TierVersion)
+	m.RegisteredAt, m.LastActivity, m.TierSince = reg.Time, last.Time, since.Time
+	return m, err
+}
+
+func (l *LoyaltyStore) member(ctx context.Context, q querier, tenant storage.TenantID, id string) (reward.MemberRecord, error) {
+	m, err := scanMember(q.QueryRowContext(ctx, l.q.member, string(tenant), id))
+	if isNoRows(err) {
+		return reward.MemberRecord{}, fmt.Errorf("%w: %q", reward.ErrMemberNotFound, id)
+	}
+	return m, wrap("read member", err)
+}
+
+// Member implements reward.LoyaltyStore: reward.ErrMemberNotFound.
+func (l *LoyaltyStore) Member(ctx context.Context, tenant storage.TenantID, id string) (reward.MemberRecord, error) {
+	if err := tenant.Validate(); err != nil {
+		return reward.MemberRecord{}, err
+	}
+	return l.member(ctx, l.s.reader(ctx), tenant, id)
+}
+
+// Members implements reward.LoyaltyStore.
+func (l *LoyaltyStore) Members(ctx context.Context, tenant storage.TenantID, after string, limit int) ([]reward.MemberRecord, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: limit %d", storage.ErrInvalidArgument, limit)
+	}
+	rows, err := l.s.reader(ctx).QueryContext(ctx, l.q.members, string(tenant), after, limit)
+	if err != nil {
+		return nil, wrap("read members", err)
+	}
+	defer rows.Close()
+	var out []reward.MemberRecord
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, wrap("read members", err)
+		}
+		out = append(out, m)
+	}
+	return out, wrap("read members", rows.Err())
+}
+
+// AddAccrual implements reward.LoyaltyStore: storage.ErrDuplicate,
+// reward.ErrMemberNotFound.
+func (l *LoyaltyStore) AddAccrual(ctx context.Context, tenant storage.TenantID, a reward.AccrualRecord) (reward.MemberRecord, error) {
+	if err := tenant.Validate(); err != nil {
+		return reward.MemberRecord{}, err
+	}
+	d := l.s.dialect
+	var out reward.MemberRecord
+	err := l.s.write(ctx, "add accrual", func(ctx context.Context, q querier) error {
+		at := d.timeArg(a.At)
+		n, err := affected(q.ExecContext(ctx, l.q.addAccrual, string(tenant), a.Member, a.Key, at, a.Spend, a.Points))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: accrual %q of member %q", storage.ErrDuplicate, a.Key, a.Member)
+		}
+		n, err = affected(q.ExecContext(ctx, l.q.bumpLifetime, a.Points, at, at, string(tenant), a.Member))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			// The accrual row above must not commit: roll the transaction back.
+			return &dbError{err: fmt.Errorf("%w: %q", reward.ErrMemberNotFound, a.Member)}
+		}
+		out, err = l.member(ctx, q, tenant, a.Member)
+		return err
+	})
+	return out, err
+}
+
+// TouchMember implements reward.LoyaltyStore: reward.ErrMemberNotFound.
+func (l *LoyaltyStore) TouchMember(ctx context.Context, tenant storage.TenantID, id string, at time.Time) error {
+	if err := tenant.Validate(); err != nil {
+		return err
+	}
+	return l.s.write(ctx, "touch member", func(ctx context.Context, q querier) error {
+		t := l.s.dialect.timeArg(at)
+		n, err := affected(q.ExecContext(ctx, l.q.touch, t, string(tenant), id, t))
+		if err != nil || n == 1 {
+			return err
+		}
+		_, err = l.member(ctx, q, tenant, id)
+		return err
+	})
+}
+
+// QualifyingSpend implements reward.LoyaltyStore.
+func (l *LoyaltyStore) QualifyingSpend(ctx context.Context, tenant storage.TenantID, member string, since time.Time) (int64, error) {
+	if err := tenant.Validate(); err != nil {
+		return 0, err
+	}
+	var sum int64
+	err := l.s.reader(ctx).QueryRowContext(ctx, l.q.spend, string(tenant), member, l.s.dialect.timeArg(since)).Scan(&sum)
+	return sum, wrap("read qualifying spend", err)
+}
+
+// SetTier implements reward.LoyaltyStore: reward.ErrMemberNotFound.
+func (l *LoyaltyStore) SetTier(ctx context.Context, tenant storage.TenantID, c reward.TierChange) (reward.TierChange, bool, error) {
+	if err := tenant.Validate(); err != nil {
+		return reward.TierChange{}, false, err
+	}
+	var ok bool
+	err := l.s.write(ctx, "set tier", func(ctx context.Context, q querier) error {
+		at := l.s.dialect.timeArg(c.At)
+		n, err := affected(q.ExecContext(ctx, l.q.setTier, c.To, at, string(tenant), c.Member, c.From))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			_, err := l.member(ctx, q, tenant, c.Member)
+			return err
+		}
+		if err := q.QueryRowContext(ctx, l.q.tierVersion, string(tenant), c.Member).Scan(&c.Seq); err != nil {
+			return dbErr("set tier", err)
+		}
+		if _, err := q.ExecContext(ctx, l.q.insertTier, string(tenant), c.Member, c.Seq, c.From, c.To, at, c.Reason); err != nil {
+			return dbErr("set tier", err)
+		}
+		ok = true
+		return nil
+	})
+	return c, ok, err
+}
+
+// TierChanges implements reward.LoyaltyStore.
+func (l *LoyaltyStore) TierChanges(ctx context.Context, tenant storage.TenantID, member string) ([]reward.TierChange, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	rows, err := l.s.reader(ctx).QueryContext(ctx, l.q.tiers, string(tenant), member)
+	if err != nil {
+		return nil, wrap("read tier changes", err)
+	}
+	defer rows.Close()
+	var out []reward.TierChange
+	for rows.Next() {
+		c := reward.TierChange{Member: member}
+		var at dbTime
+		if err := rows.Scan(&c.Seq, &c.From, &c.To, &at, &c.Reason); err != nil {
+			return nil, wrap("read tier changes", err)
+		}
+		c.At = at.Time
+		out = append(out, c)
+	}
+	return out, wrap("read tier changes", rows.Err())
+}

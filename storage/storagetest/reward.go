@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewardkit/rewardkit/ledger"
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/reward"
 	"github.com/rewardkit/rewardkit/rules"
@@ -270,6 +272,7 @@ func RunReward(t *testing.T, h Harness) {
 		}
 		RunRewardStream(t, h, n, 8)
 	})
+	t.Run("Loyalty", func(t *testing.T) { RunLoyalty(t, h) })
 }
 
 // RunRewardStream generates deliveries events (forward events, reverses,
@@ -325,7 +328,7 @@ func RunRewardStream(t *testing.T, h Harness, deliveries, consumers int) {
 				// At-least-once delivery: a failed event (a lock timeout on a
 				// busy machine) is delivered again, as a queue would.
 				out, err := eng.Handle(ctx, tenantA, ev)
-				for try := 0; err != nil && try < 5; try++ {
+				for try := 0; err != nil && try < 20; try++ {
 					time.Sleep(time.Duration(10*(try+1)) * time.Millisecond)
 					out, err = eng.Handle(ctx, tenantA, ev)
 				}
@@ -546,4 +549,231 @@ func rwStream(rng *rand.Rand, n int) []reward.Event {
 		}
 	}
 	return out
+}
+
+// LoyaltyStorer is implemented by adapters that keep loyalty members
+// (reward.LoyaltyStore); RunLoyalty skips adapters that do not.
+type LoyaltyStorer interface {
+	Loyalty() reward.LoyaltyStore
+}
+
+func loyaltyStore(t *testing.T, s Store) reward.LoyaltyStore {
+	t.Helper()
+	ls, ok := s.(LoyaltyStorer)
+	if !ok {
+		t.Skip("the adapter has no Loyalty() reward.LoyaltyStore")
+	}
+	return ls.Loyalty()
+}
+
+// RunLoyalty checks the loyalty part of package reward's store: members,
+// accruals with lifetime points and rolling spend, conditional tier
+// changes, rollback, and, through a reward.Loyalty over the adapter's
+// ledger, that concurrent accruals and redemptions on one member from two
+// instances never take the balance below zero and keep lifetime points
+// equal to the sum of accruals.
+func RunLoyalty(t *testing.T, h Harness) {
+	ctx := context.Background()
+
+	t.Run("members, accruals and tiers", func(t *testing.T) {
+		ls := loyaltyStore(t, h.Open(t))
+		_, err := ls.Member(ctx, tenantA, "m1")
+		require.ErrorIs(t, err, reward.ErrMemberNotFound)
+		for _, id := range []string{"m2", "m1", "m3"} {
+			require.NoError(t, ls.InsertMember(ctx, tenantA, reward.MemberRecord{ID: id, Email: id + "@x", Name: "N " + id, Tier: "basic",
+				RegisteredAt: rwT0, LastActivity: rwT0, TierSince: rwT0}))
+		}
+		require.ErrorIs(t, ls.InsertMember(ctx, tenantA, reward.MemberRecord{ID: "m1", Tier: "basic", RegisteredAt: rwT0, LastActivity: rwT0, TierSince: rwT0}),
+			reward.ErrMemberExists)
+		require.NoError(t, ls.InsertMember(ctx, tenantB, reward.MemberRecord{ID: "m1", Tier: "other", RegisteredAt: rwT0, LastActivity: rwT0, TierSince: rwT0}),
+			"tenants are apart")
+		page, err := ls.Members(ctx, tenantA, "", 2)
+		require.NoError(t, err)
+		require.Len(t, page, 2)
+		assert.Equal(t, []string{"m1", "m2"}, []string{page[0].ID, page[1].ID})
+		assert.Equal(t, "m1@x", page[0].Email)
+		assert.True(t, rwT0.Equal(page[0].RegisteredAt))
+		page, err = ls.Members(ctx, tenantA, "m2", 2)
+		require.NoError(t, err)
+		require.Len(t, page, 1)
+
+		m, err := ls.AddAccrual(ctx, tenantA, reward.AccrualRecord{Member: "m1", Key: "a1", At: rwT0.Add(2 * time.Hour), Spend: 1000, Points: 10})
+		require.NoError(t, err)
+		assert.Equal(t, int64(10), m.Lifetime)
+		assert.True(t, rwT0.Add(2*time.Hour).Equal(m.LastActivity))
+		m, err = ls.AddAccrual(ctx, tenantA, reward.AccrualRecord{Member: "m1", Key: "a2", At: rwT0.Add(time.Hour), Spend: 500, Points: 5})
+		require.NoError(t, err)
+		assert.Equal(t, int64(15), m.Lifetime)
+		assert.True(t, rwT0.Add(2*time.Hour).Equal(m.LastActivity), "last activity only moves forward")
+		_, err = ls.AddAccrual(ctx, tenantA, reward.AccrualRecord{Member: "m1", Key: "a1", At: rwT0, Spend: 1, Points: 1})
+		require.ErrorIs(t, err, storage.ErrDuplicate)
+		_, err = ls.AddAccrual(ctx, tenantA, reward.AccrualRecord{Member: "ghost", Key: "a1", At: rwT0, Points: 1})
+		require.ErrorIs(t, err, reward.ErrMemberNotFound)
+		m, err = ls.Member(ctx, tenantA, "m1")
+		require.NoError(t, err)
+		assert.Equal(t, int64(15), m.Lifetime, "refused accruals change nothing")
+
+		spend, err := ls.QualifyingSpend(ctx, tenantA, "m1", rwT0.Add(90*time.Minute))
+		require.NoError(t, err)
+		assert.Equal(t, int64(1000), spend)
+		spend, err = ls.QualifyingSpend(ctx, tenantA, "m1", rwT0.Add(time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, int64(1500), spend, "the window includes its start")
+		spend, err = ls.QualifyingSpend(ctx, tenantA, "m9", rwT0)
+		require.NoError(t, err)
+		assert.Zero(t, spend)
+
+		require.NoError(t, ls.TouchMember(ctx, tenantA, "m1", rwT0.Add(3*time.Hour)))
+		require.NoError(t, ls.TouchMember(ctx, tenantA, "m1", rwT0))
+		require.ErrorIs(t, ls.TouchMember(ctx, tenantA, "ghost", rwT0), reward.ErrMemberNotFound)
+		m, err = ls.Member(ctx, tenantA, "m1")
+		require.NoError(t, err)
+		assert.True(t, rwT0.Add(3*time.Hour).Equal(m.LastActivity))
+
+		c, ok, err := ls.SetTier(ctx, tenantA, reward.TierChange{Member: "m1", From: "basic", To: "gold", At: rwT0.Add(time.Hour), Reason: "r1"})
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, int64(1), c.Seq)
+		_, ok, err = ls.SetTier(ctx, tenantA, reward.TierChange{Member: "m1", From: "basic", To: "silver", At: rwT0.Add(time.Hour)})
+		require.NoError(t, err)
+		assert.False(t, ok, "the tier is no longer basic")
+		c, ok, err = ls.SetTier(ctx, tenantA, reward.TierChange{Member: "m1", From: "gold", To: "basic", At: rwT0.Add(2 * time.Hour), Reason: "r2"})
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, int64(2), c.Seq)
+		_, _, err = ls.SetTier(ctx, tenantA, reward.TierChange{Member: "ghost", From: "a", To: "b", At: rwT0})
+		require.ErrorIs(t, err, reward.ErrMemberNotFound)
+		changes, err := ls.TierChanges(ctx, tenantA, "m1")
+		require.NoError(t, err)
+		require.Len(t, changes, 2)
+		assert.Equal(t, reward.TierChange{Member: "m1", Seq: 1, From: "basic", To: "gold", At: changes[0].At, Reason: "r1"}, changes[0])
+		assert.True(t, rwT0.Add(time.Hour).Equal(changes[0].At))
+		assert.Equal(t, "basic", changes[1].To)
+		m, err = ls.Member(ctx, tenantA, "m1")
+		require.NoError(t, err)
+		assert.Equal(t, "basic", m.Tier)
+		assert.Equal(t, int64(2), m.TierVersion)
+		assert.True(t, rwT0.Add(2*time.Hour).Equal(m.TierSince))
+		other, err := ls.Member(ctx, tenantB, "m1")
+		require.NoError(t, err)
+		assert.Equal(t, "other", other.Tier)
+		assert.Zero(t, other.Lifetime)
+	})
+
+	t.Run("rollback takes loyalty writes back", func(t *testing.T) {
+		s := h.Open(t)
+		ls := loyaltyStore(t, s)
+		require.NoError(t, ls.InsertMember(ctx, tenantA, reward.MemberRecord{ID: "m1", Tier: "basic", RegisteredAt: rwT0, LastActivity: rwT0, TierSince: rwT0}))
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(ctx context.Context) error {
+			if _, err := ls.AddAccrual(ctx, tenantA, reward.AccrualRecord{Member: "m1", Key: "a1", At: rwT0, Spend: 100, Points: 7}); err != nil {
+				return err
+			}
+			if _, _, err := ls.SetTier(ctx, tenantA, reward.TierChange{Member: "m1", From: "basic", To: "gold", At: rwT0}); err != nil {
+				return err
+			}
+			if err := ls.InsertMember(ctx, tenantA, reward.MemberRecord{ID: "m2", Tier: "basic", RegisteredAt: rwT0, LastActivity: rwT0, TierSince: rwT0}); err != nil {
+				return err
+			}
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		m, err := ls.Member(ctx, tenantA, "m1")
+		require.NoError(t, err)
+		assert.Equal(t, reward.MemberRecord{ID: "m1", Tier: "basic", RegisteredAt: m.RegisteredAt, LastActivity: m.LastActivity, TierSince: m.TierSince}, m)
+		_, err = ls.Member(ctx, tenantA, "m2")
+		require.ErrorIs(t, err, reward.ErrMemberNotFound)
+		changes, err := ls.TierChanges(ctx, tenantA, "m1")
+		require.NoError(t, err)
+		assert.Empty(t, changes)
+		_, err = ls.AddAccrual(ctx, tenantA, reward.AccrualRecord{Member: "m1", Key: "a1", At: rwT0, Spend: 100, Points: 7})
+		require.NoError(t, err, "the rolled-back accrual key is free")
+	})
+
+	t.Run("concurrent accruals and redemptions on one member", func(t *testing.T) {
+		first := h.Open(t)
+		second := h.second(t, first)
+		programs := make([]*reward.Loyalty, 2)
+		for i, s := range []Store{first, second} {
+			assets, err := money.NewRegistry(rwPoints)
+			require.NoError(t, err)
+			led, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: assets})
+			require.NoError(t, err)
+			programs[i], err = reward.NewLoyalty(reward.LoyaltyConfig{Store: loyaltyStore(t, s), Tx: s, Ledger: led,
+				Points: rwPoints, Currency: money.USD,
+				Tiers:   []reward.TierRule{{Name: "basic"}, {Name: "silver", Threshold: 100}},
+				Earning: []reward.EarningRule{{ID: "base", Rate: decimal.NewFromInt(1)}},
+				Offers:  []reward.Offer{{ID: "burn", Cost: 7}}})
+			require.NoError(t, err)
+		}
+		_, err := programs[0].Register(ctx, tenantA, reward.Registration{ID: "hot"})
+		require.NoError(t, err)
+		writers, rounds := h.writers(), 6
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var accrued, accruals, redeemed int64
+		var failures []error
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l := programs[w%2]
+				for i := range rounds {
+					n := int64(1 + (w+i)%5)
+					// SQLite's single writer makes some callers wait past
+					// the lock timeout: they retry, as a host would (the
+					// keys make retries safe).
+					var err error
+					for try := 0; try == 0 || lyRetry(err) && try < 50; try++ {
+						_, err = l.Accrue(ctx, tenantA, reward.Accrual{Key: fmt.Sprintf("a-%d-%d", w, i), Member: "hot",
+							Amount: money.FromMinor(n*100, money.USD), Time: rwT0})
+					}
+					mu.Lock()
+					if err == nil {
+						accrued += n
+						accruals++
+					} else {
+						failures = append(failures, err)
+					}
+					mu.Unlock()
+					for try := 0; try == 0 || lyRetry(err) && try < 50; try++ {
+						_, err = l.Redeem(ctx, tenantA, reward.RedeemRequest{Key: fmt.Sprintf("r-%d-%d", w, i), Member: "hot", Offer: "burn"})
+					}
+					mu.Lock()
+					switch {
+					case err == nil:
+						redeemed++
+					case errors.Is(err, reward.ErrInsufficientPoints):
+					default:
+						failures = append(failures, err)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		require.Empty(t, failures)
+		m, err := programs[1].Member(ctx, tenantA, "hot")
+		require.NoError(t, err)
+		assert.Equal(t, accrued, mustMinor(t, m.Lifetime), "lifetime is the sum of accruals")
+		assert.Equal(t, accrued-7*redeemed, mustMinor(t, m.Points))
+		assert.False(t, m.Points.IsNegative(), "the balance never goes below zero")
+		if accrued >= 100 {
+			assert.Equal(t, "silver", m.Tier)
+		}
+		h, err := programs[0].History(ctx, tenantA, "hot", 0, 1000)
+		require.NoError(t, err)
+		assert.Len(t, h.Entries, int(accruals+redeemed), "one ledger entry per accrual and per redemption")
+	})
+}
+
+func lyRetry(err error) bool {
+	return errors.Is(err, storage.ErrLockTimeout) || storage.IsRetryable(err)
+}
+
+func mustMinor(t *testing.T, a money.Amount) int64 {
+	t.Helper()
+	m, err := a.Minor()
+	require.NoError(t, err)
+	return m
 }
