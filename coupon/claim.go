@@ -65,7 +65,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Coupon, error) {
 			return Coupon{}, err
 		}
 	}
-	op := &claimOp{s: s, tpl: tpl, comp: comp, req: &req, now: now}
+	op := &claimOp{s: s, it: issuingOf(&tpl), comp: comp, req: &req, now: now}
 	if req.RequestKey != "" {
 		return storage.Idempotent(ctx, s.tx, s.cfg.Idempotency, s.clock, req.Tenant, "coupon.claim", req.RequestKey,
 			claimPayload{Template: req.TemplateID, User: req.UserID}, op.issue)
@@ -77,10 +77,10 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Coupon, error) {
 }
 
 // claimOp is one claim's transaction: one allocation holds everything
-// the transaction function needs.
+// the transaction function needs (not the whole Template, which is large).
 type claimOp struct {
 	s    *Service
-	tpl  Template
+	it   issuing
 	comp *compiledTemplate
 	req  *ClaimRequest
 	now  time.Time
@@ -88,7 +88,7 @@ type claimOp struct {
 }
 
 func (o *claimOp) issue(ctx context.Context) (Coupon, error) {
-	c, refusal, err := o.s.issue(ctx, &o.tpl, o.comp, o.req.UserID, o.now, change{ev: EventClaim, actor: defaulted(o.req.Actor, o.req.UserID)}, false)
+	c, refusal, err := o.s.issue(ctx, &o.it, o.comp, o.req.UserID, o.now, change{ev: EventClaim, actor: defaulted(o.req.Actor, o.req.UserID)}, false)
 	if err == nil && refusal != nil {
 		err = refusal
 	}
@@ -101,50 +101,56 @@ func (o *claimOp) run(ctx context.Context) error {
 	return err
 }
 
+// issuing is what issue needs of a template: a few fields, and the whole
+// template only for gift cards (their funding reads it).
+type issuing struct {
+	tenant   storage.TenantID
+	id       string
+	validity Validity
+	limits   Limits
+	kind     Kind
+	giftCard *Template
+}
+
+// issuingOf returns what issue needs of t, keeping a copy of t only for
+// a gift card.
+func issuingOf(t *Template) issuing {
+	it := issuing{tenant: t.Tenant, id: t.ID, validity: t.Validity, limits: t.Limits, kind: t.Benefit.Kind}
+	if it.kind == KindGiftCard {
+		g := *t // only a gift card's claim pays for a copy on the heap
+		it.giftCard = &g
+	}
+	return it
+}
+
+// claimWriter is an optional fast path of a Store: it stores a claimed
+// coupon, its audit entry and its outbox message and takes the per-user
+// and stock counters (stock last) in as few round trips as its database
+// allows, in the transaction in ctx. perUser 0 means no per-user counter;
+// stock 0 means a counted but unbounded stock. It returns handled false,
+// having done nothing, when it cannot serve this call (another database,
+// or outbox and counters that are not its own); userOK or stockOK false
+// when a limit refused, in which case the caller must roll the
+// transaction back (the writes may have been made). A taken coupon ID is
+// storage.ErrDuplicate. The adapters of storage/memory and
+// storage/sqlstore implement it; it is not part of Store, so other stores
+// need not.
+type claimWriter interface {
+	IssueClaim(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c Coupon, e AuditEntry, m storage.Message,
+		userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error)
+}
+
 // issue creates one ACTIVATED coupon for user in the transaction in ctx. A
 // limit that refuses is returned as refusal (with nothing written and no
 // error, so that a batch can go on in the same transaction); err is a
 // failure of the store. With stockFirst the stock is taken before
-// anything else (batches), otherwise last (the hot row is held briefly).
-func (s *Service) issue(ctx context.Context, tpl *Template, comp *compiledTemplate, user string, now time.Time, ch change, stockFirst bool) (c Coupon, refusal, err error) {
-	takeStock := func() (bool, error) {
-		_, ok, err := s.counters.AddCounter(ctx, tpl.Tenant, comp.issuedKey, 1, comp.stock)
-		return ok, err
-	}
-	outOfStock := func() error {
-		return fmt.Errorf("%w: template %s (stock %d)", ErrOutOfStock, tpl.ID, tpl.Limits.Stock)
-	}
-	if stockFirst {
-		ok, err := takeStock()
-		if err != nil {
-			return Coupon{}, nil, err
-		}
-		if !ok {
-			return Coupon{}, outOfStock(), nil
-		}
-	}
-	undoStock := func() error {
-		if !stockFirst {
-			return nil
-		}
-		_, _, err := s.counters.AddCounter(ctx, tpl.Tenant, comp.issuedKey, -1, storage.Bounds{})
-		return err
-	}
-	if tpl.Limits.PerUser > 0 {
-		_, ok, err := s.counters.AddCounter(ctx, tpl.Tenant, userKey(tpl.ID, user), 1, comp.perUser)
-		if err != nil {
-			return Coupon{}, nil, err
-		}
-		if !ok {
-			if err := undoStock(); err != nil {
-				return Coupon{}, nil, err
-			}
-			return Coupon{}, fmt.Errorf("%w: user %s, template %s (%d per user)", ErrUserLimit, user, tpl.ID, tpl.Limits.PerUser), nil
-		}
-	}
-	from, until := tpl.Validity.window(now, comp.loc)
+// anything else (batches), otherwise last (the hot row is held briefly)
+// and a refusal may leave writes that the caller must roll back (Claim
+// returns it as its error).
+func (s *Service) issue(ctx context.Context, tpl *issuing, comp *compiledTemplate, user string, now time.Time, ch change, stockFirst bool) (c Coupon, refusal, err error) {
+	from, until := tpl.validity.window(now, comp.loc)
 	c = Coupon{
-		Tenant: tpl.Tenant, ID: s.newID(), TemplateID: tpl.ID, UserID: user, State: StateUnactivated,
+		Tenant: tpl.tenant, ID: s.newID(), TemplateID: tpl.id, UserID: user, State: StateUnactivated,
 		ValidFrom: from, ValidUntil: until, IssuedAt: now, UpdatedAt: now,
 	}
 	to, err := s.life.next(c.ID, c.State, "", ch.ev)
@@ -152,7 +158,61 @@ func (s *Service) issue(ctx context.Context, tpl *Template, comp *compiledTempla
 		return Coupon{}, nil, err
 	}
 	c.State, c.Version = to, 1
-	rejected, err := s.store.InsertCoupons(ctx, tpl.Tenant, []Coupon{c})
+	if !stockFirst && tpl.kind != KindGiftCard {
+		if w, ok := s.store.(claimWriter); ok {
+			var uk string
+			if tpl.limits.PerUser > 0 {
+				uk = userKey(tpl.id, user)
+			}
+			e := s.entry(&c, StateUnactivated, to, ch)
+			handled, userOK, stockOK, err := w.IssueClaim(ctx, s.cfg.Outbox, s.counters, c, e, s.message(&e),
+				uk, tpl.limits.PerUser, comp.issuedKey, tpl.limits.Stock)
+			if handled {
+				switch {
+				case err != nil:
+					return Coupon{}, nil, err
+				case !userOK:
+					return Coupon{}, s.userLimit(tpl, user), nil
+				case !stockOK:
+					return Coupon{}, s.outOfStock(tpl), nil
+				}
+				return c, nil, nil
+			}
+		}
+	}
+	takeStock := func() (bool, error) {
+		_, ok, err := s.counters.AddCounter(ctx, tpl.tenant, comp.issuedKey, 1, comp.stock)
+		return ok, err
+	}
+	if stockFirst {
+		ok, err := takeStock()
+		if err != nil {
+			return Coupon{}, nil, err
+		}
+		if !ok {
+			return Coupon{}, s.outOfStock(tpl), nil
+		}
+	}
+	undoStock := func() error {
+		if !stockFirst {
+			return nil
+		}
+		_, _, err := s.counters.AddCounter(ctx, tpl.tenant, comp.issuedKey, -1, storage.Bounds{})
+		return err
+	}
+	if tpl.limits.PerUser > 0 {
+		_, ok, err := s.counters.AddCounter(ctx, tpl.tenant, userKey(tpl.id, user), 1, comp.perUser)
+		if err != nil {
+			return Coupon{}, nil, err
+		}
+		if !ok {
+			if err := undoStock(); err != nil {
+				return Coupon{}, nil, err
+			}
+			return Coupon{}, s.userLimit(tpl, user), nil
+		}
+	}
+	rejected, err := s.store.InsertCoupons(ctx, tpl.tenant, []Coupon{c})
 	if err != nil {
 		return Coupon{}, nil, err
 	}
@@ -162,8 +222,8 @@ func (s *Service) issue(ctx context.Context, tpl *Template, comp *compiledTempla
 	if err := s.record(ctx, &c, StateUnactivated, to, ch); err != nil {
 		return Coupon{}, nil, err
 	}
-	if tpl.Benefit.Kind == KindGiftCard {
-		if err := s.fundGiftCard(ctx, tpl, &c); err != nil {
+	if tpl.giftCard != nil {
+		if err := s.fundGiftCard(ctx, tpl.giftCard, &c); err != nil {
 			return Coupon{}, nil, err
 		}
 	}
@@ -176,10 +236,18 @@ func (s *Service) issue(ctx context.Context, tpl *Template, comp *compiledTempla
 		}
 		if !ok {
 			// the caller's transaction rolls the coupon back with the error
-			return Coupon{}, outOfStock(), nil
+			return Coupon{}, s.outOfStock(tpl), nil
 		}
 	}
 	return c, nil, nil
+}
+
+func (s *Service) outOfStock(tpl *issuing) error {
+	return fmt.Errorf("%w: template %s (stock %d)", ErrOutOfStock, tpl.id, tpl.limits.Stock)
+}
+
+func (s *Service) userLimit(tpl *issuing, user string) error {
+	return fmt.Errorf("%w: user %s, template %s (%d per user)", ErrUserLimit, user, tpl.id, tpl.limits.PerUser)
 }
 
 // facts returns f (or empty facts) with Now and the user filled in when

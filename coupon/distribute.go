@@ -59,6 +59,7 @@ func (s *Service) Distribute(ctx context.Context, req DistributeRequest) (Distri
 	if tpl.Auto {
 		return Distribution{}, fmt.Errorf("%w: %s is an automatic promotion", ErrNotClaimable, tpl.ID)
 	}
+	it := issuingOf(&tpl)
 	now := s.clock.Now()
 	d := Distribution{
 		Tenant: req.Tenant, ID: req.ID, TemplateID: req.TemplateID, Users: slices.Clone(req.Users),
@@ -110,7 +111,7 @@ func (s *Service) Distribute(ctx context.Context, req DistributeRequest) (Distri
 					nd.Next++
 					continue
 				}
-				c, refusal, err := s.issue(ctx, &tpl, comp, u, now, change{ev: EventClaim, actor: defaulted(req.Actor, "distribution:"+req.ID), reason: "distribution " + req.ID}, true)
+				c, refusal, err := s.issue(ctx, &it, comp, u, now, change{ev: EventClaim, actor: defaulted(req.Actor, "distribution:"+req.ID), reason: "distribution " + req.ID}, true)
 				if err != nil {
 					return err
 				}

@@ -315,18 +315,27 @@ func (s *Service) apply(ctx context.Context, c *Coupon, ch change, mutate func(c
 
 // record appends one transition to the audit trail and the outbox.
 func (s *Service) record(ctx context.Context, c *Coupon, from, to State, ch change) error {
-	e := AuditEntry{
-		Tenant: c.Tenant, EventID: s.newID(), CouponID: c.ID, TemplateID: c.TemplateID, UserID: c.UserID,
-		Event: ch.ev, From: from, To: to, Actor: ch.actor, Reason: ch.reason, OrderID: c.OrderID, At: c.UpdatedAt,
-	}
+	e := s.entry(c, from, to, ch)
 	if err := s.store.AppendAudit(ctx, e); err != nil {
 		return err
 	}
-	payload := appendAuditJSON(make([]byte, 0, 256+len(e.Actor)+len(e.Reason)), &e)
-	return s.cfg.Outbox.AppendOutbox(ctx, storage.Message{
-		EventID: e.EventID, Tenant: c.Tenant, Topic: topicOf(ch.ev), AggregateType: "coupon",
-		AggregateID: c.ID, Payload: payload, CreatedAt: e.At,
-	})
+	return s.cfg.Outbox.AppendOutbox(ctx, s.message(&e))
+}
+
+// entry is the audit entry of one transition of c.
+func (s *Service) entry(c *Coupon, from, to State, ch change) AuditEntry {
+	return AuditEntry{
+		Tenant: c.Tenant, EventID: s.newID(), CouponID: c.ID, TemplateID: c.TemplateID, UserID: c.UserID,
+		Event: ch.ev, From: from, To: to, Actor: ch.actor, Reason: ch.reason, OrderID: c.OrderID, At: c.UpdatedAt,
+	}
+}
+
+// message is the outbox message of an audit entry.
+func (s *Service) message(e *AuditEntry) storage.Message {
+	return storage.Message{
+		EventID: e.EventID, Tenant: e.Tenant, Topic: topicOf(e.Event), AggregateType: "coupon",
+		AggregateID: e.CouponID, Payload: appendAuditJSON(make([]byte, 0, 256+len(e.Actor)+len(e.Reason)), e), CreatedAt: e.At,
+	}
 }
 
 // topicOf returns the outbox topic of a lifecycle event ("coupon.lock").

@@ -683,3 +683,70 @@ func TestConfigValidate(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// plainStore hides the adapter's optional claim fast path (IssueClaim), so
+// that Claim takes the portable path of one store call per step.
+type plainStore struct{ coupon.Store }
+
+// TestClaimFastAndPortablePathsAgree runs the same claims through the
+// memory adapter's one-step IssueClaim and through the portable path:
+// same coupons, audit, outbox, counters and refusals, and a refusal
+// leaves nothing behind on either.
+func TestClaimFastAndPortablePathsAgree(t *testing.T) {
+	type outcome struct {
+		errs              []string
+		issued, perUserU1 int64
+		outbox            int
+		trail             int
+	}
+	run := func(t *testing.T, hide bool) outcome {
+		ctx := context.Background()
+		clock := storage.NewFakeClock(t0)
+		mem, err := memory.New(memory.Options{Clock: clock})
+		require.NoError(t, err)
+		var store coupon.Store = mem.Coupons()
+		if hide {
+			store = plainStore{store}
+		}
+		svc, err := coupon.New(coupon.Config{Store: store, Tx: mem, Clock: clock})
+		require.NoError(t, err)
+		tpl := tenOff("t1")
+		tpl.Limits = coupon.Limits{Stock: 3, PerUser: 2}
+		_, err = svc.CreateTemplate(ctx, tpl)
+		require.NoError(t, err)
+		var out outcome
+		var last coupon.Coupon
+		for _, u := range []string{"u1", "u1", "u1", "u2", "u3"} {
+			c, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: u})
+			switch {
+			case errors.Is(err, coupon.ErrUserLimit):
+				out.errs = append(out.errs, "user limit")
+			case errors.Is(err, coupon.ErrOutOfStock):
+				out.errs = append(out.errs, "out of stock")
+			default:
+				require.NoError(t, err)
+				out.errs = append(out.errs, "ok")
+				last = c
+			}
+		}
+		out.issued, err = mem.Counter(ctx, tenant, "coupon/t1/issued")
+		require.NoError(t, err)
+		out.perUserU1, err = mem.Counter(ctx, tenant, "coupon/t1/user/u1")
+		require.NoError(t, err)
+		for p := range storage.OutboxPartitions {
+			msgs, err := mem.PendingOutbox(ctx, p, 100)
+			require.NoError(t, err)
+			out.outbox += len(msgs)
+		}
+		trail, err := svc.Audit(ctx, tenant, last.ID)
+		require.NoError(t, err)
+		out.trail = len(trail)
+		none, err := svc.ListByUser(ctx, tenant, "u3")
+		require.NoError(t, err)
+		assert.Empty(t, none, "a refused claim leaves nothing")
+		return out
+	}
+	fast, portable := run(t, false), run(t, true)
+	assert.Equal(t, outcome{errs: []string{"ok", "ok", "user limit", "ok", "out of stock"}, issued: 3, perUserU1: 2, outbox: 3, trail: 1}, fast)
+	assert.Equal(t, fast, portable)
+}

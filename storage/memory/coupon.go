@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/rewardkit/rewardkit/coupon"
@@ -22,24 +23,87 @@ type tkey struct {
 // couponState holds package coupon's records.
 type couponState struct {
 	templates map[tkey]coupon.Template
-	coupons   map[tkey]coupon.Coupon
+	coupons   map[tkey]int // coupon -> its index in rows
+	rows      couponRows
 	codes     map[tkey]string              // code -> coupon ID
 	byUser    map[tkey][]string            // user -> coupon IDs
 	byOrder   map[tkey]map[string]struct{} // order -> coupon IDs
-	audit     map[tkey][]coupon.AuditEntry // coupon -> trail
+	// audit holds the trails of coupon IDs that have no row (yet): a
+	// stored coupon keeps its trail in its row.
+	audit     map[tkey][]coupon.AuditEntry
 	dists     map[tkey]coupon.Distribution
 	giftAuths map[tkey]coupon.GiftCardAuthorization // order -> authorization
 }
 
 func (c *couponState) init() {
 	c.templates = make(map[tkey]coupon.Template)
-	c.coupons = make(map[tkey]coupon.Coupon)
+	c.coupons = make(map[tkey]int)
 	c.codes = make(map[tkey]string)
 	c.byUser = make(map[tkey][]string)
 	c.byOrder = make(map[tkey]map[string]struct{})
 	c.audit = make(map[tkey][]coupon.AuditEntry)
 	c.dists = make(map[tkey]coupon.Distribution)
 	c.giftAuths = make(map[tkey]coupon.GiftCardAuthorization)
+}
+
+// couponRows holds every coupon in append order, in fixed chunks: the
+// index map stays small (an int per coupon, cheap to grow and to scan for
+// the collector) and growing never copies the coupons. Rows are removed
+// only by undo, which runs last-in first-out under the store's lock, so
+// the row removed is always the last.
+type couponRows struct {
+	chunks [][]couponRow
+	n      int
+}
+
+// couponRow is a coupon and its audit trail.
+type couponRow struct {
+	c     coupon.Coupon
+	trail []coupon.AuditEntry
+}
+
+const couponChunk = 1024
+
+func (r *couponRows) row(i int) *couponRow { return &r.chunks[i/couponChunk][i%couponChunk] }
+
+func (r *couponRows) at(i int) *coupon.Coupon { return &r.row(i).c }
+
+// push appends c and returns its index.
+func (r *couponRows) push(c coupon.Coupon) int {
+	i := r.n
+	if i/couponChunk == len(r.chunks) {
+		r.chunks = append(r.chunks, make([]couponRow, couponChunk))
+	}
+	r.row(i).c = c
+	r.n++
+	return i
+}
+
+// pop takes back the push that returned i, which must be the last.
+func (r *couponRows) pop(i int) {
+	*r.row(i) = couponRow{}
+	if i == r.n-1 {
+		r.n--
+	}
+}
+
+// coupon returns the stored coupon k, or false.
+func (c *couponState) coupon(k tkey) (*coupon.Coupon, bool) {
+	i, ok := c.coupons[k]
+	if !ok {
+		return nil, false
+	}
+	return c.rows.at(i), true
+}
+
+// insert stores the new coupon c under k and returns its undo.
+func (c *couponState) insert(k tkey, cp coupon.Coupon) (undo func()) {
+	i := c.rows.push(cp)
+	c.coupons[k] = i
+	return func() {
+		delete(c.coupons, k)
+		c.rows.pop(i)
+	}
 }
 
 // CouponStore is the memory Store's implementation of coupon.Store; get it
@@ -132,20 +196,95 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 				}
 				st.codes[ck] = c.ID
 			}
-			st.coupons[k] = c
-			r.index(tx, c, true)
-			if c.Code == "" {
-				tx.onUndo(func() { delete(st.coupons, k) })
-			} else {
-				tx.onUndo(func() {
-					delete(st.coupons, k)
+			undo := st.insert(k, c)
+			if c.Code != "" {
+				drop := undo
+				undo = func() {
+					drop()
 					delete(st.codes, ck)
-				})
+				}
 			}
+			tx.onUndo(undo)
+			r.index(tx, c, true)
 		}
 		return nil
 	})
 	return rejected, err
+}
+
+// IssueClaim is package coupon's fast path for a claim: it checks the
+// per-user cap and the stock first and then, in one step under the
+// store's lock, stores the coupon, its audit entry and outbox message and
+// takes both counters, with one undo for the lot. A refused limit writes
+// nothing. handled is false (and nothing is done) when outbox or counters
+// are not this store or an argument would be refused (the portable path
+// then reports it). A taken coupon ID or event ID is storage.ErrDuplicate.
+func (r *CouponStore) IssueClaim(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
+	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
+	if o, ok := outbox.(*Store); !ok || o != r.s {
+		return false, false, false, nil
+	}
+	if k, ok := counters.(*Store); !ok || k != r.s {
+		return false, false, false, nil
+	}
+	if c.Tenant.Validate() != nil || c.ID == "" || c.UserID == "" || c.Code != "" || c.OrderID != "" || e.Tenant != c.Tenant || e.CouponID != c.ID ||
+		perUser < 0 || stock < 0 || m.Validate() != nil {
+		return false, false, false, nil
+	}
+	err = r.s.do(ctx, func(tx *txn) error {
+		st, core := r.st(), &r.s.core
+		k := tkey{c.Tenant, c.ID}
+		if _, dup := st.coupons[k]; dup {
+			return fmt.Errorf("%w: new coupon ID %s taken", storage.ErrDuplicate, c.ID)
+		}
+		uk := counterKey{c.Tenant, userKey}
+		if perUser > 0 && core.counters[uk] >= perUser {
+			return nil
+		}
+		userOK = true
+		sk := counterKey{c.Tenant, stockKey}
+		sv, sExisted := core.counters[sk]
+		if (stock > 0 && sv >= stock) || sv == math.MaxInt64 {
+			return nil
+		}
+		stockOK = true
+		// the outbox first: it is the one write that can still fail (a
+		// taken event ID), and it undoes itself
+		if err := r.s.appendOutbox(tx, []storage.Message{m}); err != nil {
+			userOK, stockOK = false, false
+			return err
+		}
+		i := st.rows.push(c)
+		st.coupons[k] = i
+		row := st.rows.row(i)
+		row.trail = append(row.trail, e)
+		ub := tkey{c.Tenant, c.UserID}
+		st.byUser[ub] = append(st.byUser[ub], c.ID)
+		if perUser > 0 {
+			core.counters[uk]++
+		}
+		core.counters[sk] = sv + 1
+		tx.onUndo(func() {
+			delete(st.coupons, k)
+			st.rows.pop(i)
+			st.byUser[ub] = st.byUser[ub][:len(st.byUser[ub])-1]
+			if perUser > 0 {
+				if core.counters[uk]--; core.counters[uk] == 0 {
+					delete(core.counters, uk)
+				}
+			}
+			if sExisted {
+				core.counters[sk] = sv
+			} else {
+				delete(core.counters, sk)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return true, false, false, err
+	}
+	return true, userOK, stockOK, nil
 }
 
 // index adds (add) or removes c from the user and order indexes, with undo.
@@ -208,8 +347,11 @@ func (r *CouponStore) get(ctx context.Context, tenant storage.TenantID, find fun
 // Coupon implements coupon.Store.
 func (r *CouponStore) Coupon(ctx context.Context, tenant storage.TenantID, id string) (coupon.Coupon, error) {
 	return r.get(ctx, tenant, func(st *couponState) (coupon.Coupon, bool) {
-		c, ok := st.coupons[tkey{tenant, id}]
-		return c, ok
+		c, ok := st.coupon(tkey{tenant, id})
+		if !ok {
+			return coupon.Coupon{}, false
+		}
+		return *c, true
 	}, id)
 }
 
@@ -220,8 +362,11 @@ func (r *CouponStore) CouponByCode(ctx context.Context, tenant storage.TenantID,
 		if !ok {
 			return coupon.Coupon{}, false
 		}
-		c, ok := st.coupons[tkey{tenant, id}]
-		return c, ok
+		c, ok := st.coupon(tkey{tenant, id})
+		if !ok {
+			return coupon.Coupon{}, false
+		}
+		return *c, true
 	}, "code "+code)
 }
 
@@ -233,10 +378,11 @@ func (r *CouponStore) UpdateCoupon(ctx context.Context, c coupon.Coupon, prevSta
 	return r.s.do(ctx, func(tx *txn) error {
 		st := r.st()
 		k := tkey{c.Tenant, c.ID}
-		old, ok := st.coupons[k]
+		row, ok := st.coupon(k)
 		if !ok {
 			return fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
 		}
+		old := *row
 		if old.State != prevState || old.Version != prevVersion {
 			return fmt.Errorf("%w: coupon %s is %s v%d, not %s v%d", storage.ErrConflict, c.ID, old.State, old.Version, prevState, prevVersion)
 		}
@@ -247,8 +393,8 @@ func (r *CouponStore) UpdateCoupon(ctx context.Context, c coupon.Coupon, prevSta
 			r.index(tx, old, false)
 			r.index(tx, c, true)
 		}
-		st.coupons[k] = c
-		tx.onUndo(func() { st.coupons[k] = old })
+		*row = c
+		tx.onUndo(func() { *row = old })
 		return nil
 	})
 }
@@ -271,8 +417,8 @@ func (r *CouponStore) FindCoupons(ctx context.Context, q coupon.Query) ([]coupon
 				(q.AfterID == "" || c.ID > q.AfterID)
 		}
 		consider := func(id string) {
-			if c, ok := st.coupons[tkey{q.Tenant, id}]; ok && match(c) {
-				out = append(out, c)
+			if c, ok := st.coupon(tkey{q.Tenant, id}); ok && match(*c) {
+				out = append(out, *c)
 			}
 		}
 		switch {
@@ -285,9 +431,9 @@ func (r *CouponStore) FindCoupons(ctx context.Context, q coupon.Query) ([]coupon
 				consider(id)
 			}
 		default:
-			for k, c := range st.coupons {
-				if k.tenant == q.Tenant && match(c) {
-					out = append(out, c)
+			for k, i := range st.coupons {
+				if c := st.rows.at(i); k.tenant == q.Tenant && match(*c) {
+					out = append(out, *c)
 				}
 			}
 		}
@@ -307,8 +453,9 @@ func (r *CouponStore) CountCoupons(ctx context.Context, tenant storage.TenantID,
 	}
 	out := map[coupon.State]int64{}
 	err := r.s.do(ctx, func(*txn) error {
-		for k, c := range r.st().coupons {
-			if k.tenant == tenant && c.TemplateID == templateID {
+		st := r.st()
+		for k, i := range st.coupons {
+			if c := st.rows.at(i); k.tenant == tenant && c.TemplateID == templateID {
 				out[c.State]++
 			}
 		}
@@ -328,6 +475,12 @@ func (r *CouponStore) AppendAudit(ctx context.Context, entries ...coupon.AuditEn
 		st := r.st()
 		for _, e := range entries {
 			k := tkey{e.Tenant, e.CouponID}
+			if i, ok := st.coupons[k]; ok {
+				row := st.rows.row(i)
+				row.trail = append(row.trail, e)
+				tx.onUndo(func() { row.trail = row.trail[:len(row.trail)-1] })
+				continue
+			}
 			st.audit[k] = append(st.audit[k], e)
 			tx.onUndo(func() { st.audit[k] = st.audit[k][:len(st.audit[k])-1] })
 		}
@@ -342,7 +495,12 @@ func (r *CouponStore) Audit(ctx context.Context, tenant storage.TenantID, coupon
 	}
 	var out []coupon.AuditEntry
 	err := r.s.do(ctx, func(*txn) error {
-		out = slices.Clone(r.st().audit[tkey{tenant, couponID}])
+		// entries appended before the coupon was stored come first
+		st, k := r.st(), tkey{tenant, couponID}
+		out = slices.Clone(st.audit[k])
+		if i, ok := st.coupons[k]; ok {
+			out = append(out, st.rows.row(i).trail...)
+		}
 		return nil
 	})
 	return out, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/rewardkit/rewardkit/coupon"
@@ -30,6 +31,9 @@ type couponQueries struct {
 	count, auditOf                          string
 	createDist, dist, updateDist            string
 	insertAuth, auth, updateAuth            string
+	// claim and claimNoUser are IssueClaim's single statements (PostgreSQL
+	// only; empty elsewhere), with and without a per-user counter.
+	claim, claimNoUser string
 }
 
 func buildCouponQueries(d Dialect, prefix string) couponQueries {
@@ -45,16 +49,58 @@ func buildCouponQueries(d Dialect, prefix string) couponQueries {
 		// the conditional write of every transition: judged by rows affected
 		updateCoupon: d.rebind("UPDATE " + c + " SET user_id = ?, state = ?, frozen_from = ?, valid_from = ?, valid_until = ?, order_id = ?, " +
 			"locked_until = ?, discount = ?, budget_cut = ?, updated_at = ?, version = ? WHERE tenant = ? AND id = ? AND state = ? AND version = ?"),
-		exists:     d.rebind("SELECT 1 FROM " + c + " WHERE tenant = ? AND id = ?"),
-		count:      d.rebind("SELECT state, COUNT(*) FROM " + c + " WHERE tenant = ? AND template_id = ? GROUP BY state"),
-		auditOf:    d.rebind("SELECT " + auditCols + " FROM " + a + " WHERE tenant = ? AND coupon_id = ? ORDER BY id"),
-		createDist: d.rebind(d.insertIgnore(ds, []string{"tenant", "id", "template_id", "users", "next_index", "issued", "skipped", "status", "failures", "created_at", "updated_at", "version"}, []string{"tenant", "id"})),
-		dist:       d.rebind("SELECT template_id, users, next_index, issued, skipped, status, failures, created_at, updated_at, version FROM " + ds + " WHERE tenant = ? AND id = ?"),
-		updateDist: d.rebind("UPDATE " + ds + " SET next_index = ?, issued = ?, skipped = ?, status = ?, failures = ?, updated_at = ?, version = ? WHERE tenant = ? AND id = ? AND version = ?"),
-		insertAuth: d.rebind(d.insertIgnore(ga, []string{"tenant", "order_id", "coupon_id", "body", "version", "updated_at"}, []string{"tenant", "order_id"})),
-		auth:       d.rebind("SELECT body FROM " + ga + " WHERE tenant = ? AND order_id = ?"),
-		updateAuth: d.rebind("UPDATE " + ga + " SET body = ?, version = ?, updated_at = ? WHERE tenant = ? AND order_id = ? AND version = ?"),
+		exists:      d.rebind("SELECT 1 FROM " + c + " WHERE tenant = ? AND id = ?"),
+		count:       d.rebind("SELECT state, COUNT(*) FROM " + c + " WHERE tenant = ? AND template_id = ? GROUP BY state"),
+		auditOf:     d.rebind("SELECT " + auditCols + " FROM " + a + " WHERE tenant = ? AND coupon_id = ? ORDER BY id"),
+		createDist:  d.rebind(d.insertIgnore(ds, []string{"tenant", "id", "template_id", "users", "next_index", "issued", "skipped", "status", "failures", "created_at", "updated_at", "version"}, []string{"tenant", "id"})),
+		dist:        d.rebind("SELECT template_id, users, next_index, issued, skipped, status, failures, created_at, updated_at, version FROM " + ds + " WHERE tenant = ? AND id = ?"),
+		updateDist:  d.rebind("UPDATE " + ds + " SET next_index = ?, issued = ?, skipped = ?, status = ?, failures = ?, updated_at = ?, version = ? WHERE tenant = ? AND id = ? AND version = ?"),
+		insertAuth:  d.rebind(d.insertIgnore(ga, []string{"tenant", "order_id", "coupon_id", "body", "version", "updated_at"}, []string{"tenant", "order_id"})),
+		auth:        d.rebind("SELECT body FROM " + ga + " WHERE tenant = ? AND order_id = ?"),
+		updateAuth:  d.rebind("UPDATE " + ga + " SET body = ?, version = ?, updated_at = ? WHERE tenant = ? AND order_id = ? AND version = ?"),
+		claim:       claimStatement(d, prefix, true),
+		claimNoUser: claimStatement(d, prefix, false),
 	}
+}
+
+// claimStatement builds IssueClaim's one statement on PostgreSQL: data-
+// modifying CTEs insert the coupon (skipped if its ID is taken), then,
+// only if it went in, its audit entry and outbox message, then add 1 to
+// the per-user counter within its cap, and only if that applied, 1 to the
+// template's stock counter within the stock: the hot stock row is locked
+// last, by the statement that precedes COMMIT. The result counts the rows
+// of each step (coupon, user, stock). Parameters: the 16 coupon columns,
+// the 12 audit columns, the 8 outbox columns, then tenant, user key and
+// its highest value that may still take 1 (with user), stock key and its
+// highest such value. SQLite has no data-modifying CTEs and MySQL neither:
+// they run the steps one statement each (the portable path of package
+// coupon).
+func claimStatement(d Dialect, prefix string, user bool) string {
+	if d != Postgres {
+		return ""
+	}
+	cnt := prefix + "counters"
+	q := "WITH c AS (INSERT INTO " + prefix + "coupons (" + couponCols + ") VALUES (" + placeholders(16) + ") ON CONFLICT DO NOTHING RETURNING 1)" +
+		", a AS (INSERT INTO " + prefix + "coupon_audit (" + auditCols + ") SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::timestamptz FROM c RETURNING 1)" +
+		", o AS (INSERT INTO " + prefix + "outbox (event_id, tenant, topic, aggregate_type, aggregate_id, partition_no, payload, created_at)" +
+		" SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::smallint, ?::text, ?::timestamptz FROM c RETURNING 1)" +
+		", k AS (SELECT ?::text AS tenant)"
+	stockFrom := "c"
+	if user {
+		q += ", u AS (INSERT INTO " + cnt + " (tenant, name, value) SELECT k.tenant, ?::text, 1 FROM c, k" +
+			" ON CONFLICT (tenant, name) DO UPDATE SET value = " + cnt + ".value + 1 WHERE " + cnt + ".value <= ?::bigint RETURNING 1)"
+		stockFrom = "u"
+	}
+	q += ", s AS (INSERT INTO " + cnt + " (tenant, name, value) SELECT k.tenant, ?::text, 1 FROM " + stockFrom + ", k" +
+		" ON CONFLICT (tenant, name) DO UPDATE SET value = " + cnt + ".value + 1 WHERE " + cnt + ".value <= ?::bigint RETURNING 1)" +
+		" SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM o), "
+	if user {
+		q += "(SELECT count(*) FROM u), "
+	} else {
+		q += "1::bigint, "
+	}
+	q += "(SELECT count(*) FROM s)"
+	return d.rebind(q)
 }
 
 // CouponStore is the Store's implementation of coupon.Store; get it with
@@ -232,6 +278,68 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 		return nil
 	})
 	return rejected, err
+}
+
+// IssueClaim is package coupon's fast path for a claim on PostgreSQL: the
+// coupon, its audit entry and outbox message, the per-user counter and
+// then the stock counter in one statement (see claimStatement), so that a
+// claim costs one round trip between BEGIN and COMMIT and the hot stock
+// row stays locked for that statement's tail and the COMMIT. handled is
+// false (and nothing is done) on SQLite, when outbox or counters are not
+// this store, or when an argument would be refused (the portable path
+// then reports it). userOK or stockOK false: a limit refused, and the
+// caller must roll back. A taken coupon ID is storage.ErrDuplicate.
+func (r *CouponStore) IssueClaim(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
+	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
+	if r.q.claim == "" || c.ID == "" || c.Code != "" || !c.Discount.Currency().IsZero() || perUser < 0 || stock < 0 {
+		return false, false, false, nil
+	}
+	if o, ok := outbox.(*Store); !ok || o != r.s {
+		return false, false, false, nil
+	}
+	if k, ok := counters.(*Store); !ok || k != r.s {
+		return false, false, false, nil
+	}
+	if validCounter(c.Tenant, stockKey) != nil || (perUser > 0 && validCounter(c.Tenant, userKey) != nil) ||
+		e.Tenant != c.Tenant || m.Tenant != c.Tenant || m.Validate() != nil || m.CreatedAt.IsZero() {
+		return false, false, false, nil
+	}
+	d := r.s.dialect
+	var payload any
+	if m.Payload != nil {
+		payload = string(m.Payload)
+	}
+	stockHi := int64(math.MaxInt64 - 1)
+	if stock > 0 {
+		stockHi = stock - 1
+	}
+	tenant := string(c.Tenant)
+	args := make([]any, 0, 41)
+	args = append(args, tenant, c.ID, c.TemplateID, c.UserID, nil, string(c.State), string(c.FrozenFrom),
+		r.s.nullTime(c.ValidFrom), r.s.nullTime(c.ValidUntil), c.OrderID, r.s.nullTime(c.LockedUntil), nil, boolInt(c.BudgetCut),
+		d.timeArg(c.IssuedAt), d.timeArg(c.UpdatedAt), c.Version,
+		tenant, e.EventID, e.CouponID, e.TemplateID, e.UserID, string(e.Event), string(e.From), string(e.To),
+		e.Actor, e.Reason, e.OrderID, d.timeArg(e.At),
+		m.EventID, tenant, m.Topic, m.AggregateType, m.AggregateID, m.Partition(), payload, d.timeArg(m.CreatedAt),
+		tenant)
+	query := r.q.claimNoUser
+	if perUser > 0 {
+		query = r.q.claim
+		args = append(args, userKey, perUser-1)
+	}
+	args = append(args, stockKey, stockHi)
+	err = r.s.write(ctx, "issue claim", func(ctx context.Context, q querier) error {
+		var nc, na, no, nu, ns int64
+		if err := q.QueryRowContext(ctx, query, args...).Scan(&nc, &na, &no, &nu, &ns); err != nil {
+			return dbErr("issue claim", err)
+		}
+		if nc != 1 {
+			return fmt.Errorf("%w: new coupon ID %s taken", storage.ErrDuplicate, c.ID)
+		}
+		userOK, stockOK = nu == 1, ns == 1
+		return nil
+	})
+	return true, userOK, stockOK, err
 }
 
 // notInserted returns the indexes of chunk whose row is not the one just
