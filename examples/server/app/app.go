@@ -24,11 +24,11 @@ import (
 	"github.com/rewardkit/rewardkit/storage"
 )
 
-// Store is what the server needs from a storage adapter: the facade's store
-// and the reward engine's. storage/memory and storage/sqlstore implement it.
+// Store is what the server needs from a storage adapter: the facade's
+// (which includes the reward engine's and the loyalty program's).
+// storage/memory and storage/sqlstore implement it.
 type Store interface {
 	rewardkit.Store
-	Rewards() reward.Store
 }
 
 // Config wires an App. Store and Secret are required.
@@ -184,16 +184,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		risk.Threshold{Name: "high-value", Kinds: []string{actRedeem, actConsume},
 			Min: []money.Amount{money.MustParse("1000", cfg.Currency), money.FromMinor(100_000, Points)}, Outcome: risk.Review},
 	}
-	kit, err := rewardkit.New(rewardkit.Config{Store: cfg.Store, Clock: cfg.Clock, Assets: assets, RiskPolicies: policies, Instance: cfg.Instance})
-	if err != nil {
-		return nil, err
-	}
-	a := &App{cfg: cfg, store: cfg.Store, kit: kit, log: cfg.Logger, clock: cfg.Clock, points: Points,
+	a := &App{cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, points: Points,
 		callerBuckets: newBuckets(cfg.CallerLimit, cfg.MaxBuckets), ipBuckets: newBuckets(cfg.IPLimit, cfg.MaxBuckets)}
-	a.rewards, err = reward.New(reward.Config{Store: cfg.Store.Rewards(), Tx: cfg.Store, Awarder: pointsAwarder{a}, Clock: cfg.Clock, Rules: kit.Rules})
+	// Campaign awards of points are loyalty grants (pointsAwarder), so
+	// they count towards lifetime points and tiers.
+	kit, err := rewardkit.New(rewardkit.Config{Store: cfg.Store, Clock: cfg.Clock, Assets: assets, RiskPolicies: policies, Instance: cfg.Instance,
+		RewardAwarder: pointsAwarder{a}, Loyalty: cfg.Catalogue.loyalty(cfg.Currency)})
 	if err != nil {
 		return nil, err
 	}
+	a.kit, a.rewards = kit, kit.Rewards
 	a.issuer, err = NewIssuer(cfg.Secret, cfg.Clock.Now)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -14,28 +13,13 @@ import (
 	"github.com/rewardkit/rewardkit/storage"
 )
 
-// Offer is a loyalty offer: a coupon of a template, bought with points and
-// open to members from a tier up.
-type Offer struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	TemplateID string `json:"template_id"`
-	PointsCost int64  `json:"points_cost"`
-	MinTier    string `json:"min_tier,omitempty"`
-}
-
-// Tier is a loyalty tier reached at Min lifetime points.
-type Tier struct {
-	Name string `json:"name"`
-	Min  int64  `json:"min"`
-}
-
 // Catalogue is what the server seeds into every tenant: coupon templates
-// (Tenant is filled in), offers, tiers and campaigns.
+// (Tenant is filled in) and campaigns, and the loyalty program's offers
+// and tiers (kit.Loyalty; tiers by lifetime points).
 type Catalogue struct {
 	Templates []coupon.Template
-	Offers    []Offer
-	Tiers     []Tier
+	Offers    []reward.Offer
+	Tiers     []reward.TierRule
 	Campaigns []reward.Campaign
 	// PointsPerUnit is how many points an order event earns per whole unit
 	// of its amount.
@@ -73,11 +57,11 @@ func DefaultCatalogue() Catalogue {
 				Benefit:  coupon.Benefit{Kind: coupon.KindThreshold, Currency: money.USD, MinSpend: usd("30"), Amount: usd("15")},
 				Validity: days, Limits: coupon.Limits{Stock: 1_000_000, PerUser: 5}},
 		},
-		Offers: []Offer{
-			{ID: "treat5", Name: "5.00 off your next order", TemplateID: TemplateOffer, PointsCost: 500},
-			{ID: "gold-treat", Name: "5.00 off, gold members only, 100 points", TemplateID: TemplateOffer, PointsCost: 100, MinTier: "gold"},
+		Offers: []reward.Offer{
+			{ID: "treat5", Name: "5.00 off your next order", Template: TemplateOffer, Cost: 500},
+			{ID: "gold-treat", Name: "5.00 off, gold members only, 100 points", Template: TemplateOffer, Cost: 100, Tiers: []string{"gold"}},
 		},
-		Tiers: []Tier{{Name: "bronze", Min: 0}, {Name: "silver", Min: 1_000}, {Name: "gold", Min: 5_000}},
+		Tiers: []reward.TierRule{{Name: "bronze", Threshold: 0}, {Name: "silver", Threshold: 1_000}, {Name: "gold", Threshold: 5_000}},
 		Campaigns: []reward.Campaign{
 			{ID: CampaignOrders, Name: "3 orders: 100 points; 10 orders: 500 more", Kind: reward.Challenge, Status: reward.StatusActive,
 				Start: start, End: end, EventTypes: []reward.EventType{reward.OrderInstalled}, Participant: reward.ParticipantUser,
@@ -115,25 +99,13 @@ func (a *App) seed(ctx context.Context, tenant storage.TenantID) error {
 	return nil
 }
 
-// tierOf returns the tier reached at lifetime points.
-func (c *Catalogue) tierOf(lifetime int64) string {
-	tiers := append([]Tier(nil), c.Tiers...)
-	sort.Slice(tiers, func(i, j int) bool { return tiers[i].Min < tiers[j].Min })
-	name := ""
-	for _, t := range tiers {
-		if lifetime >= t.Min {
-			name = t.Name
-		}
+// loyalty is the loyalty program of the catalogue: its offers and tiers,
+// and the base accrual of order events (PointsPerUnit per whole unit).
+func (c *Catalogue) loyalty(currency money.Currency) *reward.LoyaltyConfig {
+	lc := &reward.LoyaltyConfig{Points: Points, Currency: currency, Tiers: c.Tiers, Offers: c.Offers, Sink: accountRedeemed}
+	if c.PointsPerUnit > 0 {
+		lc.Earning = []reward.EarningRule{{ID: "base", Name: "points per whole unit spent",
+			Rate: decimal.NewFromInt(c.PointsPerUnit)}}
 	}
-	return name
-}
-
-// tierRank orders tier names; unknown names rank below every tier.
-func (c *Catalogue) tierRank(name string) int {
-	for i, t := range c.Tiers {
-		if t.Name == name {
-			return i
-		}
-	}
-	return -1
+	return lc
 }

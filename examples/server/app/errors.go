@@ -92,6 +92,11 @@ var errorRules = []rule{
 	{ledger.ErrInvalidRequest, http.StatusBadRequest, "invalid_request"},
 	{ledger.ErrUnknownAsset, http.StatusBadRequest, "invalid_request"},
 
+	{reward.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
+	{reward.ErrMemberExists, http.StatusConflict, "member_exists"},
+	{reward.ErrOfferNotFound, http.StatusNotFound, "offer_not_found"},
+	{reward.ErrOfferUnavailable, http.StatusNotFound, "offer_not_found"},
+	{reward.ErrInsufficientPoints, http.StatusUnprocessableEntity, "insufficient_points"},
 	{reward.ErrCampaignNotFound, http.StatusNotFound, "campaign_not_found"},
 	{reward.ErrNotRanking, http.StatusNotFound, "campaign_not_found"},
 	{reward.ErrNoProgress, http.StatusNotFound, "no_progress"},

@@ -201,13 +201,13 @@ func (a *App) HandleOrderEvent(ctx context.Context, tenant storage.TenantID, ev 
 		if _, _, err := a.store.AddCounter(ctx, tenant, eventSeenKey(ev.ID), 1, storage.Bounds{}); err != nil {
 			return res, err
 		}
-		pts := a.pointsFor(ev.Amount)
-		if pts > 0 && ev.UserID != "" && memberPattern.MatchString(ev.UserID) {
-			if _, err := a.accrue(ctx, tenant, ev.UserID, accrualKey(ev.ID), money.FromMinor(pts, a.points), time.Time{},
-				map[string]string{"event": ev.ID, "order": ev.OrderID}); err != nil {
+		if a.earns(ctx, tenant, ev) {
+			acc, err := a.kit.Loyalty.Accrue(ctx, tenant, reward.Accrual{Key: accrualKey(ev.ID), Member: ev.UserID,
+				Amount: ev.Amount, Time: ev.Time, Shop: ev.ShopID, Attrs: map[string]string{"order": ev.OrderID}})
+			if err != nil {
 				return res, err
 			}
-			res.Accrued = pts
+			res.Accrued, _ = acc.Points.Minor()
 		}
 		return res, nil
 	})
@@ -225,8 +225,24 @@ func (a *App) HandleOrderEvent(ctx context.Context, tenant storage.TenantID, ev 
 	return !ran, nil
 }
 
+// earns reports whether an order event earns loyalty points: its user is
+// a registered member and it has a positive amount in the server's
+// currency (kit.Loyalty's earning rules make the points: PointsPerUnit per
+// whole unit).
+func (a *App) earns(ctx context.Context, tenant storage.TenantID, ev reward.Event) bool {
+	amt := ev.Amount
+	if amt.Currency().IsZero() || amt.Currency() != a.cfg.Currency || !amt.IsPositive() || !amt.IsExact() {
+		return false
+	}
+	if ev.UserID == "" || !memberPattern.MatchString(ev.UserID) {
+		return false
+	}
+	return a.registered(ctx, tenant, ev.UserID) == nil
+}
+
 // pointsFor is the base accrual of an order amount: whole units of the
-// server's currency times PointsPerUnit (cents earn nothing).
+// server's currency times PointsPerUnit (cents earn nothing), as the
+// loyalty program's earning rule computes it.
 func (a *App) pointsFor(amt money.Amount) int64 {
 	if amt.Currency().IsZero() || amt.Currency() != a.cfg.Currency || !amt.IsPositive() {
 		return 0
@@ -234,11 +250,13 @@ func (a *App) pointsFor(amt money.Amount) int64 {
 	return amt.Decimal().Floor().IntPart() * a.cfg.Catalogue.PointsPerUnit
 }
 
-// reverseAccrual takes back what the forward event accrued: everything
-// left of it, or for a partial reverse (an amount), the points of that
-// amount, never more than is left.
+// reverseAccrual takes back what the forward event accrued through
+// kit.Loyalty: everything left of it, or for a partial reverse (an
+// amount), the points of that amount, never more than is left. The
+// loyalty program has no reversal of accruals, so it is done on its
+// records (takeBack): the ledger reversal and a negative accrual.
 func (a *App) reverseAccrual(ctx context.Context, tenant storage.TenantID, ev reward.Event) (int64, error) {
-	tx, err := a.kit.Ledger.TransactionByKey(ctx, tenant, accrualKey(ev.OriginalID))
+	tx, err := a.kit.Ledger.TransactionByKey(ctx, tenant, loyaltyAccrualTx(accrualKey(ev.OriginalID)))
 	if errors.Is(err, ledger.ErrTransactionNotFound) {
 		return 0, nil // the forward event earned no points
 	}
@@ -261,8 +279,8 @@ func (a *App) reverseAccrual(ctx context.Context, tenant storage.TenantID, ev re
 	if take <= 0 {
 		return 0, nil
 	}
-	member := strings.TrimSuffix(strings.TrimPrefix(tx.Postings[0].Destination, "member:"), ":points")
-	_, err = a.kit.Ledger.Reverse(ctx, tenant, tx.ID, ledger.ReverseRequest{Key: reversalKey(ev.ID), Amounts: []money.Amount{money.FromMinor(take, a.points)}})
+	member := tx.Metadata["member"]
+	err = a.takeBack(ctx, tenant, member, tx.ID, reversalKey(ev.ID), take)
 	if errors.Is(err, ledger.ErrInsufficientFunds) {
 		// The member spent the points: record the shortfall for review
 		// rather than blocking the event stream.
@@ -272,11 +290,12 @@ func (a *App) reverseAccrual(ctx context.Context, tenant storage.TenantID, ev re
 	if err != nil {
 		return 0, err
 	}
-	if _, _, err := a.store.AddCounter(ctx, tenant, lifetimeKey(member), -take, storage.Bounds{}); err != nil {
-		return 0, err
-	}
 	return take, nil
 }
+
+// loyaltyAccrualTx is the ledger key kit.Loyalty posts an accrual under
+// (keys this short are not hashed).
+func loyaltyAccrualTx(key string) string { return "loyalty:accrue:" + key }
 
 func (a *App) handlePublishEvent(w http.ResponseWriter, r *http.Request) {
 	c, _ := callerFrom(r.Context())

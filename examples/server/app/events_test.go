@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/reward"
 )
 
@@ -72,11 +73,21 @@ func TestOrderEventsOverNATS(t *testing.T) {
 
 	// 120 + 30 + 10 (+50 -50) base points, and 100 for the 3-order tier
 	// (4 orders less the refunded one keep it).
+	// (260 is also the balance before e4 and r4: wait for the reversal.)
 	require.Eventually(t, func() bool {
-		var p MemberProfile
-		alice.ok("GET", "/api/v1/members/me", nil, &p)
-		return p.Points == 260
+		var hist struct{ Entries []HistoryEntry }
+		alice.ok("GET", "/api/v1/members/me/history", nil, &hist)
+		for _, e := range hist.Entries {
+			if e.Kind == "reversal" {
+				return e.Balance == 260 && hist.Entries[0].Balance == 260
+			}
+		}
+		return false
 	}, 15*time.Second, 50*time.Millisecond)
+	var p MemberProfile
+	alice.ok("GET", "/api/v1/members/me", nil, &p)
+	assert.EqualValues(t, 260, p.Points)
+	assert.EqualValues(t, 260, p.LifetimePoints, "the reverse took its accrual out of lifetime points")
 	var prog []struct {
 		Campaign string
 		Value    int64
@@ -111,4 +122,31 @@ func TestOrderEventsOverNATS(t *testing.T) {
 		"rewardkit_ledger_postings_total", "rewardkit_http_request_duration_seconds_bucket"} {
 		assert.True(t, strings.Contains(string(body), want), "metrics hold %s", want)
 	}
+}
+
+// TestReverseAfterSpend: a reverse whose points the member already spent
+// takes back what is left of nothing, records the shortfall and commits
+// (the event stream is not blocked); the lifetime keeps the accrual.
+func TestReverseAfterSpend(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ctx := t.Context()
+	alice := env.as(t, tenantA, RoleMember, "alice")
+	alice.ok("POST", "/api/v1/members", `{"email": "alice@example.com", "name": "Alice"}`, nil)
+	usd := func(s string) money.Amount { return money.MustParse(s, money.USD) }
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	dup, err := env.app.HandleOrderEvent(ctx, tenantA, reward.Event{ID: "f1", Type: reward.OrderInstalled, Time: at, UserID: "alice", OrderID: "O1", Amount: usd("80.00")})
+	require.NoError(t, err)
+	require.False(t, dup)
+	alice.ok("POST", "/api/v1/members/me/points/redeem", `{"points": 60}`, nil)
+
+	dup, err = env.app.HandleOrderEvent(ctx, tenantA, reward.Event{ID: "r1", Type: reward.Refund, Time: at.Add(time.Hour), UserID: "alice", OriginalID: "f1"})
+	require.NoError(t, err, "a shortfall does not block the stream")
+	require.False(t, dup)
+	var p MemberProfile
+	alice.ok("GET", "/api/v1/members/me", nil, &p)
+	assert.EqualValues(t, 20, p.Points, "nothing taken back")
+	assert.EqualValues(t, 80, p.LifetimePoints)
+	short, err := env.app.store.Counter(ctx, tenantA, "clawback-shortfall/alice")
+	require.NoError(t, err)
+	assert.EqualValues(t, 80, short, "the shortfall is recorded for review")
 }

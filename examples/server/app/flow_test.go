@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rewardkit/rewardkit/coupon"
+	"github.com/rewardkit/rewardkit/reward"
 	"github.com/rewardkit/rewardkit/settlement"
 )
 
@@ -42,20 +43,37 @@ func TestCheckoutFlow(t *testing.T) {
 	assert.EqualValues(t, 1200, p.LifetimePoints)
 	assert.Equal(t, "silver", p.Tier)
 
-	var hist struct{ Entries []HistoryEntry }
+	r = alice.do("POST", "/api/v1/members", map[string]string{"email": "alice@example.com", "name": "Alice"})
+	assert.Equal(t, http.StatusConflict, r.Status)
+	assert.Equal(t, "member_exists", r.errCode())
+
+	var hist struct {
+		Entries []HistoryEntry
+		Tiers   []reward.TierChange
+	}
 	alice.ok("GET", "/api/v1/members/me/history", nil, &hist)
 	require.Len(t, hist.Entries, 2)
+	require.Len(t, hist.Tiers, 1, "the grant moved alice up once")
+	assert.Equal(t, "bronze", hist.Tiers[0].From)
+	assert.Equal(t, "silver", hist.Tiers[0].To)
 	assert.Equal(t, "redemption", hist.Entries[0].Kind)
 	assert.EqualValues(t, -200, hist.Entries[0].Points)
 
-	var offers []Offer
+	var offers []reward.Offer
 	alice.ok("GET", "/api/v1/members/me/offers", nil, &offers)
 	require.Len(t, offers, 1, "the gold offer is not open to silver")
-	var claimed ClaimedOffer
-	alice.ok("POST", "/api/v1/members/me/offers/treat5/claim", nil, &claimed)
+	assert.Equal(t, "treat5", offers[0].ID)
+	var claimed, replay ClaimedOffer
+	alice.with("Idempotency-Key", "treat-1").ok("POST", "/api/v1/members/me/offers/treat5/claim", nil, &claimed)
 	assert.EqualValues(t, 500, claimed.Points)
 	assert.EqualValues(t, 500, claimed.Balance)
 	assert.Equal(t, coupon.StateActivated, claimed.Coupon.State)
+	// A retry replays the claim: no second coupon, no second payment.
+	alice.with("Idempotency-Key", "treat-1").ok("POST", "/api/v1/members/me/offers/treat5/claim", nil, &replay)
+	assert.Equal(t, claimed.Coupon.ID, replay.Coupon.ID)
+	r = alice.do("POST", "/api/v1/members/me/offers/gold-treat/claim", nil)
+	assert.Equal(t, http.StatusNotFound, r.Status, "the gold offer is not open to silver")
+	assert.Equal(t, "offer_not_found", r.errCode())
 
 	var cp coupon.Coupon
 	alice.ok("POST", "/api/v1/coupons/claim", `{"template_id": "FLASH20"}`, &cp)

@@ -471,7 +471,7 @@ func TestLoadAndFault(t *testing.T) {
 	var redeemed, forwards, reverses, orders, refunds int
 	for u, o := range outcomes {
 		id := fmt.Sprintf("m%04d", u)
-		page, err := kit.Ledger.History(ctx, tenantA, memberAccount(id), ledger.HistoryQuery{Asset: Points, Limit: 100})
+		page, err := kit.Ledger.History(ctx, tenantA, kit.Loyalty.Account(id), ledger.HistoryQuery{Asset: Points, Limit: 100})
 		require.NoError(t, err)
 		var redeemTx []string
 		var balance int64
@@ -501,9 +501,17 @@ func TestLoadAndFault(t *testing.T) {
 			prog, err := rewards.Progress(ctx, tenantA, CampaignOrders, "", id)
 			require.NoError(t, err)
 			assert.EqualValues(t, 2-len(o.reverses), prog.Value, "member %s: order count", id)
-			lifetime, err := store.Counter(ctx, tenantA, lifetimeKey(id))
+			m, err := kit.Loyalty.Member(ctx, tenantA, id)
 			require.NoError(t, err)
+			pts, _ := m.Points.Minor()
+			lifetime, _ := m.Lifetime.Minor()
+			assert.Equal(t, want, pts, "member %s: loyalty points", id)
 			assert.Equal(t, want+int64(400*len(redeemTx)), lifetime, "member %s: lifetime points", id)
+			wantTier := "bronze"
+			if lifetime >= 1000 {
+				wantTier = "silver"
+			}
+			assert.Equal(t, wantTier, m.Tier, "member %s: tier", id)
 		}
 		forwards += len(o.forwards)
 		reverses += len(o.reversals)

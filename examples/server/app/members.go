@@ -21,11 +21,12 @@ import (
 	"github.com/rewardkit/rewardkit/storage"
 )
 
-// Members live in the library's records: the profile is the metadata of the
-// member's points account in the ledger, registration is claimed by a
-// bounded counter (so two instances cannot register one member twice), and
-// lifetime points are a counter moved in the same transaction as each
-// accrual. The points themselves are ledger postings.
+// Members are kit.Loyalty's: registration, profile (points, tier,
+// lifetime), history, offers and their redemption. Two things the loyalty
+// program does not offer are done beside it on the same records, in the
+// same transaction: a grant of a fixed number of points (admin accrue,
+// campaign awards) and a redemption of a free number of points (points
+// redeem); see grant, takeBack and handleRedeem.
 
 // Risk action kinds.
 const (
@@ -34,17 +35,11 @@ const (
 	actConsume = "coupon.consume"
 )
 
-// Ledger accounts of the loyalty programme.
-const (
-	accountRedeemed = "loyalty:redeemed" // points spent on redemptions
-	accountOffers   = "loyalty:offers"   // points spent on offers
-)
+// accountRedeemed is the ledger account redeemed points go to (the loyalty
+// program's Sink): offers and free redemptions alike.
+const accountRedeemed = "loyalty:redeemed"
 
 var memberPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-func memberAccount(id string) string { return "member:" + id + ":points" }
-func registeredKey(id string) string { return "member/" + id }
-func lifetimeKey(id string) string   { return "lifetime/" + id }
 
 // MemberProfile is a member as the API shows it.
 type MemberProfile struct {
@@ -52,6 +47,7 @@ type MemberProfile struct {
 	Email          string    `json:"email"`
 	Name           string    `json:"name"`
 	Tier           string    `json:"tier"`
+	TierSince      time.Time `json:"tier_since,omitzero"`
 	Points         int64     `json:"points"`
 	HeldPoints     int64     `json:"held_points"`
 	LifetimePoints int64     `json:"lifetime_points"`
@@ -92,24 +88,10 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.write(w, r, "members.register", req, func(ctx context.Context) (int, any, error) {
-		var p MemberProfile
-		err := a.store.InTx(ctx, func(ctx context.Context) error {
-			_, applied, err := a.store.AddCounter(ctx, c.Tenant, registeredKey(req.MemberID), 1, storage.AtMost(1))
-			if err != nil {
-				return err
-			}
-			if !applied {
-				return errorf(http.StatusConflict, "member_exists", "member "+req.MemberID+" is already registered")
-			}
-			now := a.clock.Now().UTC()
-			_, err = a.kit.Ledger.OpenAccount(ctx, c.Tenant, ledger.Account{ID: memberAccount(req.MemberID), Metadata: map[string]string{
-				"email": req.Email, "name": req.Name, "registered_at": now.Format(time.RFC3339Nano)}})
-			if err != nil {
-				return err
-			}
-			p, err = a.profile(ctx, c.Tenant, req.MemberID)
-			return err
-		})
+		if _, err := a.kit.Loyalty.Register(ctx, c.Tenant, reward.Registration{ID: req.MemberID, Email: req.Email, Name: req.Name}); err != nil {
+			return 0, nil, err
+		}
+		p, err := a.profile(ctx, c.Tenant, req.MemberID)
 		return http.StatusCreated, p, err
 	})
 }
@@ -139,48 +121,33 @@ func (a *App) memberTarget(r *http.Request, merchants bool) (Caller, string, err
 	return c, id, nil
 }
 
+// registered reports ErrMemberNotFound (404 member_not_found) unless id
+// is a member of the tenant's loyalty program.
 func (a *App) registered(ctx context.Context, tenant storage.TenantID, id string) error {
-	n, err := a.store.Counter(ctx, tenant, registeredKey(id))
-	if err != nil {
-		return err
-	}
-	if n < 1 {
-		return errorf(http.StatusNotFound, "member_not_found", "no member "+id)
-	}
-	return nil
+	_, err := a.store.Loyalty().Member(ctx, tenant, id)
+	return err
 }
 
 func (a *App) profile(ctx context.Context, tenant storage.TenantID, id string) (MemberProfile, error) {
-	if err := a.registered(ctx, tenant, id); err != nil {
-		return MemberProfile{}, err
-	}
-	acct, err := a.kit.Ledger.Account(ctx, tenant, memberAccount(id))
+	m, err := a.kit.Loyalty.Member(ctx, tenant, id)
 	if err != nil {
 		return MemberProfile{}, err
 	}
-	bal, err := a.kit.Ledger.Balance(ctx, tenant, memberAccount(id), a.points)
+	// Member has the available points; the held ones are the ledger's.
+	bal, err := a.kit.Ledger.Balance(ctx, tenant, a.kit.Loyalty.Account(id), a.points)
 	if err != nil {
 		return MemberProfile{}, err
 	}
-	lifetime, err := a.store.Counter(ctx, tenant, lifetimeKey(id))
-	if err != nil {
+	p := MemberProfile{MemberID: id, Email: m.Email, Name: m.Name, Tier: m.Tier, TierSince: m.TierSince,
+		RegisteredAt: m.RegisteredAt, LastActivity: m.LastActivity}
+	if p.Points, err = m.Points.Minor(); err != nil {
 		return MemberProfile{}, err
 	}
-	p := MemberProfile{MemberID: id, Email: acct.Metadata["email"], Name: acct.Metadata["name"],
-		Tier: a.cfg.Catalogue.tierOf(lifetime), LifetimePoints: lifetime}
-	p.RegisteredAt, _ = time.Parse(time.RFC3339Nano, acct.Metadata["registered_at"])
-	if p.Points, err = bal.Available.Minor(); err != nil {
+	if p.LifetimePoints, err = m.Lifetime.Minor(); err != nil {
 		return MemberProfile{}, err
 	}
 	if p.HeldPoints, err = bal.Held.Minor(); err != nil {
 		return MemberProfile{}, err
-	}
-	page, err := a.kit.Ledger.History(ctx, tenant, memberAccount(id), ledger.HistoryQuery{Asset: a.points, Limit: 1})
-	if err != nil {
-		return MemberProfile{}, err
-	}
-	if len(page.Entries) > 0 {
-		p.LastActivity = page.Entries[0].At
 	}
 	return p, nil
 }
@@ -216,14 +183,14 @@ func (a *App) handleHistory(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	q := ledger.HistoryQuery{Asset: a.points, Limit: 50}
+	limit, before := 50, int64(0)
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
 			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "limit must be 1 to 500"))
 			return
 		}
-		q.Limit = n
+		limit = n
 	}
 	if s := r.URL.Query().Get("before"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -231,21 +198,21 @@ func (a *App) handleHistory(w http.ResponseWriter, r *http.Request) {
 			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "before must be a positive sequence number"))
 			return
 		}
-		q.Before = n
+		before = n
 	}
-	if err := a.registered(r.Context(), c.Tenant, id); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	page, err := a.kit.Ledger.History(r.Context(), c.Tenant, memberAccount(id), q)
+	page, err := a.kit.Loyalty.History(r.Context(), c.Tenant, id, before, limit)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	out := struct {
-		Entries []HistoryEntry `json:"entries"`
-		Next    int64          `json:"next,omitempty"`
-	}{Entries: []HistoryEntry{}, Next: page.Next}
+		Entries []HistoryEntry      `json:"entries"`
+		Next    int64               `json:"next,omitempty"`
+		Tiers   []reward.TierChange `json:"tiers"`
+	}{Entries: []HistoryEntry{}, Next: page.Next, Tiers: page.Tiers}
+	if out.Tiers == nil {
+		out.Tiers = []reward.TierChange{}
+	}
 	for _, e := range page.Entries {
 		pts, _ := e.Amount.Minor()
 		bal, _ := e.Balance.Minor()
@@ -325,11 +292,8 @@ func (a *App) handleAccrue(w http.ResponseWriter, r *http.Request) {
 	if a.write(w, r, "points.accrue", payload, func(ctx context.Context) (int, any, error) {
 		var res PointsResult
 		err := a.store.InTx(ctx, func(ctx context.Context) error {
-			if err := a.registered(ctx, c.Tenant, id); err != nil {
-				return err
-			}
 			meta := map[string]string{"reason": req.Reason, "by": string(c.Role) + ":" + c.Subject}
-			tx, err := a.accrue(ctx, c.Tenant, id, "accrue:"+uuid.NewString(), amt, req.ExpiresAt, meta)
+			tx, err := a.grant(ctx, c.Tenant, id, "accrue:"+uuid.NewString(), amt, req.ExpiresAt, meta)
 			if err != nil {
 				return err
 			}
@@ -342,11 +306,18 @@ func (a *App) handleAccrue(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// accrue posts points from the world to the member and moves the lifetime
-// counter, in the caller's transaction.
-func (a *App) accrue(ctx context.Context, tenant storage.TenantID, member, key string, amt money.Amount, expires time.Time, meta map[string]string) (*ledger.Transaction, error) {
+// grant gives a member a fixed number of points, in the caller's
+// transaction. kit.Loyalty accrues only by its earning rules (spend times
+// rates, bonuses), so a fixed grant is done on its records: the points are
+// posted to the member's loyalty account, recorded as an accrual of the
+// member (its lifetime moves) and the tier re-evaluated. ErrMemberNotFound
+// for a member not registered.
+func (a *App) grant(ctx context.Context, tenant storage.TenantID, member, key string, amt money.Amount, expires time.Time, meta map[string]string) (*ledger.Transaction, error) {
+	if err := a.registered(ctx, tenant, member); err != nil {
+		return nil, err
+	}
 	tx, err := a.kit.Ledger.Transfer(ctx, tenant, ledger.TransferRequest{Key: key, Metadata: meta,
-		Postings: []ledger.Posting{{Source: ledger.World, Destination: memberAccount(member), Amount: amt, ExpiresAt: expires}}})
+		Postings: []ledger.Posting{{Source: ledger.World, Destination: a.kit.Loyalty.Account(member), Amount: amt, ExpiresAt: expires}}})
 	if err != nil {
 		return nil, err
 	}
@@ -354,14 +325,45 @@ func (a *App) accrue(ctx context.Context, tenant storage.TenantID, member, key s
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := a.store.AddCounter(ctx, tenant, lifetimeKey(member), n, storage.Bounds{}); err != nil {
+	if err := a.recordAccrual(ctx, tenant, member, key, n); err != nil {
 		return nil, err
 	}
 	return tx, nil
 }
 
+// takeBack reverses n points of the ledger transaction txID (a grant or a
+// loyalty accrual) and records it as a negative accrual, so that lifetime
+// points and the tier follow. kit.Loyalty has no reversal of accruals.
+// ledger.ErrInsufficientFunds, with nothing written, when the member spent
+// them: checked before the reversal, because a failed write inside the
+// caller's transaction would mark it rollback-only (a reversal that loses
+// a race with a redemption fails so, and the event is retried).
+func (a *App) takeBack(ctx context.Context, tenant storage.TenantID, member, txID, key string, n int64) error {
+	bal, err := a.kit.Ledger.Balance(ctx, tenant, a.kit.Loyalty.Account(member), a.points)
+	if err != nil {
+		return err
+	}
+	if avail, _ := bal.Available.Minor(); avail < n {
+		return fmt.Errorf("app: take back %d points of %s (%d left): %w", n, member, avail, ledger.ErrInsufficientFunds)
+	}
+	if _, err := a.kit.Ledger.Reverse(ctx, tenant, txID, ledger.ReverseRequest{Key: key, Amounts: []money.Amount{money.FromMinor(n, a.points)}}); err != nil {
+		return err
+	}
+	return a.recordAccrual(ctx, tenant, member, key, -n)
+}
+
+// recordAccrual adds n points (negative for a reversal) to the member's
+// lifetime under key and settles its tier.
+func (a *App) recordAccrual(ctx context.Context, tenant storage.TenantID, member, key string, n int64) error {
+	if _, err := a.store.Loyalty().AddAccrual(ctx, tenant, reward.AccrualRecord{Member: member, Key: key, At: a.clock.Now(), Points: n}); err != nil {
+		return err
+	}
+	_, err := a.kit.Loyalty.EvaluateTier(ctx, tenant, member)
+	return err
+}
+
 func (a *App) pointsResult(ctx context.Context, tenant storage.TenantID, member string, tx *ledger.Transaction, amt money.Amount) (PointsResult, error) {
-	bal, err := a.kit.Ledger.Balance(ctx, tenant, memberAccount(member), a.points)
+	bal, err := a.kit.Ledger.Balance(ctx, tenant, a.kit.Loyalty.Account(member), a.points)
 	if err != nil {
 		return PointsResult{}, err
 	}
@@ -442,10 +444,17 @@ func (a *App) handleRedeem(w http.ResponseWriter, r *http.Request) {
 	ok := a.write(w, r, "points.redeem", payload, func(ctx context.Context) (int, any, error) {
 		var res PointsResult
 		err := a.store.InTx(ctx, func(ctx context.Context) error {
+			// kit.Loyalty redeems points for offers only: a free number of
+			// points is taken from the member's loyalty account to the
+			// program's sink directly (never below zero: the ledger's
+			// conditional write), and the member's activity touched.
 			tx, err := a.kit.Ledger.Transfer(ctx, c.Tenant, ledger.TransferRequest{Key: "redeem:" + uuid.NewString(),
-				Metadata: map[string]string{"reason": req.Reason, "review": strconv.FormatBool(d.Outcome == risk.Review)},
-				Postings: []ledger.Posting{{Source: memberAccount(id), Destination: accountRedeemed, Amount: amt}}})
+				Metadata: map[string]string{"member": id, "reason": req.Reason, "review": strconv.FormatBool(d.Outcome == risk.Review)},
+				Postings: []ledger.Posting{{Source: a.kit.Loyalty.Account(id), Destination: accountRedeemed, Amount: amt}}})
 			if err != nil {
+				return err
+			}
+			if err := a.store.Loyalty().TouchMember(ctx, c.Tenant, id, a.clock.Now()); err != nil {
 				return err
 			}
 			res, err = a.pointsResult(ctx, c.Tenant, id, tx, amt)
@@ -460,28 +469,16 @@ func (a *App) handleRedeem(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *App) availableOffers(ctx context.Context, tenant storage.TenantID, member string) ([]Offer, MemberProfile, error) {
-	p, err := a.profile(ctx, tenant, member)
-	if err != nil {
-		return nil, p, err
-	}
-	out := []Offer{}
-	rank := a.cfg.Catalogue.tierRank(p.Tier)
-	for _, o := range a.cfg.Catalogue.Offers {
-		if o.MinTier == "" || rank >= a.cfg.Catalogue.tierRank(o.MinTier) {
-			out = append(out, o)
-		}
-	}
-	return out, p, nil
-}
-
 func (a *App) handleOffers(w http.ResponseWriter, r *http.Request) {
 	c, id, err := a.memberTarget(r, false)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	offers, _, err := a.availableOffers(r.Context(), c.Tenant, id)
+	offers, err := a.kit.Loyalty.Offers(r.Context(), c.Tenant, id)
+	if offers == nil {
+		offers = []reward.Offer{}
+	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -511,35 +508,23 @@ func (a *App) handleClaimOffer(w http.ResponseWriter, r *http.Request) {
 	ok := a.write(w, r, "offers.claim", struct{ Member, Offer string }{id, offerID}, func(ctx context.Context) (int, any, error) {
 		var res ClaimedOffer
 		err := a.store.InTx(ctx, func(ctx context.Context) error {
-			offers, _, err := a.availableOffers(ctx, c.Tenant, id)
+			// The points, the coupon and this request's idempotency
+			// record commit together; the redemption key is fresh per
+			// run, the Idempotency-Key replays the stored answer.
+			red, err := a.kit.Loyalty.Redeem(ctx, c.Tenant, reward.RedeemRequest{Key: "offer:" + uuid.NewString(), Member: id, Offer: offerID})
 			if err != nil {
 				return err
 			}
-			var offer *Offer
-			for i := range offers {
-				if offers[i].ID == offerID {
-					offer = &offers[i]
-				}
+			res.OfferID, res.LedgerTx = red.Offer, red.TxID
+			if res.Points, err = red.Points.Minor(); err != nil {
+				return err
 			}
-			if offer == nil {
-				return errorf(http.StatusNotFound, "offer_not_found", "no offer "+offerID+" available to this member")
-			}
-			res.OfferID = offer.ID
-			if offer.PointsCost > 0 {
-				tx, err := a.kit.Ledger.Transfer(ctx, c.Tenant, ledger.TransferRequest{Key: "offer:" + uuid.NewString(),
-					Metadata: map[string]string{"offer": offer.ID},
-					Postings: []ledger.Posting{{Source: memberAccount(id), Destination: accountOffers, Amount: money.FromMinor(offer.PointsCost, a.points)}}})
-				if err != nil {
+			if red.CouponID != "" {
+				if res.Coupon, err = a.kit.Coupons.Coupon(ctx, c.Tenant, red.CouponID); err != nil {
 					return err
 				}
-				res.LedgerTx, res.Points = tx.ID, offer.PointsCost
 			}
-			cp, err := a.kit.Coupons.Claim(ctx, coupon.ClaimRequest{Tenant: c.Tenant, TemplateID: offer.TemplateID, UserID: id, Actor: "offer:" + offer.ID})
-			if err != nil {
-				return err
-			}
-			res.Coupon = cp
-			bal, err := a.kit.Ledger.Balance(ctx, c.Tenant, memberAccount(id), a.points)
+			bal, err := a.kit.Ledger.Balance(ctx, c.Tenant, a.kit.Loyalty.Account(id), a.points)
 			if err != nil {
 				return err
 			}
@@ -551,15 +536,16 @@ func (a *App) handleClaimOffer(w http.ResponseWriter, r *http.Request) {
 	a.metrics.claims.WithLabelValues("offer_" + strconv.FormatBool(ok)).Inc()
 }
 
-// pointsAwarder grants campaign awards of points through the ledger, in the
-// engine's transaction, and takes them back with a reversal.
+// pointsAwarder grants campaign awards of points to loyalty members (a
+// grant: their lifetime and tier move too), in the engine's transaction,
+// and takes them back. It is kit.Rewards' awarder (Config.RewardAwarder).
 type pointsAwarder struct{ a *App }
 
 func (p pointsAwarder) Grant(ctx context.Context, tenant storage.TenantID, req reward.AwardRequest) (string, error) {
 	if req.Award.Kind != reward.AwardPoints {
 		return "", fmt.Errorf("%w: award kind %q", reward.ErrInvalidArgument, req.Award.Kind)
 	}
-	tx, err := p.a.accrue(ctx, tenant, req.Participant, "award:"+req.Key, req.Award.Amount, time.Time{},
+	tx, err := p.a.grant(ctx, tenant, req.Participant, "award:"+req.Key, req.Award.Amount, time.Time{},
 		map[string]string{"campaign": req.Campaign, "slot": req.Slot})
 	if err != nil {
 		return "", err
@@ -568,18 +554,15 @@ func (p pointsAwarder) Grant(ctx context.Context, tenant storage.TenantID, req r
 }
 
 func (p pointsAwarder) Revoke(ctx context.Context, tenant storage.TenantID, req reward.AwardRequest, ref string) error {
-	_, err := p.a.kit.Ledger.Reverse(ctx, tenant, ref, ledger.ReverseRequest{Key: "award-revoke:" + req.Key})
-	if errors.Is(err, ledger.ErrInsufficientFunds) {
-		// The member spent the award already: the clawback is recorded as
-		// a shortfall for review rather than blocking the event stream.
-		n, _ := req.Award.Amount.Minor()
-		_, _, err = p.a.store.AddCounter(ctx, tenant, "clawback-shortfall/"+req.Participant, n, storage.Bounds{})
-		return err
-	}
+	n, err := req.Award.Amount.Minor()
 	if err != nil {
 		return err
 	}
-	n, _ := req.Award.Amount.Minor()
-	_, _, err = p.a.store.AddCounter(ctx, tenant, lifetimeKey(req.Participant), -n, storage.Bounds{})
+	err = p.a.takeBack(ctx, tenant, req.Participant, ref, "award-revoke:"+req.Key, n)
+	if errors.Is(err, ledger.ErrInsufficientFunds) {
+		// The member spent the award already: the clawback is recorded as
+		// a shortfall for review rather than blocking the event stream.
+		_, _, err = p.a.store.AddCounter(ctx, tenant, "clawback-shortfall/"+req.Participant, n, storage.Bounds{})
+	}
 	return err
 }

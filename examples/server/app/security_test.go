@@ -94,7 +94,7 @@ func TestIsolation(t *testing.T) {
 	alice.ok("POST", "/api/v1/orders", cart, &o)
 
 	snapshot := func() (int64, settlement.Order, coupon.Coupon) {
-		bal, err := env.app.Kit().Ledger.Balance(t.Context(), tenantA, memberAccount("alice"), Points)
+		bal, err := env.app.Kit().Ledger.Balance(t.Context(), tenantA, env.app.Kit().Loyalty.Account("alice"), Points)
 		require.NoError(t, err)
 		pts, _ := bal.Posted.Minor()
 		ord, err := env.app.Kit().Orders.Order(t.Context(), tenantA, o.ID)
