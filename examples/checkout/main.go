@@ -1,10 +1,3 @@
-// Command checkout walks one order through rewardkit's settlement on the
-// in-memory default store: a cart, an automatic threshold promotion, a
-// claimed percent coupon and a gift card; payment; fulfilment and
-// completion (clearing to platform, merchants and channel); a partial
-// refund; a settlement statement; and a reconciliation report.
-//
-//	go run ./examples/checkout
 package main
 
 import (
@@ -179,7 +172,10 @@ func printOrder(o settlement.Order) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "line\tqty\tamount\tdiscount\tnet\tfunded by\t")
 	for _, l := range o.Lines {
-		funded := ""
+		funded := " -"
+		if len(l.Funding) > 0 {
+			funded = ""
+		}
 		for _, f := range l.Funding {
 			funded += fmt.Sprintf(" %s %s", f.Party, f.Amount.StringFixed())
 		}
@@ -187,7 +183,11 @@ func printOrder(o settlement.Order) {
 	}
 	_ = w.Flush()
 	for _, d := range o.Discounts {
-		fmt.Printf("  %-18s -%s\n", d.OfferID, d.Amount.StringFixed())
+		name := d.OfferID // promotions have stable IDs, coupons random ones: name those by template
+		if d.CouponID != "" {
+			name = "coupon of " + d.TemplateID
+		}
+		fmt.Printf("  %-18s -%s\n", name, d.Amount.StringFixed())
 	}
 	fmt.Printf("  subtotal %s, discount %s, total %s: gift card %s, to pay %s\n",
 		o.Subtotal.StringFixed(), o.Discount.StringFixed(), o.Total.StringFixed(), o.Tenders[1].Amount.StringFixed(), o.Tenders[0].Amount.StringFixed())
