@@ -377,6 +377,31 @@ func (s *Service) Coupon(ctx context.Context, tenant storage.TenantID, id string
 	return seen(c, s.clock.Now()), nil
 }
 
+// CouponByCode returns the coupon carrying code, as Coupon does (an
+// ACTIVATED coupon past its validity reads as EXPIRED). The code is taken
+// as typed: separators and case do not matter, and it is parsed and its
+// check character verified before any lookup. Errors:
+// storage.ErrInvalidTenant; ErrMalformedCode; ErrBadCheckCharacter (a
+// typo; also ErrMalformedCode); ErrUnknownCode (well formed, but no coupon
+// carries it); the store's.
+func (s *Service) CouponByCode(ctx context.Context, tenant storage.TenantID, code string) (Coupon, error) {
+	if err := tenant.Validate(); err != nil {
+		return Coupon{}, err
+	}
+	canon, err := ParseCode(code)
+	if err != nil {
+		return Coupon{}, err
+	}
+	c, err := s.store.CouponByCode(ctx, tenant, canon)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Coupon{}, fmt.Errorf("%w: %s", ErrUnknownCode, FormatCode(canon))
+	}
+	if err != nil {
+		return Coupon{}, err
+	}
+	return seen(c, s.clock.Now()), nil
+}
+
 // Audit returns a coupon's audit trail, oldest first.
 func (s *Service) Audit(ctx context.Context, tenant storage.TenantID, couponID string) ([]AuditEntry, error) {
 	return s.store.Audit(ctx, tenant, couponID)

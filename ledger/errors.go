@@ -41,4 +41,7 @@ var (
 	ErrOverReversal = errors.New("ledger: reversal exceeds the original")
 	// ErrInvalidConfig: Config misses something New needs.
 	ErrInvalidConfig = errors.New("ledger: invalid config")
+	// ErrUnsupported: the Store cannot answer the query (TrialBalance
+	// needs a TotalStore).
+	ErrUnsupported = errors.New("ledger: not supported by the store")
 )

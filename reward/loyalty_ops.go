@@ -389,6 +389,8 @@ type Redemption struct {
 	TxID     string    `json:"tx_id"`
 	CouponID string    `json:"coupon_id,omitempty"`
 	At       time.Time `json:"at"`
+	// Reason is a RedeemPoints request's reason ("" for offers).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Redeem spends a member's points on an offer, once per Key, atomically:

@@ -62,9 +62,12 @@ func OfferFromTemplate(t coupon.Template, c *coupon.Coupon, budgetLeft *money.Am
 // budgets atomically.
 //
 // Errors: ErrInvalidRequest (no coupon service, bad IDs), ErrInvalidCart,
-// coupon.ErrUnknownCoupon for a coupon the user does not hold, the
-// rejection's error for an applied coupon that does not fit the cart
-// (coupon.ErrNotApplicable, coupon.ErrExpired, coupon.ErrLocked, ...),
+// coupon.ErrUnknownCoupon for a coupon that does not exist or that the
+// user does not hold, the rejection's error for an applied coupon that
+// does not fit the cart (coupon.ErrNotApplicable, coupon.ErrExpired,
+// coupon.ErrLocked, ...), a *coupon.TransitionError matching the state's
+// sentinel (coupon.ErrUsed, coupon.ErrLocked, coupon.ErrFrozen,
+// coupon.ErrExpired) for a coupon the user holds that is not ACTIVATED,
 // coupon and storage errors.
 func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error) {
 	if s.cfg.Coupons == nil {
@@ -129,9 +132,32 @@ func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error
 				return nil, fmt.Errorf("settlement: coupon %s: %s: %w", id, r.Reason, r.Err)
 			}
 		}
+		if err := s.heldCouponState(ctx, req.Tenant, req.UserID, id); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %s (user %s)", coupon.ErrUnknownCoupon, id, req.UserID)
 	}
 	return out, nil
+}
+
+// heldCouponState explains why a coupon the user holds is neither usable
+// nor rejected for the cart: a *coupon.TransitionError from its state
+// (coupon.ErrUsed, coupon.ErrLocked, coupon.ErrFrozen, coupon.ErrExpired
+// under errors.Is). It returns nil when the coupon does not exist, belongs
+// to another user or is ACTIVATED, leaving the caller to report it as
+// unknown; a store failure is returned as is.
+func (s *Service) heldCouponState(ctx context.Context, tenant storage.TenantID, user, id string) error {
+	c, err := s.cfg.Coupons.Coupon(ctx, tenant, id)
+	if errors.Is(err, coupon.ErrUnknownCoupon) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.UserID != user || c.State == coupon.StateActivated {
+		return nil
+	}
+	return fmt.Errorf("settlement: coupon %s is %s: %w", id, c.State, &coupon.TransitionError{CouponID: id, From: c.State, Event: coupon.EventLock})
 }
 
 // GiftCard pays part of an order from stored value on a ledger account

@@ -29,12 +29,20 @@ type counterKey struct {
 
 // coreState holds the port's own records.
 type coreState struct {
-	idem     map[idemKey]storage.IdempotencyRecord
+	idem     map[idemKey]*idemRow
 	counters map[counterKey]int64
 	leases   map[string]storage.Lease
-	outbox   [storage.OutboxPartitions][]outboxRow // append order per partition
+	outbox   [storage.OutboxPartitions]outboxPart
 	outboxID int64
 	eventIDs map[string]struct{}
+	spare    *txn // the undo log of do's own transactions, used under the lock only
+}
+
+// idemRow is a stored idempotency record; the map holds it by pointer so
+// that its undo needs only the pointer.
+type idemRow struct {
+	key idemKey
+	rec storage.IdempotencyRecord
 }
 
 type outboxRow struct {
@@ -42,11 +50,75 @@ type outboxRow struct {
 	published bool
 }
 
+// outboxChunk is the number of rows in one chunk of an outbox partition.
+const outboxChunk = 64
+
+// outboxPart is one outbox partition: rows in append order, kept in
+// fixed-size chunks so that an append never copies the rows before it.
+type outboxPart struct {
+	chunks []*[outboxChunk]outboxRow
+	n      int // rows in use
+	head   int // every row before head is published
+}
+
+func (p *outboxPart) at(i int) *outboxRow { return &p.chunks[i/outboxChunk][i%outboxChunk] }
+
+// push appends a row and returns it; chunks emptied by pop are reused.
+func (p *outboxPart) push(m *storage.Message) {
+	c := p.n / outboxChunk
+	if c == len(p.chunks) {
+		p.chunks = append(p.chunks, new([outboxChunk]outboxRow))
+	}
+	p.chunks[c][p.n%outboxChunk] = outboxRow{msg: *m}
+	p.n++
+}
+
+// pop removes the last row and returns its event ID.
+func (p *outboxPart) pop() string {
+	p.n--
+	r := p.at(p.n)
+	id := r.msg.EventID
+	*r = outboxRow{}
+	p.head = min(p.head, p.n)
+	return id
+}
+
+// search returns the index of the row with message ID id.
+func (p *outboxPart) search(id int64) (int, bool) {
+	i, j := 0, p.n
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if p.at(h).msg.ID < id {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	return i, i < p.n && p.at(i).msg.ID == id
+}
+
 func (c *coreState) init() {
-	c.idem = make(map[idemKey]storage.IdempotencyRecord)
+	c.idem = make(map[idemKey]*idemRow)
 	c.counters = make(map[counterKey]int64)
 	c.leases = make(map[string]storage.Lease)
 	c.eventIDs = make(map[string]struct{})
+}
+
+// runUndo takes back one step of an undo log.
+func (s *Store) runUndo(e *undoEntry) {
+	switch e.kind {
+	case undoFunc:
+		e.fn()
+	case undoStep:
+		e.step.undo()
+	case undoOutbox:
+		delete(s.core.eventIDs, s.core.outbox[e.part].pop())
+		s.core.outboxID--
+	case undoIdemClaim:
+		delete(s.core.idem, e.idem.key)
+	case undoIdemReset:
+		e.idem.rec.Result = nil
+	}
 }
 
 // ClaimIdempotencyKey implements storage.IdempotencyStore.
@@ -58,13 +130,15 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec storage.Idempotency
 	err := s.do(ctx, func(t *txn) error {
 		k := idemKey{rec.Tenant, rec.Operation, rec.Key}
 		if old, ok := s.core.idem[k]; ok {
-			old.Result = slices.Clone(old.Result)
-			prior = &old
+			p := old.rec
+			p.Result = slices.Clone(p.Result)
+			prior = &p
 			return nil
 		}
-		rec.Result = nil
-		s.core.idem[k] = rec
-		t.onUndo(func() { delete(s.core.idem, k) })
+		row := &idemRow{key: k, rec: rec}
+		row.rec.Result = nil
+		s.core.idem[k] = row
+		t.onUndoStep(undoEntry{kind: undoIdemClaim, idem: row})
 		return nil
 	})
 	return prior, err
@@ -73,15 +147,17 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec storage.Idempotency
 // CompleteIdempotencyKey implements storage.IdempotencyStore.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, tenant storage.TenantID, operation, key string, result []byte) error {
 	return s.do(ctx, func(t *txn) error {
-		k := idemKey{tenant, operation, key}
-		old, ok := s.core.idem[k]
+		row, ok := s.core.idem[idemKey{tenant, operation, key}]
 		if !ok {
 			return fmt.Errorf("%w: idempotency key %s/%s", storage.ErrNotFound, operation, key)
 		}
-		rec := old
-		rec.Result = slices.Clone(result)
-		s.core.idem[k] = rec
-		t.onUndo(func() { s.core.idem[k] = old })
+		old := row.rec.Result
+		row.rec.Result = slices.Clone(result)
+		if old == nil {
+			t.onUndoStep(undoEntry{kind: undoIdemReset, idem: row})
+		} else {
+			t.onUndo(func() { row.rec.Result = old })
+		}
 		return nil
 	})
 }
@@ -187,28 +263,40 @@ func (s *Store) AppendOutbox(ctx context.Context, msgs ...storage.Message) error
 	return s.do(ctx, func(t *txn) error { return s.appendOutbox(t, msgs) })
 }
 
-// appendOutbox appends validated messages inside the open transaction t.
+// appendOutbox appends validated messages inside the open transaction t,
+// storing a copy of each payload.
 func (s *Store) appendOutbox(t *txn, msgs []storage.Message) error {
-	for _, m := range msgs {
-		if _, dup := s.core.eventIDs[m.EventID]; dup {
-			return fmt.Errorf("%w: outbox event %q", storage.ErrDuplicate, m.EventID)
-		}
-		s.core.outboxID++
-		m.ID = s.core.outboxID
+	for i := range msgs {
+		m := msgs[i]
 		m.Payload = slices.Clone(m.Payload)
-		if m.CreatedAt.IsZero() {
-			m.CreatedAt = s.clock.Now()
+		if err := s.appendOutboxOwned(t, &m); err != nil {
+			return err
 		}
-		p := m.Partition()
-		s.core.outbox[p] = append(s.core.outbox[p], outboxRow{msg: m})
-		s.core.eventIDs[m.EventID] = struct{}{}
-		id := m.EventID
-		t.onUndo(func() {
-			s.core.outbox[p] = s.core.outbox[p][:len(s.core.outbox[p])-1]
-			delete(s.core.eventIDs, id)
-			s.core.outboxID--
-		})
 	}
+	return nil
+}
+
+// appendOutboxOwned appends one validated message inside the open
+// transaction t. It stores m.Payload as is: the caller hands over the
+// payload's backing array and must neither change it nor hand it to
+// anyone who might, now or later.
+func (s *Store) appendOutboxOwned(t *txn, m *storage.Message) error {
+	// one map operation both checks and takes the event ID
+	n := len(s.core.eventIDs)
+	s.core.eventIDs[m.EventID] = struct{}{}
+	if len(s.core.eventIDs) == n {
+		return fmt.Errorf("%w: outbox event %q", storage.ErrDuplicate, m.EventID)
+	}
+	s.core.outboxID++
+	p := m.Partition()
+	part := &s.core.outbox[p]
+	part.push(m)
+	r := part.at(part.n - 1)
+	r.msg.ID = s.core.outboxID
+	if r.msg.CreatedAt.IsZero() {
+		r.msg.CreatedAt = s.clock.Now()
+	}
+	t.onUndoStep(undoEntry{kind: undoOutbox, part: int32(p)})
 	return nil
 }
 
@@ -219,7 +307,12 @@ func (s *Store) PendingOutbox(ctx context.Context, partition, limit int) ([]stor
 	}
 	var out []storage.Message
 	err := s.do(ctx, func(*txn) error {
-		for _, r := range s.core.outbox[partition] {
+		part := &s.core.outbox[partition]
+		for part.head < part.n && part.at(part.head).published {
+			part.head++
+		}
+		for i := part.head; i < part.n; i++ {
+			r := part.at(i)
 			if r.published {
 				continue
 			}
@@ -241,15 +334,18 @@ func (s *Store) MarkOutboxPublished(ctx context.Context, at time.Time, ids ...in
 		for _, id := range ids {
 			found := false
 			for p := range s.core.outbox {
-				rows := s.core.outbox[p]
-				i, ok := slices.BinarySearchFunc(rows, id, func(r outboxRow, id int64) int { return cmpInt64(r.msg.ID, id) })
+				part := &s.core.outbox[p]
+				i, ok := part.search(id)
 				if !ok {
 					continue
 				}
 				found = true
-				if !rows[i].published {
-					rows[i].published = true
-					t.onUndo(func() { s.core.outbox[p][i].published = false })
+				if r := part.at(i); !r.published {
+					r.published = true
+					t.onUndo(func() {
+						part.at(i).published = false
+						part.head = min(part.head, i)
+					})
 				}
 				break
 			}
@@ -259,14 +355,4 @@ func (s *Store) MarkOutboxPublished(ctx context.Context, at time.Time, ids ...in
 		}
 		return nil
 	})
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

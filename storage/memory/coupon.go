@@ -219,6 +219,8 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 // nothing. handled is false (and nothing is done) when outbox or counters
 // are not this store or an argument would be refused (the portable path
 // then reports it). A taken coupon ID or event ID is storage.ErrDuplicate.
+// It keeps m.Payload without a copy: the caller hands it over and must not
+// change it afterwards.
 func (r *CouponStore) IssueClaim(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
 	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
 	if o, ok := outbox.(*Store); !ok || o != r.s {
@@ -250,7 +252,7 @@ func (r *CouponStore) IssueClaim(ctx context.Context, outbox storage.OutboxStore
 		stockOK = true
 		// the outbox first: it is the one write that can still fail (a
 		// taken event ID), and it undoes itself
-		if err := r.s.appendOutbox(tx, []storage.Message{m}); err != nil {
+		if err := r.s.appendOutboxOwned(tx, &m); err != nil {
 			userOK, stockOK = false, false
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/rewardkit/rewardkit/storage"
 )
 
-var _ ledger.Store = (*LedgerStore)(nil)
+var _ ledger.TotalStore = (*LedgerStore)(nil)
 
 // LedgerStore is the memory implementation of ledger.Store; get it with
 // Store.Ledger. Its methods join the Store's transactions.
@@ -192,6 +192,7 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 	t := s.ledger.spare
 	if t == nil {
 		t = &txn{s: s}
+		t.undo = t.buf[:0]
 		s.ledger.spare = t
 	}
 	out := make([]ledger.Committed, len(txs))
@@ -202,11 +203,7 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 			err = fmt.Errorf("%w: %w: key %q", ledger.ErrKeyReused, storage.ErrIdempotencyMismatch, txs[i].Key)
 		}
 		if err != nil {
-			for i := len(t.undo) - 1; i >= 0; i-- {
-				t.undo[i]()
-			}
-			clear(t.undo)
-			t.undo = t.undo[:0]
+			t.rollbackTo(0)
 			s.release()
 			if len(txs) > 1 {
 				return nil, false, fmt.Errorf("memory: transaction %d (key %q): %w", i, txs[i].Key, err)
@@ -215,8 +212,7 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 		}
 		out[i] = ledger.Committed{Row: row, Replayed: replayed}
 	}
-	clear(t.undo)
-	t.undo = t.undo[:0]
+	t.reset()
 	s.release()
 	return out, true, nil
 }
@@ -301,7 +297,7 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 	}
 	// Undo is registered before the writes, so that a failure halfway is
 	// taken back by the op's own mark in do.
-	t.onUndo(u.undo)
+	t.onUndoer(u)
 
 	explicit := len(row.Lots) > 0
 	for li := range row.Lines {
@@ -578,6 +574,36 @@ func (ls *LedgerStore) Balance(ctx context.Context, tenant storage.TenantID, acc
 	err := s.do(ctx, func(*txn) error {
 		if b := s.ledgerReadBalance(tenant, account, asset); b != nil {
 			out = ledger.BalanceRow{Posted: b.posted, Held: b.held}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// TotalPosted implements ledger.TotalStore: the sum of the posted
+// balances of the tenant's accounts in asset. Errors:
+// storage.ErrInvalidTenant; an error when the sum leaves int64.
+func (ls *LedgerStore) TotalPosted(ctx context.Context, tenant storage.TenantID, asset string) (int64, error) {
+	s := ls.s
+	if err := tenant.Validate(); err != nil {
+		return 0, err
+	}
+	var out int64
+	err := s.do(ctx, func(*txn) error {
+		lt := s.tenantLedger(tenant, false)
+		if lt == nil {
+			return nil
+		}
+		for id, a := range lt.accounts {
+			b := a.bals[asset]
+			if b == nil {
+				continue
+			}
+			sum := out + b.posted
+			if (b.posted > 0 && sum < out) || (b.posted < 0 && sum > out) {
+				return fmt.Errorf("memory: total of %s overflows at account %s", asset, id)
+			}
+			out = sum
 		}
 		return nil
 	})

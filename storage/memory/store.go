@@ -117,33 +117,81 @@ func (s *Store) release() { <-s.lock }
 // txn is an open memory transaction: the lock plus an undo log.
 type txn struct {
 	s    *Store
-	undo []func()
+	undo []undoEntry
+	buf  [4]undoEntry // the first entries, without a separate allocation
+}
+
+// undoKind names a core undo step kept as data rather than as a closure,
+// so that the hot paths (outbox appends, idempotency claims) allocate
+// nothing for their undo.
+type undoKind uint8
+
+const (
+	undoFunc      undoKind = iota // run fn
+	undoOutbox                    // pop the last row of outbox partition part
+	undoIdemClaim                 // delete the idempotency record idem
+	undoIdemReset                 // set idem's result back to nil
+	undoStep                      // run step.undo
+)
+
+// undoer is a write's undo kept in a struct of its own; a pointer to it
+// goes into the log without the allocation of a method value.
+type undoer interface{ undo() }
+
+// undoEntry is one step of an undo log.
+type undoEntry struct {
+	fn   func()
+	step undoer
+	idem *idemRow
+	part int32
+	kind undoKind
 }
 
 func (s *Store) begin(ctx context.Context) (storage.TxHandle, error) {
 	if err := s.acquire(ctx); err != nil {
 		return nil, err
 	}
-	return &txn{s: s}, nil
+	t := &txn{s: s}
+	t.undo = t.buf[:0]
+	return t, nil
 }
 
 func (t *txn) Commit() error {
-	t.undo = nil
+	t.reset()
 	t.s.release()
 	return nil
 }
 
 func (t *txn) Rollback() error {
-	for i := len(t.undo) - 1; i >= 0; i-- {
-		t.undo[i]()
-	}
-	t.undo = nil
+	t.rollbackTo(0)
 	t.s.release()
 	return nil
 }
 
+// reset empties the undo log, dropping the references it held.
+func (t *txn) reset() {
+	clear(t.undo)
+	t.undo = t.undo[:0]
+}
+
+// rollbackTo runs the undo log back to its length mark, last step first,
+// and truncates it there.
+func (t *txn) rollbackTo(mark int) {
+	for i := len(t.undo) - 1; i >= mark; i-- {
+		t.s.runUndo(&t.undo[i])
+	}
+	clear(t.undo[mark:])
+	t.undo = t.undo[:mark]
+}
+
 // onUndo records how to take back a write.
-func (t *txn) onUndo(f func()) { t.undo = append(t.undo, f) }
+func (t *txn) onUndo(f func()) { t.undo = append(t.undo, undoEntry{fn: f}) }
+
+// onUndoer records u's undo.
+func (t *txn) onUndoer(u undoer) { t.undo = append(t.undo, undoEntry{kind: undoStep, step: u}) }
+
+// onUndoStep records a core undo step kept as data.
+func (t *txn) onUndoStep(e undoEntry) { t.undo = append(t.undo, e) }
 
 // do runs op inside the transaction in ctx, or, when there is none, in a
 // transaction of its own. Every store method goes through it. Like one SQL
@@ -154,24 +202,30 @@ func (s *Store) do(ctx context.Context, op func(t *txn) error) error {
 		t := tx.Handle().(*txn)
 		mark := len(t.undo)
 		if err := op(t); err != nil {
-			for i := len(t.undo) - 1; i >= mark; i-- {
-				t.undo[i]()
-			}
-			t.undo = t.undo[:mark]
+			t.rollbackTo(mark)
 			return err
 		}
 		return nil
 	}
-	h, err := s.begin(ctx)
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	// The lock is ours and this transaction is never put in a context:
+	// reuse the store's spare undo log.
+	t := s.core.spare
+	if t == nil {
+		t = &txn{s: s}
+		t.undo = t.buf[:0]
+		s.core.spare = t
+	}
+	err := op(t)
 	if err != nil {
-		return err
+		t.rollbackTo(0)
+	} else {
+		t.reset()
 	}
-	t := h.(*txn)
-	if err := op(t); err != nil {
-		_ = t.Rollback()
-		return err
-	}
-	return t.Commit()
+	s.release()
+	return err
 }
 
 // Clock returns the store's clock.

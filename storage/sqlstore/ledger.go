@@ -31,7 +31,7 @@ type ledgerStore struct {
 	q ledgerQueries
 }
 
-var _ ledger.Store = (*ledgerStore)(nil)
+var _ ledger.TotalStore = (*ledgerStore)(nil)
 
 type ledgerQueries struct {
 	acc, bal, tx, rev, ent, hold, lot string // table names
@@ -40,6 +40,7 @@ type ledgerQueries struct {
 	capture, takeReversal                                 string
 	ensureAccount, getAccount, putAccount, moveFloors     string
 	moveBalance, getBalance, addLots                      string
+	totalPosted                                           string
 	balanceAt, history, historyAsset                      string
 	claimHold, getHold, holdByKey, reserve, closeHold     string
 	releaseHeld, expiredHolds                             string
@@ -78,6 +79,7 @@ func buildLedgerQueries(d Dialect, p string) ledgerQueries {
 		" WHERE tenant = ? AND account = ? AND asset = ?"+
 		" AND (CAST(? AS BIGINT) >= 0 OR floor_minor IS NULL OR posted + ? - (held + ?) >= floor_minor)", "posted, lots"))
 	q.getBalance = r("SELECT posted, held, lots FROM " + q.bal + " WHERE tenant = ? AND account = ? AND asset = ?")
+	q.totalPosted = r("SELECT CAST(COALESCE(SUM(posted), 0) AS BIGINT) FROM " + q.bal + " WHERE tenant = ? AND asset = ?")
 	q.addLots = r("UPDATE " + q.bal + " SET lots = lots + ? WHERE tenant = ? AND account = ? AND asset = ?")
 	q.balanceAt = r("SELECT balance FROM " + q.ent + " WHERE tenant = ? AND account = ? AND asset = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1")
 	entCols := "SELECT seq, tx_id, kind, line_no, other, asset, amount, balance, at FROM " + q.ent
@@ -850,6 +852,18 @@ func (l *ledgerStore) Balance(ctx context.Context, tenant storage.TenantID, acco
 		return ledger.BalanceRow{}, nil
 	}
 	return b, wrap("ledger balance", err)
+}
+
+// TotalPosted implements ledger.TotalStore: one SELECT SUM over the
+// tenant's balance rows in asset. Errors: storage.ErrInvalidTenant, the
+// database's (an overflow of the sum included).
+func (l *ledgerStore) TotalPosted(ctx context.Context, tenant storage.TenantID, asset string) (int64, error) {
+	if err := tenant.Validate(); err != nil {
+		return 0, err
+	}
+	var v int64
+	err := l.s.reader(ctx).QueryRowContext(ctx, l.q.totalPosted, string(tenant), asset).Scan(&v)
+	return v, wrap("ledger total posted", err)
 }
 
 // BalanceAt implements ledger.Store: one indexed lookup of the last entry
