@@ -158,6 +158,25 @@ func (s *Service) needLedger() error {
 	return nil
 }
 
+// checkOrderCommand checks what every gift-card command on an order
+// needs: a ledger, a valid tenant and order ID, and a key (what names it
+// in the error) of at most MaxIDLen bytes; an empty key is allowed.
+func (s *Service) checkOrderCommand(tenant storage.TenantID, orderID, key, what string) error {
+	if err := s.needLedger(); err != nil {
+		return err
+	}
+	if err := tenant.Validate(); err != nil {
+		return err
+	}
+	if err := validID("order ID", orderID); err != nil {
+		return err
+	}
+	if len(key) > MaxIDLen {
+		return fmt.Errorf("%w: %s key longer than %d bytes", ErrInvalidRequest, what, MaxIDLen)
+	}
+	return nil
+}
+
 // fundGiftCard credits a newly issued or activated gift card with its
 // initial balance, in the transaction in ctx. The transfer's key is the
 // coupon's, so funding twice is harmless.
@@ -216,16 +235,10 @@ func exactPositive(what string, a money.Amount, cur money.Currency) error {
 // storage.ErrIdempotencyMismatch when the order was authorized with
 // another card or amount. A refused authorization changes nothing.
 func (s *Service) AuthorizeGiftCard(ctx context.Context, tenant storage.TenantID, req GiftCardAuth) (GiftCardAuthorization, error) {
-	if err := s.needLedger(); err != nil {
-		return GiftCardAuthorization{}, err
-	}
-	if err := tenant.Validate(); err != nil {
+	if err := s.checkOrderCommand(tenant, req.OrderID, "", "authorization"); err != nil {
 		return GiftCardAuthorization{}, err
 	}
 	if err := validID("coupon ID", req.CouponID); err != nil {
-		return GiftCardAuthorization{}, err
-	}
-	if err := validID("order ID", req.OrderID); err != nil {
 		return GiftCardAuthorization{}, err
 	}
 	now := s.clock.Now()
@@ -325,17 +338,8 @@ func (s *Service) authorization(ctx context.Context, tenant storage.TenantID, or
 // destination); storage.ErrConflict when a concurrent command on the
 // same order got there first.
 func (s *Service) CaptureGiftCard(ctx context.Context, tenant storage.TenantID, req GiftCardCapture) (CaptureRecord, error) {
-	if err := s.needLedger(); err != nil {
+	if err := s.checkOrderCommand(tenant, req.OrderID, req.Key, "capture"); err != nil {
 		return CaptureRecord{}, err
-	}
-	if err := tenant.Validate(); err != nil {
-		return CaptureRecord{}, err
-	}
-	if err := validID("order ID", req.OrderID); err != nil {
-		return CaptureRecord{}, err
-	}
-	if len(req.Key) > MaxIDLen {
-		return CaptureRecord{}, fmt.Errorf("%w: capture key longer than %d bytes", ErrInvalidRequest, MaxIDLen)
 	}
 	if err := ledger.ValidateAccountID(req.Destination); err != nil {
 		return CaptureRecord{}, fmt.Errorf("%w: capture destination: %w", ErrInvalidRequest, err)
@@ -437,13 +441,7 @@ func (s *Service) depleteIfSpent(ctx context.Context, tenant storage.TenantID, c
 // storage.ErrConflict when a concurrent command on the same order got
 // there first.
 func (s *Service) VoidGiftCard(ctx context.Context, tenant storage.TenantID, orderID string) (GiftCardAuthorization, error) {
-	if err := s.needLedger(); err != nil {
-		return GiftCardAuthorization{}, err
-	}
-	if err := tenant.Validate(); err != nil {
-		return GiftCardAuthorization{}, err
-	}
-	if err := validID("order ID", orderID); err != nil {
+	if err := s.checkOrderCommand(tenant, orderID, "", "void"); err != nil {
 		return GiftCardAuthorization{}, err
 	}
 	var out GiftCardAuthorization
@@ -491,17 +489,8 @@ func (s *Service) VoidGiftCard(ctx context.Context, tenant storage.TenantID, ord
 // destination has already paid the value on; storage.ErrIdempotencyMismatch
 // (a key reused for another amount); storage.ErrConflict.
 func (s *Service) RefundGiftCard(ctx context.Context, tenant storage.TenantID, req GiftCardRefund) (RefundRecord, error) {
-	if err := s.needLedger(); err != nil {
+	if err := s.checkOrderCommand(tenant, req.OrderID, req.Key, "refund"); err != nil {
 		return RefundRecord{}, err
-	}
-	if err := tenant.Validate(); err != nil {
-		return RefundRecord{}, err
-	}
-	if err := validID("order ID", req.OrderID); err != nil {
-		return RefundRecord{}, err
-	}
-	if len(req.Key) > MaxIDLen {
-		return RefundRecord{}, fmt.Errorf("%w: refund key longer than %d bytes", ErrInvalidRequest, MaxIDLen)
 	}
 	now := s.clock.Now()
 	var out RefundRecord

@@ -199,26 +199,12 @@ func (l *Ledger) Capture(ctx context.Context, tenant storage.TenantID, holdID st
 		fp := row
 		fp.Lines = []LineRow{{Source: h.Account, Destination: h.Destination, Asset: h.Asset, Amount: want}}
 		row.Fingerprint = fingerprint(&fp)
-		if amount <= 0 {
-			// Nothing left; let a replay of an earlier capture through.
-			prior, err := l.store.TxByKey(ctx, tenant, req.Key)
-			if err == nil {
-				out = Committed{Row: prior, Replayed: true}
-				return checkReplays([]TxRow{row}, []Committed{out})
-			}
-			return fmt.Errorf("%w: hold %s has nothing left", ErrHoldClosed, holdID)
+		if amount <= 0 { // nothing left; a replay of an earlier capture is fine
+			out, err = l.replayOr(ctx, tenant, row, fmt.Errorf("%w: hold %s has nothing left", ErrHoldClosed, holdID))
+		} else {
+			out, err = l.commitOne(ctx, tenant, row)
 		}
-		ev := txEvent(tenant, &row)
-		row.Event = &ev
-		done, err := l.store.CommitTx(ctx, tenant, []TxRow{row})
-		if err != nil {
-			return err
-		}
-		if err := checkReplays([]TxRow{row}, done); err != nil {
-			return err
-		}
-		out = done[0]
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err

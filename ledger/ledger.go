@@ -201,6 +201,33 @@ func (l *Ledger) Commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 	return out, nil
 }
 
+// commitOne stamps row's outbox event and commits it, checking that a
+// replay under its key asked for the same thing.
+func (l *Ledger) commitOne(ctx context.Context, tenant storage.TenantID, row TxRow) (Committed, error) {
+	ev := txEvent(tenant, &row)
+	row.Event = &ev
+	done, err := l.store.CommitTx(ctx, tenant, []TxRow{row})
+	if err != nil {
+		return Committed{}, err
+	}
+	if err := checkReplays([]TxRow{row}, done); err != nil {
+		return Committed{}, err
+	}
+	return done[0], nil
+}
+
+// replayOr answers a command that finds nothing left to move (a hold
+// captured in full, a transaction reversed in full): the replay of the
+// command under row's key that took it, or exhausted.
+func (l *Ledger) replayOr(ctx context.Context, tenant storage.TenantID, row TxRow, exhausted error) (Committed, error) {
+	prior, err := l.store.TxByKey(ctx, tenant, row.Key)
+	if err != nil {
+		return Committed{}, exhausted
+	}
+	out := Committed{Row: prior, Replayed: true}
+	return out, checkReplays([]TxRow{row}, []Committed{out})
+}
+
 func checkReplays(rows []TxRow, done []Committed) error {
 	if len(done) != len(rows) {
 		return fmt.Errorf("ledger: store committed %d of %d transactions", len(done), len(rows))

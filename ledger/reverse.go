@@ -89,25 +89,12 @@ func (l *Ledger) Reverse(ctx context.Context, tenant storage.TenantID, txID stri
 			row.Lines = append(row.Lines, LineRow{Source: ln.Destination, Destination: ln.Source, Asset: ln.Asset, Amount: take})
 		}
 		row.Fingerprint = fingerprint(&fp)
-		if len(row.Lines) == 0 {
-			// Nothing left; a replay of the reversal that took it is fine.
-			if prior, err := l.store.TxByKey(ctx, tenant, req.Key); err == nil {
-				out = Committed{Row: prior, Replayed: true}
-				return checkReplays([]TxRow{row}, []Committed{out})
-			}
-			return fmt.Errorf("%w: transaction %s is reversed in full", ErrOverReversal, txID)
+		if len(row.Lines) == 0 { // nothing left; a replay of the reversal that took it is fine
+			out, err = l.replayOr(ctx, tenant, row, fmt.Errorf("%w: transaction %s is reversed in full", ErrOverReversal, txID))
+		} else {
+			out, err = l.commitOne(ctx, tenant, row)
 		}
-		ev := txEvent(tenant, &row)
-		row.Event = &ev
-		done, err := l.store.CommitTx(ctx, tenant, []TxRow{row})
-		if err != nil {
-			return err
-		}
-		if err := checkReplays([]TxRow{row}, done); err != nil {
-			return err
-		}
-		out = done[0]
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err

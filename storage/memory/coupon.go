@@ -124,13 +124,7 @@ func (r *CouponStore) CreateTemplate(ctx context.Context, t coupon.Template) err
 	t.Funding = slices.Clone(t.Funding)
 	t.Benefit.Tiers = slices.Clone(t.Benefit.Tiers)
 	return r.s.do(ctx, func(tx *txn) error {
-		k := tkey{t.Tenant, t.ID}
-		if _, ok := r.st().templates[k]; ok {
-			return fmt.Errorf("%w: coupon template %s", storage.ErrDuplicate, t.ID)
-		}
-		r.st().templates[k] = t
-		tx.onUndo(func() { delete(r.st().templates, k) })
-		return nil
+		return insertNew(tx, r.st().templates, tkey{t.Tenant, t.ID}, t, "coupon template "+t.ID)
 	})
 }
 
@@ -516,13 +510,7 @@ func (r *CouponStore) CreateDistribution(ctx context.Context, d coupon.Distribut
 	d.Users = slices.Clone(d.Users)
 	d.Failures = slices.Clone(d.Failures)
 	return r.s.do(ctx, func(tx *txn) error {
-		k := tkey{d.Tenant, d.ID}
-		if _, ok := r.st().dists[k]; ok {
-			return fmt.Errorf("%w: distribution %s", storage.ErrDuplicate, d.ID)
-		}
-		r.st().dists[k] = d
-		tx.onUndo(func() { delete(r.st().dists, k) })
-		return nil
+		return insertNew(tx, r.st().dists, tkey{d.Tenant, d.ID}, d, "distribution "+d.ID)
 	})
 }
 
@@ -587,12 +575,7 @@ func (r *CouponStore) InsertGiftCardAuth(ctx context.Context, a coupon.GiftCardA
 	return r.s.do(ctx, func(tx *txn) error {
 		st := r.st()
 		k := tkey{a.Tenant, a.OrderID}
-		if _, ok := st.giftAuths[k]; ok {
-			return fmt.Errorf("%w: gift card authorization of order %s", storage.ErrDuplicate, a.OrderID)
-		}
-		st.giftAuths[k] = a
-		tx.onUndo(func() { delete(st.giftAuths, k) })
-		return nil
+		return insertNew(tx, st.giftAuths, k, a, "gift card authorization of order "+a.OrderID)
 	})
 }
 

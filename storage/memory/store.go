@@ -230,3 +230,15 @@ func (s *Store) do(ctx context.Context, op func(t *txn) error) error {
 
 // Clock returns the store's clock.
 func (s *Store) Clock() storage.Clock { return s.clock }
+
+// insertNew puts v into m at k unless k is taken (storage.ErrDuplicate,
+// naming what), and records the undo in t: the shape of every "create"
+// of a memory domain store.
+func insertNew[K comparable, V any](t *txn, m map[K]V, k K, v V, what string) error {
+	if _, ok := m[k]; ok {
+		return fmt.Errorf("%w: %s", storage.ErrDuplicate, what)
+	}
+	m[k] = v
+	t.onUndo(func() { delete(m, k) })
+	return nil
+}
