@@ -158,7 +158,7 @@ mv AS (
     CASE WHEN a.id IS NULL THEN (CASE WHEN v.nofloor THEN NULL ELSE v.dfloor END)
     ELSE ` + floorExpr("a.overdraft_kind", "a.limit_asset", "a.limit_minor", "v.asset") + ` END, 0
   FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bool[]) AS v(account, asset, delta, dfloor, nofloor)
-  LEFT JOIN ` + q.acc + ` a ON a.tenant = $1 AND a.id = v.account
+  LEFT JOIN LATERAL (SELECT * FROM ` + q.acc + ` a WHERE a.tenant = $1 AND a.id = v.account OFFSET 0) a ON true
   WHERE EXISTS (SELECT 1 FROM tx)
   ORDER BY v.account, v.asset
   ON CONFLICT (tenant, account, asset) DO UPDATE SET posted = b.posted + excluded.posted
@@ -215,8 +215,8 @@ func (d Dialect) ledgerDirect(q ledgerQueries, outbox string) string {
 	return `WITH
 tx AS (
   INSERT INTO ` + q.tx + ` (tenant, id, tx_key, fingerprint, kind, at, lines, metadata, reverses, hold_id)
-  SELECT $1, t.id, t.k, t.fp, t.kind, $2, t.lines, t.meta, '', ''
-  FROM unnest($3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[]) AS t(id, k, fp, kind, lines, meta)
+  SELECT $1, t.id, t.k, t.fp, t.kind, t.at, t.lines, t.meta, '', ''
+  FROM unnest($3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[], $34::timestamptz[]) AS t(id, k, fp, kind, lines, meta, at)
   ON CONFLICT (tenant, tx_key) DO NOTHING RETURNING 1),
 acc AS (
   INSERT INTO ` + q.acc + ` (tenant, id, overdraft_kind, created_at)
@@ -230,7 +230,7 @@ mv AS (
   SELECT $1, v.account, v.asset, v.delta, 0,
     CASE WHEN a.id IS NULL THEN (CASE WHEN v.nofloor THEN NULL ELSE v.dfloor END)
     ELSE ` + floorExpr("a.overdraft_kind", "a.limit_asset", "a.limit_minor", "v.asset") + ` END, 0
-  FROM v LEFT JOIN ` + q.acc + ` a ON a.tenant = $1 AND a.id = v.account
+  FROM v LEFT JOIN LATERAL (SELECT * FROM ` + q.acc + ` a WHERE a.tenant = $1 AND a.id = v.account OFFSET 0) a ON true
   ORDER BY v.account, v.asset
   ON CONFLICT (tenant, account, asset) DO UPDATE SET posted = b.posted + excluded.posted
   RETURNING b.account, b.asset, b.posted, b.held, b.floor_minor, b.lots),
@@ -241,16 +241,16 @@ chk AS (
   WHERE v.debit),
 ent AS (
   INSERT INTO ` + q.ent + ` (tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at)
-  SELECT $1, e.account, e.asset, e.tx_id, e.kind, e.line_no, e.other, e.amount, m.posted - e.net + e.cum, $2
-  FROM unnest($18::text[], $19::text[], $20::text[], $21::smallint[], $22::int[], $23::text[], $24::bigint[], $25::bigint[], $26::bigint[])
-    WITH ORDINALITY AS e(account, asset, tx_id, kind, line_no, other, amount, cum, net, ord)
+  SELECT $1, e.account, e.asset, e.tx_id, e.kind, e.line_no, e.other, e.amount, m.posted - e.net + e.cum, e.at
+  FROM unnest($18::text[], $19::text[], $20::text[], $21::smallint[], $22::int[], $23::text[], $24::bigint[], $25::bigint[], $26::bigint[], $35::timestamptz[])
+    WITH ORDINALITY AS e(account, asset, tx_id, kind, line_no, other, amount, cum, net, at, ord)
   JOIN mv m ON m.account = e.account AND m.asset = e.asset
   ORDER BY e.ord),
 ob AS (
   INSERT INTO ` + outbox + ` (event_id, tenant, topic, aggregate_type, aggregate_id, partition_no, payload, created_at)
-  SELECT o.event_id, $1, o.topic, o.agg_type, o.agg_id, o.part, o.payload, $2
-  FROM unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::int[], $32::text[]) WITH ORDINALITY
-    AS o(event_id, topic, agg_type, agg_id, part, payload, ord)
+  SELECT o.event_id, $1, o.topic, o.agg_type, o.agg_id, o.part, o.payload, o.at
+  FROM unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::int[], $32::text[], $34::timestamptz[]) WITH ORDINALITY
+    AS o(event_id, topic, agg_type, agg_id, part, payload, at, ord)
   ORDER BY o.ord RETURNING 1)
 SELECT CASE
   WHEN c.n <> $33 THEN CAST('` + directMarker + `replay:' || c.n AS int)
@@ -1227,23 +1227,83 @@ func (l *ledgerStore) CommitTxDirect(ctx context.Context, tenant storage.TenantI
 	if err := tenant.Validate(); err != nil {
 		return nil, false, err
 	}
-	at := txs[0].At
 	for i := range txs {
 		r := &txs[i]
-		if r.Hold != "" || r.Reverses != "" || len(r.Lots) > 0 || hasExpiry(r.Lines) || !r.At.Equal(at) || r.Event == nil {
+		if r.Hold != "" || r.Reverses != "" || len(r.Lots) > 0 || hasExpiry(r.Lines) || r.Event == nil {
 			return nil, false, nil
 		}
 		if err := r.Event.Validate(); err != nil {
 			return nil, false, err
 		}
 	}
-	args := directArgs(tenant, txs, l.d.timeArg(at))
+	g := l.s.ledgerGroup
+	if g == nil {
+		return l.direct(ctx, tenant, txs)
+	}
+	out, alone, err := g.do(ctx, tenant, txs, func(ctx context.Context, group []*ledgerCall) {
+		l.sendGroup(ctx, tenant, group)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if alone {
+		return l.direct(ctx, tenant, txs)
+	}
+	return out.done, out.ok, out.err
+}
+
+// ledgerCall is one CommitTxDirect call in a group commit.
+type ledgerCall = groupCall[[]ledger.TxRow, directOutcome]
+
+// directOutcome is what CommitTxDirect answers.
+type directOutcome struct {
+	done []ledger.Committed
+	ok   bool
+	err  error
+}
+
+// sendGroup commits a group of CommitTxDirect calls. One call runs as
+// it would alone. Several run as one statement, their rows in the order
+// of the calls, which decides exactly as the calls one after another
+// would when every one of them commits; if the statement fails for any
+// reason (a floor, a replayed key, open lots, a lock timeout), nothing
+// was written and every call is sent again by itself.
+func (l *ledgerStore) sendGroup(ctx context.Context, tenant storage.TenantID, group []*ledgerCall) {
+	if len(group) == 1 {
+		c := group[0]
+		c.out.done, c.out.ok, c.out.err = l.direct(ctx, tenant, c.in)
+		return
+	}
+	n := 0
+	for _, c := range group {
+		n += len(c.in)
+	}
+	rows := make([]ledger.TxRow, 0, n)
+	for _, c := range group {
+		rows = append(rows, c.in...)
+	}
+	done, ok, err := l.direct(ctx, tenant, rows)
+	if err != nil || !ok {
+		for _, c := range group {
+			c.alone = true
+		}
+		return
+	}
+	for _, c := range group {
+		c.out.done, c.out.ok = done[:len(c.in):len(c.in)], true
+		done = done[len(c.in):]
+	}
+}
+
+// direct commits txs, checked by CommitTxDirect, as one statement.
+func (l *ledgerStore) direct(ctx context.Context, tenant storage.TenantID, txs []ledger.TxRow) ([]ledger.Committed, bool, error) {
+	args := directArgs(tenant, txs)
 	var n int64
 	err := l.s.db.QueryRowContext(ctx, l.q.direct, args...).Scan(&n)
 	if err != nil {
 		msg := err.Error()
 		if i := strings.Index(msg, directMarker); i >= 0 {
-			what := strings.TrimRight(msg[i+len(directMarker):], `"`)
+			what, _, _ := strings.Cut(msg[i+len(directMarker):], `"`) // the text ends the quoted value
 			if bal, ok := strings.CutPrefix(what, "short:"); ok {
 				return nil, false, fmt.Errorf("%w: %s would go below its floor", ledger.ErrInsufficientFunds, bal)
 			}
@@ -1259,22 +1319,24 @@ func (l *ledgerStore) CommitTxDirect(ctx context.Context, tenant storage.TenantI
 	for i := range txs {
 		stored := txs[i]
 		stored.Event = nil
-		stored.At = at.UTC().Truncate(time.Microsecond)
+		stored.At = stored.At.UTC().Truncate(time.Microsecond)
 		out[i] = ledger.Committed{Row: stored}
 	}
 	return out, true, nil
 }
 
 // directArgs lays a batch out as the arrays of ledgerDirect.
-func directArgs(tenant storage.TenantID, txs []ledger.TxRow, at any) []any {
+func directArgs(tenant storage.TenantID, txs []ledger.TxRow) []any {
 	nt := len(txs)
 	tID, tKey, tFP, tLines := make([]string, nt), make([]string, nt), make([]string, nt), make([]string, nt)
 	tMeta := make([]*string, nt)
 	tKind := make([]int16, nt)
+	tAt := make([]time.Time, nt)
 	nl := 0
 	for i := range txs {
 		r := &txs[i]
 		tID[i], tKey[i], tFP[i], tKind[i] = r.ID, r.Key, r.Fingerprint, int16(r.Kind)
+		tAt[i] = r.At.UTC().Truncate(time.Microsecond)
 		tLines[i] = encodeLines(r.Lines)
 		if m := encodeMeta(r.Metadata); m.Valid {
 			tMeta[i] = &m.String
@@ -1301,6 +1363,7 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow, at any) []any {
 	eAcc, eAsset, eTx, eOther := make([]string, 0, 2*nl), make([]string, 0, 2*nl), make([]string, 0, 2*nl), make([]string, 0, 2*nl)
 	eKind, eLine := make([]int16, 0, 2*nl), make([]int32, 0, 2*nl)
 	eAmt, eCum := make([]int64, 0, 2*nl), make([]int64, 0, 2*nl)
+	eAt := make([]time.Time, 0, 2*nl)
 	var eKeys []balKey
 	for i := range txs {
 		r := &txs[i]
@@ -1318,6 +1381,7 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow, at any) []any {
 			eOther = append(eOther, ln.Destination, ln.Source)
 			eAmt = append(eAmt, -ln.Amount, ln.Amount)
 			eCum = append(eCum, s.cum, d.cum)
+			eAt = append(eAt, tAt[i], tAt[i])
 			eKeys = append(eKeys, sk, dk)
 		}
 		for _, m := range moves {
@@ -1363,11 +1427,11 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow, at any) []any {
 		ev := txs[i].Event
 		oID[i], oTopic[i], oType[i], oAgg[i], oPart[i], oPayload[i] = ev.EventID, ev.Topic, ev.AggregateType, ev.AggregateID, int32(ev.Partition()), string(ev.Payload)
 	}
-	return []any{string(tenant), at,
+	return []any{string(tenant), tAt[0],
 		tID, tKey, tFP, tKind, tLines, tMeta,
 		accIDs, accKinds,
 		bAcc, bAsset, bDelta, bFloor, bNoFloor, bLow, bDebit,
 		eAcc, eAsset, eTx, eKind, eLine, eOther, eAmt, eCum, eNet,
 		oID, oTopic, oType, oAgg, oPart, oPayload,
-		int64(nt)}
+		int64(nt), tAt, eAt}
 }

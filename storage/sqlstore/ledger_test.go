@@ -28,10 +28,15 @@ import (
 //	go test ./storage/sqlstore/ -run XXX -bench 'Ledger|Pgbench' -benchtime 5s
 const benchClients = 16
 
+// benchGroup is the Options.GroupCommit the ledger benchmarks run with:
+// REWARDKIT_BENCH_GROUP_COMMIT, or the default (0). Compare -1 (off), 1
+// and the default in one run to see what grouping does.
+var benchGroup, _ = strconv.Atoi(os.Getenv("REWARDKIT_BENCH_GROUP_COMMIT"))
+
 func benchLedger(b *testing.B) (*ledger.Ledger, string) {
 	b.Helper()
 	dsn := pgtest.DSN(b)
-	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.Options{MaxConns: benchClients})
+	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.Options{MaxConns: benchClients, GroupCommit: benchGroup})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = s.Close() })
 	l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: ledgertest.Assets()})

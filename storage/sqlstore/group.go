@@ -1,0 +1,120 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+
+	"github.com/rewardkit/rewardkit/storage"
+)
+
+// groupCommit lets concurrent one-statement commits share a statement, as
+// PostgreSQL's own group commit shares a WAL flush. At most limit
+// statements per tenant run at once; a call that finds them all busy
+// queues, and when a statement ends, the first queued call takes every
+// queued call of its tenant and sends them as one statement. Nobody waits
+// when there is no contention, and under contention each statement
+// carries many calls: one round trip, one executor start, one commit and
+// one pass over a hot row for all of them.
+//
+// A group that fails for any reason is not retried as a group: each call
+// then runs alone, so a call is never failed (nor replayed) by another
+// call's input, and what one call sees is exactly what it would have seen
+// without grouping.
+type groupCommit[C, R any] struct {
+	limit int
+	mu    sync.Mutex
+	lanes map[storage.TenantID]*groupLane[C, R]
+}
+
+type groupLane[C, R any] struct {
+	running int
+	queue   []*groupCall[C, R]
+}
+
+// groupCall is one caller's part of a group: its input, and what the
+// group's statement decided for it: out, or alone (send it by itself).
+type groupCall[C, R any] struct {
+	in    C
+	out   R
+	alone bool
+	// lead receives the group this call is to send (itself first), or
+	// nil when another call sent it and its result is set.
+	lead chan []*groupCall[C, R]
+}
+
+func newGroupCommit[C, R any](limit int) *groupCommit[C, R] {
+	return &groupCommit[C, R]{limit: limit, lanes: make(map[storage.TenantID]*groupLane[C, R])}
+}
+
+// do runs in through send, alone or with other calls of its tenant. send
+// is called with one or more calls and must set every call's out or
+// alone; it runs with a context that no one caller cancels (each
+// statement is bounded by the session's lock_timeout). do returns the
+// call's out, or alone=true when the caller is to send it by itself.
+// ctx bounds only the wait in the queue: its error is returned when the
+// call left the queue before any statement took it.
+func (g *groupCommit[C, R]) do(ctx context.Context, tenant storage.TenantID, in C, send func(context.Context, []*groupCall[C, R])) (out R, alone bool, err error) {
+	c := &groupCall[C, R]{in: in}
+	g.mu.Lock()
+	lane := g.lanes[tenant]
+	if lane == nil {
+		lane = &groupLane[C, R]{}
+		g.lanes[tenant] = lane
+	}
+	if lane.running < g.limit {
+		lane.running++
+		g.mu.Unlock()
+		c = g.lead(ctx, tenant, []*groupCall[C, R]{c}, send)
+		return c.out, c.alone, nil
+	}
+	c.lead = make(chan []*groupCall[C, R], 1)
+	lane.queue = append(lane.queue, c)
+	g.mu.Unlock()
+
+	select {
+	case group := <-c.lead:
+		if group != nil {
+			c = g.lead(ctx, tenant, group, send)
+		}
+		return c.out, c.alone, nil
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	for i, q := range lane.queue {
+		if q == c {
+			lane.queue = append(lane.queue[:i], lane.queue[i+1:]...)
+			g.mu.Unlock()
+			return out, false, ctx.Err()
+		}
+	}
+	g.mu.Unlock()
+	// Taken into a group already: its statement is short, so wait for
+	// the outcome rather than leave the caller not knowing it.
+	if group := <-c.lead; group != nil {
+		c = g.lead(ctx, tenant, group, send)
+	}
+	return c.out, c.alone, nil
+}
+
+// lead sends group (whose first call is the caller's), wakes the other
+// members with their results and hands the lane to the calls that queued
+// meanwhile.
+func (g *groupCommit[C, R]) lead(ctx context.Context, tenant storage.TenantID, group []*groupCall[C, R], send func(context.Context, []*groupCall[C, R])) *groupCall[C, R] {
+	send(context.WithoutCancel(ctx), group)
+	for _, c := range group[1:] {
+		c.lead <- nil
+	}
+	g.mu.Lock()
+	lane := g.lanes[tenant]
+	if next := lane.queue; len(next) > 0 {
+		lane.queue = nil
+		next[0].lead <- next
+	} else {
+		lane.running--
+		if lane.running == 0 {
+			delete(g.lanes, tenant)
+		}
+	}
+	g.mu.Unlock()
+	return group[0]
+}

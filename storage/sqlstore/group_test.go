@@ -1,0 +1,85 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewardkit/rewardkit/storage"
+)
+
+// TestGroupCommitQueue drives the queue with a send that the test
+// releases: calls made while the lane is busy go together in the next
+// send, a call whose context ends while queued leaves the queue with the
+// context's error and is in no send, and other tenants have lanes of
+// their own.
+func TestGroupCommitQueue(t *testing.T) {
+	g := newGroupCommit[int, int](1)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sends [][]int
+	send := func(_ context.Context, group []*groupCall[int, int]) {
+		var ins []int
+		for _, c := range group {
+			ins = append(ins, c.in)
+			c.out = c.in * 10
+		}
+		mu.Lock()
+		sends = append(sends, ins)
+		mu.Unlock()
+		if group[0].in == 1 {
+			<-release // the first send holds the lane until released
+		}
+	}
+	queued := func(n int) func() bool {
+		return func() bool {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			l := g.lanes["a"]
+			return l != nil && len(l.queue) == n
+		}
+	}
+	var wg sync.WaitGroup
+	results := make(map[int]int)
+	var rmu sync.Mutex
+	call := func(ctx context.Context, tenant storage.TenantID, in int) {
+		defer wg.Done()
+		out, alone, err := g.do(ctx, tenant, in, send)
+		rmu.Lock()
+		defer rmu.Unlock()
+		if err != nil {
+			results[in] = -1
+			return
+		}
+		assert.False(t, alone)
+		results[in] = out
+	}
+	wg.Add(1)
+	go call(context.Background(), "a", 1)
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(sends) == 1 }, 5*time.Second, time.Millisecond)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	wg.Add(3)
+	go call(context.Background(), "a", 2)
+	require.Eventually(t, queued(1), 5*time.Second, time.Millisecond)
+	go call(ctx, "a", 3)
+	require.Eventually(t, queued(2), 5*time.Second, time.Millisecond)
+	go call(context.Background(), "a", 4)
+	require.Eventually(t, queued(3), 5*time.Second, time.Millisecond)
+	cancel()
+	require.Eventually(t, queued(2), 5*time.Second, time.Millisecond, "the cancelled call leaves the queue")
+
+	wg.Add(1)
+	go call(context.Background(), "b", 5) // another tenant does not wait for "a"
+	require.Eventually(t, func() bool { rmu.Lock(); defer rmu.Unlock(); return results[5] == 50 }, 5*time.Second, time.Millisecond)
+
+	close(release)
+	wg.Wait()
+	assert.Equal(t, map[int]int{1: 10, 2: 20, 3: -1, 4: 40, 5: 50}, results)
+	assert.ElementsMatch(t, [][]int{{1}, {5}, {2, 4}}, sends, "2 and 4 went in one send; 3 in none")
+	assert.Empty(t, g.lanes, "idle lanes are dropped")
+}
