@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,9 @@ import (
 	"github.com/rewardkit/rewardkit/storage/sqlstore"
 )
 
+// schemaName finds the names that DDL creates, alters or drops.
+var schemaName = regexp.MustCompile(`(?i)(?:CREATE|ALTER|DROP|ADD)\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|CONSTRAINT)\s+(?:IF (?:NOT )?EXISTS\s+)?(\w+)`)
+
 func TestMigrations(t *testing.T) {
 	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.SQLite} {
 		ms, err := sqlstore.Migrations(d, "px_")
@@ -20,7 +24,11 @@ func TestMigrations(t *testing.T) {
 		assert.Equal(t, 1, ms[0].Version)
 		for i, m := range ms {
 			assert.NotContains(t, m.SQL, "{{prefix}}")
-			assert.Contains(t, m.SQL, "CREATE TABLE IF NOT EXISTS px_", "every table takes the prefix")
+			names := schemaName.FindAllStringSubmatch(m.SQL, -1)
+			assert.NotEmpty(t, names, "%s names no table or index", m.Name)
+			for _, n := range names {
+				assert.True(t, strings.HasPrefix(n[1], "px_"), "%s: %q: every table and index takes the prefix", m.Name, n[0])
+			}
 			if i > 0 {
 				assert.Greater(t, m.Version, ms[i-1].Version)
 			}
