@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rewardkit/rewardkit/ledger"
@@ -223,14 +224,14 @@ acc AS (
   SELECT $1, v.id, v.kind, $2 FROM unnest($9::text[], $10::smallint[]) AS v(id, kind) ORDER BY v.id
   ON CONFLICT (tenant, id) DO NOTHING RETURNING 1),
 v AS (
-  SELECT * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bool[], $16::bigint[], $17::bool[])
-    AS v(account, asset, delta, dfloor, nofloor, low, debit)),
+  SELECT * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bool[], $16::bigint[], $17::bool[], $36::bool[])
+    AS v(account, asset, delta, dfloor, nofloor, low, debit, known)),
 mv AS (
   INSERT INTO ` + q.bal + ` AS b (tenant, account, asset, posted, held, floor_minor, lots)
   SELECT $1, v.account, v.asset, v.delta, 0,
     CASE WHEN a.id IS NULL THEN (CASE WHEN v.nofloor THEN NULL ELSE v.dfloor END)
     ELSE ` + floorExpr("a.overdraft_kind", "a.limit_asset", "a.limit_minor", "v.asset") + ` END, 0
-  FROM v LEFT JOIN LATERAL (SELECT * FROM ` + q.acc + ` a WHERE a.tenant = $1 AND a.id = v.account OFFSET 0) a ON true
+  FROM v LEFT JOIN LATERAL (SELECT * FROM ` + q.acc + ` a WHERE NOT v.known AND a.tenant = $1 AND a.id = v.account OFFSET 0) a ON true
   ORDER BY v.account, v.asset
   ON CONFLICT (tenant, account, asset) DO UPDATE SET posted = b.posted + excluded.posted
   RETURNING b.account, b.asset, b.posted, b.held, b.floor_minor, b.lots),
@@ -1297,7 +1298,7 @@ func (l *ledgerStore) sendGroup(ctx context.Context, tenant storage.TenantID, gr
 
 // direct commits txs, checked by CommitTxDirect, as one statement.
 func (l *ledgerStore) direct(ctx context.Context, tenant storage.TenantID, txs []ledger.TxRow) ([]ledger.Committed, bool, error) {
-	args := directArgs(tenant, txs)
+	args := directArgs(tenant, txs, l.s.knownBalances)
 	var n int64
 	err := l.s.db.QueryRowContext(ctx, l.q.direct, args...).Scan(&n)
 	if err != nil {
@@ -1321,12 +1322,56 @@ func (l *ledgerStore) direct(ctx context.Context, tenant storage.TenantID, txs [
 		stored.Event = nil
 		stored.At = stored.At.UTC().Truncate(time.Microsecond)
 		out[i] = ledger.Committed{Row: stored}
+		for _, ln := range stored.Lines {
+			l.s.knownBalances.add(tenant, balKey{ln.Source, ln.Asset})
+			l.s.knownBalances.add(tenant, balKey{ln.Destination, ln.Asset})
+		}
 	}
 	return out, true, nil
 }
 
+// knownBalances remembers balance rows that exist. Rows are never
+// deleted, so a row once seen stays; the set is bounded and starts over
+// when full, which costs a lookup, never a wrong answer.
+type knownBalances struct {
+	mu  sync.Mutex
+	max int
+	m   map[knownKey]struct{}
+}
+
+type knownKey struct {
+	tenant storage.TenantID
+	bal    balKey
+}
+
+func newKnownBalances(max int) *knownBalances {
+	return &knownBalances{max: max, m: make(map[knownKey]struct{})}
+}
+
+func (k *knownBalances) has(tenant storage.TenantID, b balKey) bool {
+	if k == nil {
+		return false
+	}
+	k.mu.Lock()
+	_, ok := k.m[knownKey{tenant, b}]
+	k.mu.Unlock()
+	return ok
+}
+
+func (k *knownBalances) add(tenant storage.TenantID, b balKey) {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	if len(k.m) >= k.max {
+		clear(k.m)
+	}
+	k.m[knownKey{tenant, b}] = struct{}{}
+	k.mu.Unlock()
+}
+
 // directArgs lays a batch out as the arrays of ledgerDirect.
-func directArgs(tenant storage.TenantID, txs []ledger.TxRow) []any {
+func directArgs(tenant storage.TenantID, txs []ledger.TxRow, known *knownBalances) []any {
 	nt := len(txs)
 	tID, tKey, tFP, tLines := make([]string, nt), make([]string, nt), make([]string, nt), make([]string, nt)
 	tMeta := make([]*string, nt)
@@ -1407,7 +1452,7 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow) []any {
 	nb := len(order)
 	bAcc, bAsset := make([]string, nb), make([]string, nb)
 	bDelta, bFloor, bLow := make([]int64, nb), make([]int64, nb), make([]int64, nb)
-	bNoFloor, bDebit := make([]bool, nb), make([]bool, nb)
+	bNoFloor, bDebit, bKnown := make([]bool, nb), make([]bool, nb), make([]bool, nb)
 	var accIDs []string
 	var accKinds []int16
 	for i, k := range order {
@@ -1416,6 +1461,11 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow) []any {
 		pol := ledger.DefaultOverdraft(k.account)
 		f, ok := pol.Floor(k.asset)
 		bFloor[i], bNoFloor[i] = f, !ok
+		// A balance row known to exist has its floor already and an
+		// account behind it: skip both lookups.
+		if bKnown[i] = known.has(tenant, k); bKnown[i] {
+			continue
+		}
 		if len(accIDs) == 0 || accIDs[len(accIDs)-1] != k.account {
 			accIDs = append(accIDs, k.account)
 			accKinds = append(accKinds, int16(pol.Kind))
@@ -1433,5 +1483,5 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow) []any {
 		bAcc, bAsset, bDelta, bFloor, bNoFloor, bLow, bDebit,
 		eAcc, eAsset, eTx, eKind, eLine, eOther, eAmt, eCum, eNet,
 		oID, oTopic, oType, oAgg, oPart, oPayload,
-		int64(nt), tAt, eAt}
+		int64(nt), tAt, eAt, bKnown}
 }

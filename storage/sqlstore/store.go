@@ -131,7 +131,8 @@ type Store struct {
 	owned   bool // Close closes the pools
 	q       queries
 
-	ledgerGroup *groupCommit[[]ledger.TxRow, directOutcome] // nil: grouping off
+	ledgerGroup   *groupCommit[[]ledger.TxRow, directOutcome] // nil: grouping off
+	knownBalances *knownBalances                              // balance rows seen to exist
 }
 
 var (
@@ -163,6 +164,9 @@ func New(db *sql.DB, d Dialect, opts Options) (*Store, error) {
 func newStore(db, read *sql.DB, d Dialect, opts Options, owned bool) *Store {
 	s := &Store{db: db, read: read, dialect: d, opts: opts, owned: owned}
 	s.q = buildQueries(d, opts.TablePrefix)
+	if d == Postgres {
+		s.knownBalances = newKnownBalances(1 << 16)
+	}
 	if opts.GroupCommit > 0 {
 		s.ledgerGroup = newGroupCommit[[]ledger.TxRow, directOutcome](opts.GroupCommit)
 	}
