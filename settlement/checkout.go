@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,6 +31,9 @@ type OffersRequest struct {
 
 // CouponCart converts a cart to what package coupon checks.
 func CouponCart(c Cart) coupon.Cart {
+	if pl, _, err := c.convert(nil); err == nil {
+		return couponCart(c, pl)
+	}
 	cc := coupon.Cart{Currency: c.Currency, Shipping: c.Shipping, Lines: make([]coupon.Line, 0, len(c.Lines))}
 	sub := money.Zero(c.Currency)
 	for _, l := range c.Lines {
@@ -38,6 +42,23 @@ func CouponCart(c Cart) coupon.Cart {
 		sub, _ = sub.Add(amt)
 	}
 	cc.Subtotal = sub
+	if cc.Shipping.Currency().IsZero() {
+		cc.Shipping = money.Zero(c.Currency)
+	}
+	return cc
+}
+
+// couponCart is CouponCart for a valid cart and its lines in minor units:
+// the amounts are made from integers rather than by decimal arithmetic.
+func couponCart(c Cart, pl []pline) coupon.Cart {
+	cc := coupon.Cart{Currency: c.Currency, Shipping: c.Shipping, Lines: make([]coupon.Line, len(c.Lines))}
+	var sub int64
+	for i, l := range c.Lines {
+		cc.Lines[i] = coupon.Line{SKU: l.SKU, Category: l.Category, Merchant: l.Merchant, Quantity: int64(l.Quantity),
+			Amount: money.FromMinor(pl[i].amount, c.Currency)}
+		sub += pl[i].amount // convert checked the sum for overflow
+	}
+	cc.Subtotal = money.FromMinor(sub, c.Currency)
 	if cc.Shipping.Currency().IsZero() {
 		cc.Shipping = money.Zero(c.Currency)
 	}
@@ -79,14 +100,15 @@ func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error
 	if err := validID("user ID", req.UserID); err != nil {
 		return nil, err
 	}
-	if err := req.Cart.Validate(); err != nil {
-		return nil, err
-	}
-	u, err := s.cfg.Coupons.Usable(ctx, coupon.UsableRequest{Tenant: req.Tenant, UserID: req.UserID, Cart: CouponCart(req.Cart), Facts: req.Facts})
+	pl, _, err := req.Cart.convert(make([]pline, 0, len(req.Cart.Lines)))
 	if err != nil {
 		return nil, err
 	}
-	var out []Offer
+	u, err := s.cfg.Coupons.Usable(ctx, coupon.UsableRequest{Tenant: req.Tenant, UserID: req.UserID, Cart: couponCart(req.Cart, pl), Facts: req.Facts})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Offer, 0, len(u.Usable)+len(req.CouponIDs))
 	budget := func(t coupon.Template) (*money.Amount, error) {
 		if t.Limits.Budget.IsZero() {
 			return nil, nil
@@ -102,7 +124,8 @@ func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error
 		if c.Coupon != nil {
 			continue
 		}
-		b, err := budget(c.Template)
+		// a promotion's budget is spent by settlement (see budget.go)
+		b, err := s.promotionBudgetLeft(ctx, req.Tenant, &c.Template)
 		if err != nil {
 			return nil, err
 		}
@@ -136,6 +159,9 @@ func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %s (user %s)", coupon.ErrUnknownCoupon, id, req.UserID)
+	}
+	if len(out) == 0 {
+		return nil, nil // as before the slice was made up front
 	}
 	return out, nil
 }
@@ -184,16 +210,20 @@ type CreateRequest struct {
 }
 
 // CreateOrder prices the cart with the snapshot and, in one transaction,
-// locks the quote's coupons for the order (charging their budgets), holds
+// charges the automatic promotions' discounts to their budgets (those
+// whose snapshot carries BudgetLeft; see Offer), locks the quote's
+// coupons for the order (charging their budgets), holds
 // the gift card amounts, stores the order as CREATED and appends
 // OrderCreated. Creating the same order again with the same request
 // returns the stored order; with another request, ErrOrderMismatch.
 //
 // Errors: storage.ErrInvalidTenant; ErrInvalidRequest (bad IDs, a gift
 // card amount that is not positive or exceeds the total, a line with ID
-// ShippingLineID, coupons without a coupon service); ErrInvalidCart,
+// ShippingLineID, coupons or a budgeted promotion without a coupon
+// service); coupon.ErrUnknownTemplate for a budgeted promotion's template; ErrInvalidCart,
 // ErrCurrencyMismatch, ErrInvalidOffer, ErrInvalidOptions from pricing;
-// ErrRequote when a coupon's budget no longer covers its discount;
+// ErrRequote when a coupon's or an automatic promotion's budget no longer
+// covers its discount (also coupon.ErrBudgetExhausted, for a promotion);
 // coupon errors of Lock (coupon.ErrUnknownCoupon, coupon.ErrNotOwner,
 // coupon.ErrLocked, ...); ledger errors of Hold
 // (ledger.ErrInsufficientFunds, ledger.ErrUnknownAccount); ErrOrderMismatch;
@@ -203,21 +233,52 @@ func (s *Service) CreateOrder(ctx context.Context, req CreateRequest) (Order, er
 	if err != nil {
 		return Order{}, err
 	}
-	var out Order
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		prior, err := s.store.Order(ctx, req.Tenant, req.OrderID)
-		if err == nil {
-			if prior.Fingerprint != o.Fingerprint {
-				return fmt.Errorf("%w: order %s", ErrOrderMismatch, req.OrderID)
-			}
-			out = prior
-			return nil
+	// The replay check reads before the transaction, so that a new order's
+	// transaction holds its locks (the memory store's one lock, SQLite's
+	// writer) only for the writes. An order created between this read and
+	// the insert makes InsertOrder fail with a conflict, and the re-run
+	// reads it inside the transaction. Coupon locks and holds for the same
+	// order replay their first result, so they cannot fail first.
+	prior, err := s.store.Order(ctx, req.Tenant, req.OrderID)
+	if err == nil {
+		if prior.Fingerprint != o.Fingerprint {
+			return Order{}, fmt.Errorf("%w: order %s", ErrOrderMismatch, req.OrderID)
 		}
-		if !errors.Is(err, storage.ErrNotFound) {
+		return prior, nil
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return Order{}, err
+	}
+	charges, err := s.promotionCharges(ctx, &o, req.Offers)
+	if err != nil {
+		return Order{}, err
+	}
+	checked := true // the read above saw no order
+	var out Order
+	inserted := false
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if !checked {
+			prior, err := s.store.Order(ctx, o.Tenant, o.ID)
+			if err == nil {
+				if prior.Fingerprint != o.Fingerprint {
+					return fmt.Errorf("%w: order %s", ErrOrderMismatch, o.ID)
+				}
+				out, inserted = prior, false
+				return nil
+			}
+			if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		// a re-run reads again, and starts again from the priced order
+		checked = false
+		o := o
+		if len(o.Tenders) > 1 {
+			o.Tenders = slices.Clone(o.Tenders) // the holds write their IDs
+		}
+		if err := s.chargePromotions(ctx, &o, charges); err != nil {
 			return err
 		}
-		o := o // a retry starts again from the priced order
-		o.Tenders = append([]Tender(nil), o.Tenders...)
 		for _, d := range o.Discounts {
 			if d.CouponID == "" {
 				continue
@@ -256,11 +317,16 @@ func (s *Service) CreateOrder(ctx context.Context, req CreateRequest) (Order, er
 		if err := s.emit(ctx, &o, TopicOrderCreated, "OrderCreated", ""); err != nil {
 			return err
 		}
-		out = o
+		out, inserted = o, true
 		return nil
 	})
 	if err != nil {
 		return Order{}, err
+	}
+	if inserted {
+		// the store keeps the inserted order's slices: the caller gets
+		// its own copy, made after the transaction has let go
+		out = out.Clone()
 	}
 	return out, nil
 }
@@ -282,73 +348,28 @@ func (s *Service) newOrder(req CreateRequest) (Order, error) {
 			return Order{}, fmt.Errorf("%w: line ID %q is reserved for the shipping fee", ErrInvalidCart, l.ID)
 		}
 	}
-	q, err := Price(req.Cart, req.Offers, req.Options)
+	e, _, _, err := runEngine(req.Cart, req.Offers, req.Options)
 	if err != nil {
 		return Order{}, err
+	}
+	for _, oi := range e.order {
+		if e.out[oi].applied && req.Offers[oi].CouponID != "" && s.cfg.Coupons == nil {
+			return Order{}, fmt.Errorf("%w: the quote uses coupon %s but no coupon service is configured", ErrInvalidRequest, req.Offers[oi].CouponID)
+		}
 	}
 	now := s.clock.Now()
 	cur := req.Cart.Currency
 	o := Order{
 		Tenant: req.Tenant, ID: req.OrderID, UserID: req.UserID, Channel: req.Channel, Currency: cur, State: StateCreated,
-		Subtotal: q.Subtotal, Discount: q.Discount, Total: q.Total, Refunded: money.Zero(cur),
 		Split: s.cfg.Split, PayBy: now.Add(s.cfg.PayTTL), CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
-	o.Subtotal, _ = o.Subtotal.Add(q.Shipping)
-	funding := map[string]*partyTotals{}
-	for _, d := range q.Discounts {
-		if d.CouponID != "" && s.cfg.Coupons == nil {
-			return Order{}, fmt.Errorf("%w: the quote uses coupon %s but no coupon service is configured", ErrInvalidRequest, d.CouponID)
-		}
-		ad := AppliedDiscount{OfferID: d.OfferID, CouponID: d.CouponID, TemplateID: d.TemplateID, Amount: d.Amount, Funding: d.ByParty()}
-		o.Discounts = append(o.Discounts, ad)
-		if d.CouponID != "" {
-			o.Coupons = append(o.Coupons, d.CouponID)
-		}
-		for _, a := range d.Allocations {
-			id := a.LineID
-			if id == "" {
-				id = ShippingLineID
-			}
-			pt := funding[id]
-			if pt == nil {
-				pt = &partyTotals{}
-				funding[id] = pt
-			}
-			for _, f := range a.Funding {
-				pt.add(f.Party, minor(f.Amount))
-			}
-		}
-	}
-	lineFunding := func(id string) []FundingPart {
-		pt := funding[id]
-		if pt == nil {
-			return nil
-		}
-		var out []FundingPart
-		for i, p := range pt.parties {
-			if pt.amounts[i] != 0 {
-				out = append(out, FundingPart{Party: p, Amount: money.FromMinor(pt.amounts[i], cur)})
-			}
-		}
-		return out
-	}
-	zero := money.Zero(cur)
-	for i, ql := range q.Lines {
-		cl := req.Cart.Lines[i]
-		o.Lines = append(o.Lines, OrderLine{ID: ql.ID, SKU: cl.SKU, Category: cl.Category, Merchant: cl.Merchant,
-			UnitPrice: cl.UnitPrice, Quantity: cl.Quantity, Amount: ql.Amount, Discount: ql.Discount, Net: ql.Final,
-			Funding: lineFunding(ql.ID), RefundedAmount: zero})
-	}
-	if q.Shipping.IsPositive() {
-		net, _ := q.Shipping.Sub(q.ShippingDiscount)
-		o.Lines = append(o.Lines, OrderLine{ID: ShippingLineID, Merchant: req.Cart.ShippingMerchant, UnitPrice: q.Shipping,
-			Quantity: 1, Amount: q.Shipping, Discount: q.ShippingDiscount, Net: net, Funding: lineFunding(ShippingLineID), RefundedAmount: zero})
-	}
+	e.fillOrder(&o, req.Offers)
 	if err := o.checkSplitParties(); err != nil {
 		return Order{}, err
 	}
 	// tenders: gift cards first in the request's order, the rest paid
-	cash := q.Total
+	zero := o.Refunded
+	cash := o.Total
 	var cards []Tender
 	for i, g := range req.GiftCards {
 		if err := ledger.ValidateAccountID(g.Account); err != nil {
@@ -362,11 +383,12 @@ func (s *Service) newOrder(req CreateRequest) (Order, error) {
 			return Order{}, fmt.Errorf("%w: gift card %s amount %s must be positive and exact", ErrInvalidRequest, g.Account, g.Amount)
 		}
 		if cash, err = cash.Sub(g.Amount); err != nil || cash.IsNegative() {
-			return Order{}, fmt.Errorf("%w: gift cards pay more than the total %s", ErrInvalidRequest, q.Total)
+			return Order{}, fmt.Errorf("%w: gift cards pay more than the total %s", ErrInvalidRequest, o.Total)
 		}
 		cards = append(cards, Tender{Kind: TenderGiftCard, Account: g.Account, Amount: g.Amount, Refunded: zero})
 	}
-	o.Tenders = append([]Tender{{Kind: TenderPayment, Amount: cash, Refunded: zero}}, cards...)
+	o.Tenders = make([]Tender, 0, 1+len(cards))
+	o.Tenders = append(append(o.Tenders, Tender{Kind: TenderPayment, Amount: cash, Refunded: zero}), cards...)
 	o.Fingerprint = fingerprint(&req)
 	return o, nil
 }
@@ -424,24 +446,39 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Order, error) {
 	if err := validID("payment reference", req.PaymentRef); err != nil {
 		return Order{}, err
 	}
-	var out Order
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		o, err := s.load(ctx, req.Tenant, req.OrderID)
-		if err != nil {
-			return err
+	// The order is read and checked before the transaction, so that the
+	// transaction holds its locks only for the writes; its first write is
+	// the order's, conditional on the version read, so an order changed
+	// meanwhile fails it with a conflict before anything else is written,
+	// and the re-run reads the order inside the transaction.
+	o, err := s.load(ctx, req.Tenant, req.OrderID)
+	if err != nil {
+		return Order{}, err
+	}
+	fresh := true
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if !fresh { // a re-run: o may be stale, or changed by the run before
+			var err error
+			if o, err = s.load(ctx, req.Tenant, req.OrderID); err != nil {
+				return err
+			}
 		}
+		fresh = false
 		if o.State != StateCreated && o.PaymentRef == req.PaymentRef {
-			out = o
 			return nil
 		}
 		if !req.Amount.Equal(o.Tenders[0].Amount) {
 			return fmt.Errorf("%w: order %s asks %s, paid %s", ErrAmountMismatch, o.ID, o.Tenders[0].Amount, req.Amount)
 		}
-		next, err := transition(o.ID, o.State, EventPay)
+		next, err := s.life.next(o.ID, o.State, EventPay)
 		if err != nil {
 			return err
 		}
 		now := s.clock.Now()
+		o.State, o.PaymentRef, o.PaidAt = next, req.PaymentRef, now
+		if err := s.saveHead(ctx, &o, now); err != nil {
+			return err
+		}
 		if len(o.Coupons) > 0 {
 			if _, err := s.cfg.Coupons.Use(ctx, coupon.OrderRequest{Tenant: o.Tenant, OrderID: o.ID, Actor: "settlement"}); err != nil {
 				return err
@@ -463,17 +500,15 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Order, error) {
 				return err
 			}
 		}
-		o.State, o.PaymentRef, o.PaidAt = next, req.PaymentRef, now
-		if err := s.save(ctx, &o, now); err != nil {
+		if err := s.emit(ctx, &o, TopicPaymentSucceeded, "PaymentSucceeded", fixed(o.Total)); err != nil {
 			return err
 		}
-		if err := s.emit(ctx, &o, TopicPaymentSucceeded, "PaymentSucceeded", o.Total.StringFixed()); err != nil {
-			return err
-		}
-		out = o
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return Order{}, err
+	}
+	return o, nil
 }
 
 // OrderRequest names an order for a lifecycle command.
@@ -508,7 +543,7 @@ func (s *Service) step(ctx context.Context, req OrderRequest, ev OrderEvent, tar
 			out = o
 			return nil
 		}
-		next, err := transition(o.ID, o.State, ev)
+		next, err := s.life.next(o.ID, o.State, ev)
 		if err != nil {
 			return err
 		}
@@ -566,6 +601,9 @@ func (s *Service) Cancel(ctx context.Context, req OrderRequest) (Order, error) {
 }
 
 func (s *Service) releaseResources(ctx context.Context, o *Order, reason string) error {
+	if err := s.releasePromotions(ctx, o); err != nil {
+		return err
+	}
 	if len(o.Coupons) > 0 {
 		if _, err := s.cfg.Coupons.Release(ctx, coupon.OrderRequest{Tenant: o.Tenant, OrderID: o.ID, Actor: "settlement", Reason: reason}); err != nil {
 			return err

@@ -61,19 +61,28 @@ func PayableAccount(party string) string { return party + ":payable" }
 
 // resolveParty names the party of a split share for one line.
 func resolveParty(party, merchant, channel string) (string, error) {
+	if err := checkParty(party, merchant, channel); err != nil {
+		return "", err
+	}
 	switch party {
 	case PartyMerchant:
-		if merchant == "" {
-			return "", fmt.Errorf("%w: the split names %q but a line has no merchant", ErrInvalidRequest, party)
-		}
 		return PartyMerchant + ":" + merchant, nil
 	case PartyChannel:
-		if channel == "" {
-			return "", fmt.Errorf("%w: the split names %q but the order has no channel", ErrInvalidRequest, party)
-		}
 		return PartyChannel + ":" + channel, nil
 	}
 	return party, nil
+}
+
+// checkParty reports whether resolveParty can name the party, without
+// building the name.
+func checkParty(party, merchant, channel string) error {
+	switch {
+	case party == PartyMerchant && merchant == "":
+		return fmt.Errorf("%w: the split names %q but a line has no merchant", ErrInvalidRequest, party)
+	case party == PartyChannel && channel == "":
+		return fmt.Errorf("%w: the split names %q but the order has no channel", ErrInvalidRequest, party)
+	}
+	return nil
 }
 
 // splitWeights turns ratios into integer weights (the ratios shifted by
@@ -239,7 +248,7 @@ func (o *Order) rangeShares(i, from, to int, c *lineCalc, weights []int64, out *
 func (o *Order) checkSplitParties() error {
 	for _, l := range o.Lines {
 		for _, s := range o.Split {
-			if _, err := resolveParty(s.Party, l.Merchant, o.Channel); err != nil {
+			if err := checkParty(s.Party, l.Merchant, o.Channel); err != nil {
 				return fmt.Errorf("line %q: %w", l.ID, err)
 			}
 		}

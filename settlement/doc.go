@@ -1,13 +1,15 @@
 // Package settlement prices carts and carries orders through payment,
 // clearing, settlement and reconciliation.
 //
-// A Service runs the order lifecycle (a looplab/fsm table built afresh per
-// command from the stored state: CREATED -> PAID -> FULFILLED -> COMPLETED,
+// A Service runs the order lifecycle (a looplab/fsm table, read once into a
+// lookup when the Service is made; the stored state is the source of truth:
+// CREATED -> PAID -> FULFILLED -> COMPLETED,
 // CREATED -> CANCELLED, refunds through REFUNDING to REFUNDED, CLOSED), one
 // storage transaction per step in which the order, its coupons, its ledger
 // postings and its outbox events commit together. CreateOrder prices a cart
-// with an offer snapshot (Offers) and locks its coupons, re-checking their
-// budgets (ErrRequote), and holds gift card amounts; Pay uses the coupons,
+// with an offer snapshot (Offers) and locks its coupons and charges its
+// automatic promotions, re-checking their budgets atomically (ErrRequote),
+// and holds gift card amounts; Pay uses the coupons,
 // captures the holds and posts the payment; Complete clears the net to the
 // parties by a split (money.AllocateMinor, discounts charged to their
 // funders); Refund returns refunded units exactly and claws back in

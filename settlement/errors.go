@@ -26,7 +26,8 @@ var (
 	// in the order's state; see *TransitionError.
 	ErrIllegalTransition = errors.New("settlement: illegal order transition")
 	// ErrRequote: the offers snapshot the order was priced with no longer
-	// holds (a coupon's budget was cut or exhausted meanwhile): price again
+	// holds (a coupon's or an automatic promotion's budget was cut or
+	// exhausted meanwhile): price again
 	// with a fresh snapshot. Nothing was written.
 	ErrRequote = errors.New("settlement: quote is stale, price again")
 	// ErrAmountMismatch: a payment's amount or currency is not what the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/looplab/fsm"
@@ -109,12 +110,43 @@ func transition(orderID string, from OrderState, ev OrderEvent) (OrderState, err
 	return OrderState(f.Current()), nil
 }
 
+// lifecycle is the lifecycle table above read once, when a Service is
+// made, by firing every event from every state on a fresh FSM: the
+// fsm.Events stay the one source of truth, and a command looks its
+// transition up instead of building an FSM (1.5 us and 10 allocations
+// each). It is never written after it is built.
+type lifecycle map[lifeStep]OrderState
+
+type lifeStep struct {
+	from OrderState
+	ev   OrderEvent
+}
+
+func newLifecycle() lifecycle {
+	l := lifecycle{}
+	for _, from := range OrderStates() {
+		for _, e := range orderTransitions() {
+			if to, err := transition("", from, OrderEvent(e.Name)); err == nil {
+				l[lifeStep{from, OrderEvent(e.Name)}] = to
+			}
+		}
+	}
+	return l
+}
+
+// next is the table's answer to transition.
+func (l lifecycle) next(orderID string, from OrderState, ev OrderEvent) (OrderState, error) {
+	if to, ok := l[lifeStep{from, ev}]; ok {
+		return to, nil
+	}
+	return from, &TransitionError{OrderID: orderID, From: from, Event: ev}
+}
+
 // resume is the end of a partial refund: REFUNDING back to the state the
 // refund started from, checked against the same table (that state must
 // allow a refund).
-func resume(orderID string, to OrderState) (OrderState, error) {
-	f := fsm.NewFSM(string(to), orderTransitions(), nil)
-	if !f.Can(string(EventRefund)) {
+func (l lifecycle) resume(orderID string, to OrderState) (OrderState, error) {
+	if _, ok := l[lifeStep{to, EventRefund}]; !ok {
 		return "", &TransitionError{OrderID: orderID, From: StateRefunding, Event: EventResume}
 	}
 	return to, nil
@@ -196,6 +228,10 @@ type AppliedDiscount struct {
 	TemplateID string        `json:"template_id,omitempty"`
 	Amount     money.Amount  `json:"amount"`
 	Funding    []FundingPart `json:"funding,omitempty"`
+	// Budgeted says an automatic promotion's Amount was charged to its
+	// template's budget when the order was created (given back when the
+	// order is cancelled or fully refunded).
+	Budgeted bool `json:"budgeted,omitempty"`
 }
 
 // TenderKind says how part of an order is paid.
@@ -268,38 +304,57 @@ func (o *Order) Refundable() money.Amount {
 	return r
 }
 
-// Clone returns a deep copy of o.
+// Clone returns a deep copy of o. The funding parts of every line and
+// discount share one new backing array (each view capped at its own
+// length, so an append to one never writes into the next): an order is
+// copied on every store read and write, and the allocations add up.
 func (o Order) Clone() Order {
 	c := o
-	c.Lines = make([]OrderLine, len(o.Lines))
-	for i, l := range o.Lines {
-		l.Funding = append([]FundingPart(nil), l.Funding...)
-		c.Lines[i] = l
+	n := 0
+	for i := range o.Lines {
+		n += len(o.Lines[i].Funding)
 	}
-	c.Discounts = make([]AppliedDiscount, len(o.Discounts))
-	for i, d := range o.Discounts {
-		d.Funding = append([]FundingPart(nil), d.Funding...)
-		c.Discounts[i] = d
+	for i := range o.Discounts {
+		n += len(o.Discounts[i].Funding)
 	}
-	c.Coupons = append([]string(nil), o.Coupons...)
-	c.Tenders = append([]Tender(nil), o.Tenders...)
-	c.Split = append([]Share(nil), o.Split...)
-	c.ClearedUnits = append([]int(nil), o.ClearedUnits...)
-	c.Refunds = make([]Refund, len(o.Refunds))
-	for i, r := range o.Refunds {
-		r.Lines = append([]RefundLine(nil), r.Lines...)
-		r.Tenders = append([]money.Amount(nil), r.Tenders...)
-		r.Clawback = append([]PartyAmount(nil), r.Clawback...)
-		c.Refunds[i] = r
+	var parts []FundingPart
+	if n > 0 {
+		parts = make([]FundingPart, 0, n)
 	}
-	if o.Lines == nil {
-		c.Lines = nil
+	share := func(f []FundingPart) []FundingPart {
+		if f == nil {
+			return nil
+		}
+		start := len(parts)
+		parts = append(parts, f...)
+		return parts[start:len(parts):len(parts)]
 	}
-	if o.Discounts == nil {
-		c.Discounts = nil
+	if o.Lines != nil {
+		c.Lines = make([]OrderLine, len(o.Lines))
+		for i, l := range o.Lines {
+			l.Funding = share(l.Funding)
+			c.Lines[i] = l
+		}
 	}
-	if o.Refunds == nil {
-		c.Refunds = nil
+	if o.Discounts != nil {
+		c.Discounts = make([]AppliedDiscount, len(o.Discounts))
+		for i, d := range o.Discounts {
+			d.Funding = share(d.Funding)
+			c.Discounts[i] = d
+		}
+	}
+	c.Coupons = slices.Clone(o.Coupons)
+	c.Tenders = slices.Clone(o.Tenders)
+	c.Split = slices.Clone(o.Split)
+	c.ClearedUnits = slices.Clone(o.ClearedUnits)
+	if o.Refunds != nil {
+		c.Refunds = make([]Refund, len(o.Refunds))
+		for i, r := range o.Refunds {
+			r.Lines = slices.Clone(r.Lines)
+			r.Tenders = slices.Clone(r.Tenders)
+			r.Clawback = slices.Clone(r.Clawback)
+			c.Refunds[i] = r
+		}
 	}
 	return c
 }

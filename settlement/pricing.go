@@ -62,8 +62,9 @@ type Offer struct {
 	Funding    coupon.Funding // empty: the platform pays all
 	// BudgetLeft is what the offer's budget had left when the snapshot was
 	// taken; nil means no budget, zero or less an exhausted one. Pricing
-	// caps the discount at it; the lock step re-checks the budget
-	// atomically.
+	// caps the discount at it; CreateOrder re-checks the budget
+	// atomically (a coupon's lock; for an automatic promotion, a bounded
+	// counter of settlement's, charged only when BudgetLeft is set).
 	BudgetLeft *money.Amount
 	// Version of the offer in the snapshot, recorded in the Quote.
 	Version int64
@@ -145,12 +146,23 @@ func (o Options) Validate() error {
 // ErrCurrencyMismatch for the cart (every problem, joined), ErrInvalidOffer
 // for an offer, ErrInvalidOptions for opts.
 func Price(cart Cart, offers []Offer, opts Options) (*Quote, error) {
-	if err := opts.Validate(); err != nil {
+	e, search, tried, err := runEngine(cart, offers, opts)
+	if err != nil {
 		return nil, err
+	}
+	return e.quote(offers, search, tried), nil
+}
+
+// runEngine prices the cart as Price does and returns the engine, whose
+// outcome is in minor units: Price turns it into a Quote, CreateOrder
+// straight into an order.
+func runEngine(cart Cart, offers []Offer, opts Options) (*engine, Search, int, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, "", 0, err
 	}
 	e, err := newEngine(cart, offers)
 	if err != nil {
-		return nil, err
+		return nil, "", 0, err
 	}
 	var search Search
 	var tried int
@@ -161,9 +173,8 @@ func Price(cart Cart, offers []Offer, opts Options) (*Quote, error) {
 		}
 		search, tried = e.best(limit)
 		e.explainUnchosen() // and prices the chosen combination
-
 	} else {
 		e.run(nil)
 	}
-	return e.quote(offers, search, tried), nil
+	return e, search, tried, nil
 }

@@ -74,6 +74,7 @@ type Report struct {
 	Orders     int // orders checked
 	Coupons    int // coupons checked by listing
 	Postings   int // ledger transactions checked
+	Holds      int // open holds into the clearing account checked by listing
 	Mismatches []Mismatch
 }
 
@@ -89,7 +90,9 @@ func (r *Report) add(m Mismatch) { r.Mismatches = append(r.Mismatches, m) }
 // and its clearing entries must match; gift card holds must be open only
 // while the order waits for payment; the order's coupons must be LOCKED,
 // USED or released as its state implies. With Config.CouponStore, every
-// USED coupon of the tenant must belong to a paid order. It only reads.
+// USED coupon of the tenant must belong to a paid order, and every open
+// ledger hold into the clearing account must belong to an order (an
+// orphan hold, MismatchOrphanHold). It only reads.
 //
 // Errors: storage.ErrInvalidTenant, ledger, coupon and Store errors.
 func (s *Service) Reconcile(ctx context.Context, tenant storage.TenantID) (Report, error) {
@@ -98,6 +101,7 @@ func (s *Service) Reconcile(ctx context.Context, tenant storage.TenantID) (Repor
 	}
 	rep := Report{Tenant: tenant}
 	states := map[string]OrderState{}
+	holds := map[string]bool{} // the holds the orders name
 	after := ""
 	for {
 		page, err := s.store.FindOrders(ctx, OrderQuery{Tenant: tenant, AfterID: after, Limit: 500})
@@ -107,6 +111,11 @@ func (s *Service) Reconcile(ctx context.Context, tenant storage.TenantID) (Repor
 		for i := range page {
 			o := &page[i]
 			states[o.ID] = o.State
+			for _, t := range o.Tenders {
+				if t.HoldID != "" {
+					holds[t.HoldID] = true
+				}
+			}
 			rep.Orders++
 			if err := s.reconcileOrder(ctx, o, &rep); err != nil {
 				return rep, fmt.Errorf("settlement: reconcile order %s: %w", o.ID, err)
@@ -116,6 +125,9 @@ func (s *Service) Reconcile(ctx context.Context, tenant storage.TenantID) (Repor
 			break
 		}
 		after = page[len(page)-1].ID
+	}
+	if err := s.reconcileHolds(ctx, tenant, holds, &rep); err != nil {
+		return rep, err
 	}
 	if s.cfg.CouponStore != nil {
 		after := ""
@@ -140,6 +152,44 @@ func (s *Service) Reconcile(ctx context.Context, tenant storage.TenantID) (Repor
 		}
 	}
 	return rep, nil
+}
+
+// reconcileHolds reports every open hold into the clearing account that
+// no order names (the orders' own holds are checked with the orders).
+func (s *Service) reconcileHolds(ctx context.Context, tenant storage.TenantID, named map[string]bool, rep *Report) error {
+	after := ""
+	for {
+		ids, err := s.store.OpenHoldIDs(ctx, tenant, ClearingAccount, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			rep.Holds++
+			if named[id] {
+				continue
+			}
+			h, err := s.ledger.HoldByID(ctx, tenant, id)
+			if errors.Is(err, ledger.ErrHoldNotFound) {
+				continue // closed and gone meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("settlement: reconcile hold %s: %w", id, err)
+			}
+			if h.Status != ledger.HoldOpen {
+				continue // closed meanwhile
+			}
+			m := Mismatch{Kind: MismatchOrphanHold, OrderID: h.Metadata["order"], HoldID: h.ID, Account: h.Account,
+				Want: money.Zero(h.Amount.Currency()), Got: h.Remaining(), Detail: "open hold into the clearing account that no order names"}
+			if m.OrderID == "" {
+				m.Detail = "open hold into the clearing account without an order"
+			}
+			rep.add(m)
+		}
+		if len(ids) < 500 {
+			return nil
+		}
+		after = ids[len(ids)-1]
+	}
 }
 
 func wasPaid(st OrderState) bool {

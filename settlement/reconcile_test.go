@@ -115,3 +115,49 @@ func mustTender(t *testing.T, e *env, id string) money.Amount {
 	require.NoError(t, err)
 	return o.Tenders[0].Amount
 }
+
+// TestReconcileFindsOrphanHolds: an open hold into the clearing account
+// that no order names is reported, whether its metadata names an order
+// that does not exist or none; holds the orders name, closed holds and
+// holds into other accounts are not.
+func TestReconcileFindsOrphanHolds(t *testing.T) {
+	e := newEnv(t, nil)
+	e.setupTemplates(money.Amount{})
+	e.fundGiftCard("giftcard:alice", dollars("100.00"))
+	offers, err := e.svc.Offers(e.ctx, settlement.OffersRequest{Tenant: shop, UserID: "alice", Cart: fiveLines()})
+	require.NoError(t, err)
+	_, err = e.svc.CreateOrder(e.ctx, settlement.CreateRequest{Tenant: shop, OrderID: "waiting", UserID: "alice", Channel: "app",
+		Cart: fiveLines(), Offers: offers, GiftCards: []settlement.GiftCard{{Account: "giftcard:alice", Amount: dollars("5.00")}}})
+	require.NoError(t, err)
+	hold := func(key, dest string, meta map[string]string) *ledger.Hold {
+		h, err := e.led.Hold(e.ctx, shop, ledger.HoldRequest{Key: key, Account: "giftcard:alice", Destination: dest,
+			Amount: dollars("3.00"), Metadata: meta})
+		require.NoError(t, err)
+		return h
+	}
+	ghost := hold("h-ghost", settlement.ClearingAccount, map[string]string{"order": "ghost"})
+	bare := hold("h-bare", settlement.ClearingAccount, nil)
+	hold("h-other", "escrow:x", map[string]string{"order": "ghost"}) // not settlement's
+	voided := hold("h-voided", settlement.ClearingAccount, map[string]string{"order": "gone"})
+	_, err = e.led.Void(e.ctx, shop, voided.ID)
+	require.NoError(t, err)
+
+	rep, err := e.svc.Reconcile(e.ctx, shop)
+	require.NoError(t, err)
+	assert.Equal(t, 3, rep.Holds, "the order's hold and the two orphans")
+	var got []settlement.Mismatch
+	for _, m := range rep.Mismatches {
+		if m.Kind == settlement.MismatchOrphanHold {
+			got = append(got, m)
+		}
+	}
+	require.Len(t, got, 2, "%v", rep.Mismatches)
+	assert.Len(t, rep.Mismatches, 2, "%v", rep.Mismatches)
+	byHold := map[string]settlement.Mismatch{got[0].HoldID: got[0], got[1].HoldID: got[1]}
+	require.Contains(t, byHold, ghost.ID)
+	require.Contains(t, byHold, bare.ID)
+	assert.Equal(t, "ghost", byHold[ghost.ID].OrderID)
+	assert.Empty(t, byHold[bare.ID].OrderID)
+	assert.True(t, byHold[ghost.ID].Got.Equal(dollars("3.00")))
+	assert.Equal(t, "giftcard:alice", byHold[bare.ID].Account)
+}

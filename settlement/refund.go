@@ -99,7 +99,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (Order, error) 
 			return nil
 		}
 		from := o.State
-		if _, err := transition(o.ID, o.State, EventRefund); err != nil {
+		if _, err := s.life.next(o.ID, o.State, EventRefund); err != nil {
 			return err
 		}
 		now := s.clock.Now()
@@ -169,7 +169,10 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (Order, error) 
 			full = full && l.RefundedQty == l.Quantity
 		}
 		if full {
-			if o.State, err = transition(o.ID, StateRefunding, EventRefunded); err != nil {
+			if o.State, err = s.life.next(o.ID, StateRefunding, EventRefunded); err != nil {
+				return err
+			}
+			if err := s.releasePromotions(ctx, &o); err != nil {
 				return err
 			}
 			if len(o.Coupons) > 0 {
@@ -177,7 +180,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (Order, error) 
 					return err
 				}
 			}
-		} else if o.State, err = resume(o.ID, from); err != nil {
+		} else if o.State, err = s.life.resume(o.ID, from); err != nil {
 			return err
 		}
 		if err := s.save(ctx, &o, now); err != nil {

@@ -4,9 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,7 +41,11 @@ type Config struct {
 	// Outbox and Leases default to Tx when it implements them.
 	Outbox storage.OutboxStore
 	Leases storage.LeaseStore
-	Clock  storage.Clock // default storage.SystemClock
+	// Counters holds what automatic promotions with a budget have spent
+	// (charged at order creation, given back on cancel and full refund);
+	// default Tx when it implements storage.CounterStore.
+	Counters storage.CounterStore
+	Clock    storage.Clock // default storage.SystemClock
 	// Split is the clearing split; default the merchant takes all.
 	Split []Share
 	// Cycles say when each party is settled; default T+1 for every party.
@@ -102,6 +107,9 @@ func (c Config) withDefaults() Config {
 	if c.Leases == nil {
 		c.Leases, _ = c.Tx.(storage.LeaseStore)
 	}
+	if c.Counters == nil {
+		c.Counters, _ = c.Tx.(storage.CounterStore)
+	}
 	if c.Clock == nil {
 		c.Clock = storage.SystemClock{}
 	}
@@ -137,6 +145,7 @@ type Service struct {
 	tx     storage.Transactor
 	ledger *ledger.Ledger
 	clock  storage.Clock
+	life   lifecycle
 
 	// accounts caches the (tenant, account) pairs seen open with an
 	// unbounded overdraft; a cache of facts read from the ledger, not a
@@ -150,7 +159,13 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Service{cfg: cfg, store: cfg.Store, tx: cfg.Tx, ledger: cfg.Ledger, clock: cfg.Clock}, nil
+	// Every order shares the split (orders keep it as their own record of
+	// the split in force, and the store keeps orders as handed over): the
+	// Service's own copy, never written, so that a caller changing its
+	// Config afterwards changes no order.
+	cfg.Split = slices.Clone(cfg.Split)
+	return &Service{cfg: cfg, store: cfg.Store, tx: cfg.Tx, ledger: cfg.Ledger, clock: cfg.Clock,
+		life: newLifecycle()}, nil
 }
 
 // Topics of the outbox messages; the payload's "event" names the domain
@@ -187,13 +202,13 @@ type orderEvent struct {
 
 // emit appends an order event to the outbox.
 func (s *Service) emit(ctx context.Context, o *Order, topic, name, amount string) error {
-	b, err := json.Marshal(orderEvent{Event: name, Tenant: o.Tenant, OrderID: o.ID, UserID: o.UserID, State: o.State,
-		Currency: o.Currency.Code(), Total: o.Total.StringFixed(), Amount: amount, Version: o.Version, At: o.UpdatedAt})
+	b, err := appendOrderEvent(make([]byte, 0, 256), &orderEvent{Event: name, Tenant: o.Tenant, OrderID: o.ID, UserID: o.UserID, State: o.State,
+		Currency: o.Currency.Code(), Total: fixed(o.Total), Amount: amount, Version: o.Version, At: o.UpdatedAt})
 	if err != nil {
 		return err
 	}
 	return s.cfg.Outbox.AppendOutbox(ctx, storage.Message{
-		EventID: fmt.Sprintf("%s/order/%s/%d", o.Tenant, o.ID, o.Version), Tenant: o.Tenant, Topic: topic,
+		EventID: string(o.Tenant) + "/order/" + o.ID + "/" + strconv.FormatInt(o.Version, 10), Tenant: o.Tenant, Topic: topic,
 		AggregateType: AggregateOrder, AggregateID: o.ID, Payload: b, CreatedAt: o.UpdatedAt,
 	})
 }
@@ -245,6 +260,15 @@ func (s *Service) save(ctx context.Context, o *Order, now time.Time) error {
 	return s.store.UpdateOrder(ctx, *o, prev)
 }
 
+// saveHead is save for a change that leaves o's slices as stored (see
+// Store.UpdateOrderHead).
+func (s *Service) saveHead(ctx context.Context, o *Order, now time.Time) error {
+	prev := o.Version
+	o.Version++
+	o.UpdatedAt = now
+	return s.store.UpdateOrderHead(ctx, *o, prev)
+}
+
 // Order returns an order. Errors: storage.ErrInvalidTenant,
 // ErrInvalidRequest, ErrOrderNotFound, the Store's errors.
 func (s *Service) Order(ctx context.Context, tenant storage.TenantID, id string) (Order, error) {
@@ -257,10 +281,21 @@ func (s *Service) Order(ctx context.Context, tenant storage.TenantID, id string)
 	return s.load(ctx, tenant, id)
 }
 
+// key names a ledger transaction of the order: "order:ID:part:...".
 func key(o *Order, parts ...any) string {
-	k := "order:" + o.ID
+	b := make([]byte, 0, 64)
+	b = append(b, "order:"...)
+	b = append(b, o.ID...)
 	for _, p := range parts {
-		k += fmt.Sprintf(":%v", p)
+		b = append(b, ':')
+		switch v := p.(type) {
+		case string:
+			b = append(b, v...)
+		case int:
+			b = strconv.AppendInt(b, int64(v), 10)
+		default:
+			b = fmt.Append(b, v)
+		}
 	}
-	return k
+	return string(b)
 }

@@ -16,7 +16,9 @@ import (
 // storage.ErrConflict, storage.ErrInvalidTenant.
 type Store interface {
 	// InsertOrder stores a new order; storage.ErrDuplicate when its ID
-	// exists in the tenant.
+	// exists in the tenant. The order is handed over: an adapter may keep
+	// o's slices (lines, discounts, tenders, ...) rather than copies, and
+	// the caller does not change them afterwards.
 	InsertOrder(ctx context.Context, o Order) error
 	// Order returns an order; storage.ErrNotFound.
 	Order(ctx context.Context, tenant storage.TenantID, id string) (Order, error)
@@ -24,8 +26,19 @@ type Store interface {
 	// prevVersion, as one conditional write; storage.ErrConflict
 	// otherwise, storage.ErrNotFound when there is no such order.
 	UpdateOrder(ctx context.Context, o Order, prevVersion int64) error
+	// UpdateOrderHead is UpdateOrder for a change that leaves every slice
+	// of the order (lines, discounts, coupons, tenders, split, cleared
+	// units, refunds) as stored, such as a change of state: an adapter
+	// may keep the stored slices and take only the other fields of o.
+	UpdateOrderHead(ctx context.Context, o Order, prevVersion int64) error
 	// FindOrders returns the orders matching q, ordered by ID.
 	FindOrders(ctx context.Context, q OrderQuery) ([]Order, error)
+	// OpenHoldIDs returns the IDs of the tenant's open ledger holds (the
+	// records of package ledger, which has no such listing) whose
+	// destination account is destination, ordered by ID, after afterID,
+	// at most limit (0: all). Reconcile finds with it the gift card holds
+	// that belong to no order.
+	OpenHoldIDs(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]string, error)
 
 	// InsertEntries stores clearing entries; storage.ErrDuplicate when an
 	// ID exists in the tenant (nothing is stored then).

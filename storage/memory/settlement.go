@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rewardkit/rewardkit/ledger"
 	"github.com/rewardkit/rewardkit/settlement"
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -60,7 +61,8 @@ func (r *SettlementStore) InsertOrder(ctx context.Context, o settlement.Order) e
 	if err := o.Tenant.Validate(); err != nil {
 		return err
 	}
-	o = o.Clone()
+	// o is handed over (see settlement.Store): it is kept as it is, and
+	// never changed in place.
 	return r.s.do(ctx, func(t *txn) error {
 		st := r.st()
 		k := tkey{o.Tenant, o.ID}
@@ -88,15 +90,20 @@ func (r *SettlementStore) Order(ctx context.Context, tenant storage.TenantID, id
 		return settlement.Order{}, err
 	}
 	var out settlement.Order
+	found := false
 	err := r.s.do(ctx, func(*txn) error {
-		o, ok := r.st().orders[tkey{tenant, id}]
-		if !ok {
-			return fmt.Errorf("%w: order %s", storage.ErrNotFound, id)
-		}
-		out = o.Clone()
+		out, found = r.st().orders[tkey{tenant, id}]
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return settlement.Order{}, err
+	}
+	if !found {
+		return settlement.Order{}, fmt.Errorf("%w: order %s", storage.ErrNotFound, id)
+	}
+	// A stored order is replaced whole, never changed in place, so the deep
+	// copy can be made after the lock is given back.
+	return out.Clone(), nil
 }
 
 // UpdateOrder implements settlement.Store.
@@ -115,6 +122,31 @@ func (r *SettlementStore) UpdateOrder(ctx context.Context, o settlement.Order, p
 		if old.Version != prevVersion {
 			return fmt.Errorf("%w: order %s is at version %d, not %d", storage.ErrConflict, o.ID, old.Version, prevVersion)
 		}
+		st.orders[k] = o
+		t.onUndo(func() { st.orders[k] = old })
+		return nil
+	})
+}
+
+// UpdateOrderHead implements settlement.Store: the stored order's slices
+// stay (they are never changed in place), o's other fields replace the
+// rest, so nothing is copied but the order's head.
+func (r *SettlementStore) UpdateOrderHead(ctx context.Context, o settlement.Order, prevVersion int64) error {
+	if err := o.Tenant.Validate(); err != nil {
+		return err
+	}
+	return r.s.do(ctx, func(t *txn) error {
+		st := r.st()
+		k := tkey{o.Tenant, o.ID}
+		old, ok := st.orders[k]
+		if !ok {
+			return fmt.Errorf("%w: order %s", storage.ErrNotFound, o.ID)
+		}
+		if old.Version != prevVersion {
+			return fmt.Errorf("%w: order %s is at version %d, not %d", storage.ErrConflict, o.ID, old.Version, prevVersion)
+		}
+		o.Lines, o.Discounts, o.Coupons, o.Tenders = old.Lines, old.Discounts, old.Coupons, old.Tenders
+		o.Split, o.ClearedUnits, o.Refunds = old.Split, old.ClearedUnits, old.Refunds
 		st.orders[k] = o
 		t.onUndo(func() { st.orders[k] = old })
 		return nil
@@ -146,11 +178,40 @@ func (r *SettlementStore) FindOrders(ctx context.Context, q settlement.OrderQuer
 		if q.Limit > 0 && len(out) > q.Limit {
 			out = out[:q.Limit]
 		}
-		for i := range out {
-			out[i] = out[i].Clone()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range out { // outside the lock: stored orders are replaced whole
+		out[i] = out[i].Clone()
+	}
+	return out, nil
+}
+
+// OpenHoldIDs implements settlement.Store from the ledger's records (it
+// only reads them).
+func (r *SettlementStore) OpenHoldIDs(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]string, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	var out []string
+	err := r.s.do(ctx, func(*txn) error {
+		lt := r.s.ledger.tenants[tenant]
+		if lt == nil {
+			return nil
+		}
+		for id, h := range lt.holds {
+			if h.Status == ledger.HoldOpen && h.Destination == destination && id > afterID {
+				out = append(out, id)
+			}
 		}
 		return nil
 	})
+	slices.Sort(out)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
 	return out, err
 }
 

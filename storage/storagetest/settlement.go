@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -107,6 +108,30 @@ func RunSettlement(t *testing.T, h Harness) {
 		missing.ID = "zz"
 		assert.ErrorIs(t, ss.UpdateOrder(ctx, missing, 2), storage.ErrNotFound)
 
+		// a head update changes the state and stamps, the lines stay
+		head := upd
+		head.State, head.PaymentRef, head.PaidAt, head.Version = settlement.StateFulfilled, "psp-1", stT0.Add(time.Hour), 3
+		require.NoError(t, ss.UpdateOrderHead(ctx, head, 2))
+		assert.ErrorIs(t, ss.UpdateOrderHead(ctx, head, 2), storage.ErrConflict, "stale version")
+		missing.Version = 3
+		assert.ErrorIs(t, ss.UpdateOrderHead(ctx, missing, 3), storage.ErrNotFound)
+		got, err = ss.Order(ctx, tenantA, "o1")
+		require.NoError(t, err)
+		assert.Equal(t, settlement.StateFulfilled, got.State)
+		assert.Equal(t, "psp-1", got.PaymentRef)
+		assert.True(t, got.PaidAt.Equal(head.PaidAt))
+		assert.Equal(t, int64(3), got.Version)
+		require.Len(t, got.Lines, 1)
+		assert.True(t, got.Lines[0].Net.Equal(o.Lines[0].Net))
+		require.Len(t, got.Tenders, 1)
+		assert.True(t, got.Tenders[0].Amount.Equal(o.Tenders[0].Amount))
+		// what a read returns is the caller's: changing it changes nothing stored
+		got.Lines[0].Quantity, got.Tenders[0].HoldID = 99, "changed"
+		again, err := ss.Order(ctx, tenantA, "o1")
+		require.NoError(t, err)
+		assert.Equal(t, 3, again.Lines[0].Quantity)
+		assert.Empty(t, again.Tenders[0].HoldID)
+
 		for i := 2; i <= 5; i++ {
 			require.NoError(t, ss.InsertOrder(ctx, stOrder(tenantA, fmt.Sprintf("o%d", i), settlement.StateCreated, stT0.Add(time.Duration(i)*time.Minute))))
 		}
@@ -129,6 +154,44 @@ func RunSettlement(t *testing.T, h Harness) {
 		require.ErrorIs(t, err, boom)
 		_, err = ss.Order(ctx, tenantA, "rolled")
 		assert.ErrorIs(t, err, storage.ErrNotFound)
+	})
+
+	t.Run("open holds are listed by destination", func(t *testing.T) {
+		s := h.Open(t)
+		ss := settlementStore(t, s)
+		sv := newStServices(t, s, storage.NewFakeClock(stT0))
+		ids := map[string]string{}
+		for _, tn := range []storage.TenantID{tenantA, tenantB} {
+			_, err := sv.led.Transfer(ctx, tn, ledger.TransferRequest{Key: "load", Postings: []ledger.Posting{{Source: ledger.World, Destination: "giftcard:g", Amount: stUSD("50.00")}}})
+			require.NoError(t, err)
+			for _, k := range []string{"h1", "h2", "h3", "other", "voided"} {
+				dest := settlement.ClearingAccount
+				if k == "other" {
+					dest = "escrow:x"
+				}
+				hd, err := sv.led.Hold(ctx, tn, ledger.HoldRequest{Key: k, Account: "giftcard:g", Destination: dest, Amount: stUSD("1.00")})
+				require.NoError(t, err)
+				if tn == tenantA {
+					ids[k] = hd.ID
+				}
+			}
+		}
+		_, err := sv.led.Void(ctx, tenantA, ids["voided"])
+		require.NoError(t, err)
+		want := []string{ids["h1"], ids["h2"], ids["h3"]}
+		slices.Sort(want)
+		got, err := ss.OpenHoldIDs(ctx, tenantA, settlement.ClearingAccount, "", 0)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "open, into the clearing account, of the tenant, by ID")
+		page, err := ss.OpenHoldIDs(ctx, tenantA, settlement.ClearingAccount, want[0], 1)
+		require.NoError(t, err)
+		assert.Equal(t, want[1:2], page)
+		got, err = ss.OpenHoldIDs(ctx, tenantA, "escrow:x", "", 0)
+		require.NoError(t, err)
+		assert.Equal(t, []string{ids["other"]}, got)
+		got, err = ss.OpenHoldIDs(ctx, "nobody", settlement.ClearingAccount, "", 0)
+		require.NoError(t, err)
+		assert.Empty(t, got)
 	})
 
 	t.Run("entries go to exactly one statement per party and period", func(t *testing.T) {
@@ -199,6 +262,82 @@ func RunSettlement(t *testing.T, h Harness) {
 		none, err := ss.FindStatements(ctx, tenantB, "")
 		require.NoError(t, err)
 		assert.Empty(t, none)
+	})
+
+	t.Run("concurrent checkouts never overrun a promotion budget", func(t *testing.T) {
+		first := h.Open(t)
+		second := h.second(t, first)
+		clock := storage.NewFakeClock(stT0)
+		a := newStServices(t, first, clock)
+		b := newStServices(t, second, clock)
+		budget := stUSD("22.00") // five discounts of 4.00, then 2.00
+		_, err := a.cps.CreateTemplate(ctx, coupon.Template{Tenant: tenantA, ID: "save4", Auto: true,
+			Benefit:  coupon.Benefit{Kind: coupon.KindThreshold, Currency: money.USD, MinSpend: stUSD("10.00"), Amount: stUSD("4.00")},
+			Validity: coupon.Validity{Start: stT0.Add(-time.Hour), End: stT0.Add(24 * time.Hour)}, Limits: coupon.Limits{Budget: budget}})
+		require.NoError(t, err)
+		cart := settlement.Cart{Currency: money.USD, Lines: []settlement.Line{{ID: "l1", SKU: "tee", Merchant: "m1", UnitPrice: stUSD("20.00"), Quantity: 1}}}
+
+		writers := 2 * h.writers()
+		var mu sync.Mutex
+		var created []settlement.Order
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				svc := a
+				if w%2 == 1 {
+					svc = b
+				}
+				user := fmt.Sprintf("u%d", w)
+				offers, err := svc.svc.Offers(ctx, settlement.OffersRequest{Tenant: tenantA, UserID: user, Cart: cart})
+				if err != nil {
+					if !storage.IsRetryable(err) && !errors.Is(err, storage.ErrLockTimeout) {
+						t.Errorf("offers %s: %v", user, err)
+					}
+					return
+				}
+				o, err := svc.svc.CreateOrder(ctx, settlement.CreateRequest{Tenant: tenantA, OrderID: "o-" + user, UserID: user, Cart: cart, Offers: offers})
+				if err != nil {
+					if !errors.Is(err, settlement.ErrRequote) && !storage.IsRetryable(err) && !errors.Is(err, storage.ErrLockTimeout) {
+						t.Errorf("create o-%s: %v", user, err)
+					}
+					return
+				}
+				mu.Lock()
+				created = append(created, o)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+
+		granted := money.Zero(money.USD)
+		for _, o := range created {
+			for _, d := range o.Discounts {
+				if d.Budgeted {
+					granted, _ = granted.Add(d.Amount)
+				}
+			}
+		}
+		over, err := granted.Cmp(budget)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, over, 0, "granted %s of a %s budget", granted, budget)
+		assert.True(t, granted.IsPositive())
+		left := func() money.Amount {
+			offers, err := a.svc.Offers(ctx, settlement.OffersRequest{Tenant: tenantA, UserID: "probe", Cart: cart})
+			require.NoError(t, err)
+			require.Len(t, offers, 1)
+			require.NotNil(t, offers[0].BudgetLeft)
+			return *offers[0].BudgetLeft
+		}
+		want, _ := budget.Sub(granted)
+		assert.True(t, left().Equal(want), "left %s, want %s", left(), want)
+		// cancelling every order gives the whole budget back
+		for _, o := range created {
+			_, err := b.svc.Cancel(ctx, settlement.OrderRequest{Tenant: tenantA, OrderID: o.ID})
+			require.NoError(t, err)
+		}
+		assert.True(t, left().Equal(budget), "left %s after cancelling all", left())
 	})
 
 	t.Run("concurrent checkouts share coupons and one gift card", func(t *testing.T) {

@@ -1,0 +1,173 @@
+package settlement
+
+import (
+	"fmt"
+
+	"github.com/rewardkit/rewardkit/money"
+)
+
+// fillOrder sets o's totals, lines and discounts from the engine's
+// outcome, the numbers Price's Quote carries, read in minor units rather
+// than through a Quote: every part is added up as an integer and becomes
+// an Amount once. A line's funding is each party's total of the
+// discounts' parts on it (parties in the order they first fund it, zero
+// totals left out); a discount's funding is each party's total over its
+// parts (parties in the order they first appear, as Discount.ByParty).
+func (e *engine) fillOrder(o *Order, offers []Offer) {
+	n := len(e.lines)
+	am := amounts{cur: e.cur, zero: money.Zero(e.cur), made: make([]madeAmount, 0, 2*n+8)}
+	// Every funding total goes into one list, keyed by slot: slot i < n is
+	// line i, slot n the shipping fee, slot n+1+k the k-th discount.
+	acc := fundTotals{rows: make([]fundRow, 0, 2*n+8)}
+	applied := 0
+	for _, oi := range e.order {
+		out := &e.out[oi]
+		if !out.applied {
+			continue
+		}
+		dslot := n + 1 + applied
+		applied++
+		po := &e.offers[oi]
+		add := func(i int, part int64) {
+			slot := i
+			if i < 0 {
+				slot = n
+			}
+			if po.parties == nil {
+				p := e.party(po.party, i)
+				acc.add(dslot, p, part)
+				acc.add(slot, p, part)
+				return
+			}
+			split, err := money.AllocateMinor(part, po.weights)
+			if err != nil { // cannot happen: the ratios sum to 1
+				panic(fmt.Sprintf("settlement: funding split: %v", err))
+			}
+			for x, v := range split {
+				p := e.party(po.parties[x], i)
+				acc.add(dslot, p, v)
+				acc.add(slot, p, v)
+			}
+		}
+		for i, p := range out.parts {
+			if p > 0 {
+				add(i, p)
+			}
+		}
+		if out.ship > 0 {
+			add(-1, out.ship)
+		}
+	}
+	parts := make([]FundingPart, 0, len(acc.rows)) // one backing array for every funding list
+	list := func(slot int, keepZero bool) []FundingPart {
+		start := len(parts)
+		for _, r := range acc.rows {
+			if r.slot == slot && (r.v != 0 || keepZero) {
+				parts = append(parts, FundingPart{Party: r.party, Amount: am.of(r.v)})
+			}
+		}
+		if len(parts) == start {
+			return nil
+		}
+		return parts[start:len(parts):len(parts)]
+	}
+
+	if applied > 0 {
+		o.Discounts = make([]AppliedDiscount, 0, applied)
+	}
+	coupons := 0
+	for _, oi := range e.order {
+		out := &e.out[oi]
+		if !out.applied {
+			continue
+		}
+		of := &offers[oi]
+		o.Discounts = append(o.Discounts, AppliedDiscount{OfferID: of.ID, CouponID: of.CouponID, TemplateID: of.TemplateID,
+			Amount: am.of(out.given), Funding: list(n+1+len(o.Discounts), true)})
+		if of.CouponID != "" {
+			coupons++
+		}
+	}
+	if coupons > 0 {
+		o.Coupons = make([]string, 0, coupons)
+		for _, d := range o.Discounts {
+			if d.CouponID != "" {
+				o.Coupons = append(o.Coupons, d.CouponID)
+			}
+		}
+	}
+
+	lines := n
+	if e.ship > 0 {
+		lines++
+	}
+	o.Lines = make([]OrderLine, 0, lines)
+	var subtotal, disc int64
+	for i := range e.lines {
+		l, cl := &e.lines[i], &e.cart.Lines[i]
+		d := l.amount - e.remaining[i]
+		subtotal += l.amount
+		disc += d
+		a := am.of(l.amount)
+		o.Lines = append(o.Lines, OrderLine{ID: cl.ID, SKU: cl.SKU, Category: cl.Category, Merchant: cl.Merchant, UnitPrice: cl.UnitPrice,
+			Quantity: cl.Quantity, Amount: a, Discount: am.of(d), Net: am.of(e.remaining[i]), Funding: list(i, false), RefundedAmount: am.zero})
+	}
+	if e.ship > 0 {
+		d := e.ship - e.shipLeft
+		subtotal += e.ship
+		disc += d
+		a := am.of(e.ship)
+		o.Lines = append(o.Lines, OrderLine{ID: ShippingLineID, Merchant: e.cart.ShippingMerchant, UnitPrice: a, Quantity: 1, Amount: a,
+			Discount: am.of(d), Net: am.of(e.shipLeft), Funding: list(n, false), RefundedAmount: am.zero})
+	}
+	o.Subtotal, o.Discount, o.Total, o.Refunded = am.of(subtotal), am.of(disc), am.of(subtotal-disc), am.zero
+}
+
+// fundTotals adds up signed minor amounts per (slot, party), keeping the
+// order in which each slot's parties first appear. An order has a few
+// dozen rows at most, so a list searched from the end beats a map.
+type fundTotals struct{ rows []fundRow }
+
+type fundRow struct {
+	slot  int
+	party string
+	v     int64
+}
+
+func (f *fundTotals) add(slot int, party string, v int64) {
+	for i := len(f.rows) - 1; i >= 0; i-- {
+		if r := &f.rows[i]; r.slot == slot && r.party == party {
+			r.v += v
+			return
+		}
+	}
+	f.rows = append(f.rows, fundRow{slot, party, v})
+}
+
+// amounts makes the Amounts of one order: each distinct value once
+// (Amounts are immutable, so equal parts share one; an order repeats
+// many values: a line's discount and its one funder's part, zeros).
+type amounts struct {
+	cur  money.Currency
+	zero money.Amount
+	made []madeAmount
+}
+
+type madeAmount struct {
+	v int64
+	a money.Amount
+}
+
+func (m *amounts) of(v int64) money.Amount {
+	if v == 0 {
+		return m.zero
+	}
+	for i := range m.made {
+		if m.made[i].v == v {
+			return m.made[i].a
+		}
+	}
+	a := money.FromMinor(v, m.cur)
+	m.made = append(m.made, madeAmount{v, a})
+	return a
+}

@@ -1,0 +1,99 @@
+package settlement
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rewardkit/rewardkit/money"
+)
+
+// appendOrderEvent appends the JSON of ev, byte for byte what
+// encoding/json writes for it (a test holds the two together), without
+// reflection: an order event is written on every order step, inside the
+// step's transaction.
+func appendOrderEvent(b []byte, ev *orderEvent) ([]byte, error) {
+	if y := ev.At.Year(); y < 0 || y > 9999 {
+		// outside what RFC 3339 can write: let encoding/json say so
+		return json.Marshal(ev)
+	}
+	b = append(b, `{"event":`...)
+	b = appendJSONString(b, ev.Event)
+	b = append(b, `,"tenant":`...)
+	b = appendJSONString(b, string(ev.Tenant))
+	b = append(b, `,"order_id":`...)
+	b = appendJSONString(b, ev.OrderID)
+	b = append(b, `,"user_id":`...)
+	b = appendJSONString(b, ev.UserID)
+	b = append(b, `,"state":`...)
+	b = appendJSONString(b, string(ev.State))
+	b = append(b, `,"currency":`...)
+	b = appendJSONString(b, ev.Currency)
+	b = append(b, `,"total":`...)
+	b = appendJSONString(b, ev.Total)
+	if ev.Amount != "" {
+		b = append(b, `,"amount":`...)
+		b = appendJSONString(b, ev.Amount)
+	}
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, ev.Version, 10)
+	b = append(b, `,"at":"`...)
+	b = ev.At.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `"}`...)
+	return b, nil
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json
+// writes it. IDs and amounts are plain ASCII, written as they are; any
+// other string goes through encoding/json, which knows the escapes (HTML
+// characters, control characters, U+2028, invalid UTF-8).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// fixed is a.StringFixed(), written from the minor units without decimal
+// formatting when a holds exactly its currency's decimals (an order's
+// amounts do); any other amount takes the decimal way.
+func fixed(a money.Amount) string {
+	scale := int(a.Currency().Scale())
+	if a.Decimal().Exponent() != -int32(scale) || scale > 18 {
+		return a.StringFixed() // written with other decimals: keep them
+	}
+	v, err := a.Minor()
+	if err != nil {
+		return a.StringFixed()
+	}
+	var buf [48]byte
+	var db [24]byte
+	b := buf[:0]
+	u := uint64(v)
+	if v < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	digits := strconv.AppendUint(db[:0], u, 10)
+	if scale == 0 {
+		return string(append(b, digits...))
+	}
+	if len(digits) <= scale { // 0.0ddd
+		b = append(b, '0', '.')
+		for range scale - len(digits) {
+			b = append(b, '0')
+		}
+		return string(append(b, digits...))
+	}
+	cut := len(digits) - scale
+	b = append(b, digits[:cut]...)
+	b = append(b, '.')
+	return string(append(b, digits[cut:]...))
+}
