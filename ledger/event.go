@@ -25,11 +25,11 @@ const (
 	AggregateAccount     = "ledger.account"
 )
 
-// txEvent builds the message of a committed transaction. The payload is
-// written by hand: it is on the hot path, and every field is a string, an
-// integer or a time.
-func txEvent(tenant storage.TenantID, r *TxRow) storage.Message {
-	b := make([]byte, 0, 192+96*len(r.Lines))
+// txEvent builds the message of a committed transaction, with event ID
+// eventID (txEventPrefix and the ID). The payload is written by hand: it
+// is on the hot path, and every field is a string, an integer or a time.
+func txEvent(tenant storage.TenantID, r *TxRow, eventID string) storage.Message {
+	b := make([]byte, 0, txPayloadSize(r))
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, r.ID)
 	b = append(b, `,"key":`...)
@@ -71,9 +71,72 @@ func txEvent(tenant storage.TenantID, r *TxRow) storage.Message {
 	b = appendMeta(b, r.Metadata)
 	b = append(b, '}')
 	return storage.Message{
-		EventID: "ledger.tx." + r.ID, Tenant: tenant, Topic: TopicTransactionCommitted,
+		EventID: eventID, Tenant: tenant, Topic: TopicTransactionCommitted,
 		AggregateType: AggregateTransaction, AggregateID: r.ID, Payload: b, CreatedAt: r.At,
 	}
+}
+
+// txPayloadSize is the size of r's payload when no string needs an
+// escape (else txEvent's appends grow it), so that txEvent allocates it
+// once and no larger than needed.
+func txPayloadSize(r *TxRow) int {
+	n := len(`{"id":"","key":"","kind":"","at":"","postings":[]}`) + len(r.ID) + len(r.Key) + len(r.Kind.String()) + timeLen(r.At)
+	for i := range r.Lines {
+		ln := &r.Lines[i]
+		if i > 0 {
+			n++ // ,
+		}
+		n += len(`{"source":"","destination":"","asset":"","amount":}`) + len(ln.Source) + len(ln.Destination) + len(ln.Asset) +
+			intLen(ln.Amount)
+		if !ln.ExpiresAt.IsZero() {
+			n += len(`,"expires_at":""`) + timeLen(ln.ExpiresAt)
+		}
+	}
+	if r.Reverses != "" {
+		n += len(`,"reverses":""`) + len(r.Reverses)
+	}
+	if r.Hold != "" {
+		n += len(`,"hold":""`) + len(r.Hold)
+	}
+	if len(r.Metadata) > 0 {
+		n += len(`,"metadata":{}`) + len(r.Metadata) - 1 // the commas between entries
+		for k, v := range r.Metadata {
+			n += len(`"":""`) + len(k) + len(v)
+		}
+	}
+	return n
+}
+
+// timeLen is the length of t in UTC as RFC 3339 with nanoseconds: 20
+// bytes, and a fraction without its trailing zeros.
+func timeLen(t time.Time) int {
+	n := 20 // 2006-01-02T15:04:05Z
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		n += 6 // AppendFormat writes such years as it can; an estimate
+	}
+	ns := t.Nanosecond()
+	if ns == 0 {
+		return n
+	}
+	n += 10 // .999999999
+	for ns%10 == 0 {
+		ns /= 10
+		n--
+	}
+	return n
+}
+
+// intLen is the number of bytes of v in decimal.
+func intLen(v int64) int {
+	n := 1
+	if v < 0 {
+		n++
+	}
+	for v >= 10 || v <= -10 {
+		v /= 10
+		n++
+	}
+	return n
 }
 
 func holdEvent(tenant storage.TenantID, topic string, h *HoldRow, at time.Time) storage.Message {
@@ -152,28 +215,44 @@ func appendMeta(b []byte, m map[string]string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD.
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it with SetEscapeHTML(false): invalid UTF-8 becomes U+FFFD, and
+// U+2028 and U+2029 are escaped.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			switch c {
+			case '"', '\\':
 				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
 			default:
-				b = append(b, c)
+				if c < 0x20 {
+					b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				} else {
+					b = append(b, c)
+				}
 			}
 			i++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
+		switch {
+		case r == utf8.RuneError && n == 1:
 			b = append(b, `\ufffd`...)
-		} else {
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
 			b = append(b, s[i:i+n]...)
 		}
 		i += n

@@ -2,12 +2,14 @@ package ledger
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -65,6 +67,8 @@ type Ledger struct {
 	assets      *money.Registry
 	expiry      string
 	newID       func() string
+	defaultID   bool  // newID is the default: transfers cut their IDs from one string (txIDs)
+	ids         idGen // the default IDs
 	maxPostings int
 }
 
@@ -82,7 +86,7 @@ func New(cfg Config) (*Ledger, error) {
 		l.expiry = World
 	}
 	if l.newID == nil {
-		l.newID = newUUID
+		l.newID, l.defaultID = func() string { return l.ids.next().String() }, true
 	}
 	if l.maxPostings == 0 {
 		l.maxPostings = 256
@@ -90,12 +94,32 @@ func New(cfg Config) (*Ledger, error) {
 	return l, nil
 }
 
-func newUUID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString()
+// idGen makes a Ledger's default IDs, UUIDv7 (RFC 9562): the Unix time
+// in milliseconds, a 12-bit count within the millisecond that keeps the
+// IDs of one Ledger increasing (method 3 of the RFC), and 62 random bits.
+// It is uuid.NewV7 without that package's process-wide lock and without
+// an allocation.
+type idGen struct {
+	mu   sync.Mutex
+	last int64 // milliseconds<<12 | count, of the last ID
+}
+
+func (g *idGen) next() uuid.UUID {
+	nano := time.Now().UnixNano()
+	milli := nano / 1e6
+	v := milli<<12 | (nano-milli*1e6)>>8 // the count starts at the time within the millisecond, in 256 ns steps
+	g.mu.Lock()
+	if v <= g.last {
+		v = g.last + 1
 	}
-	return id.String()
+	g.last = v
+	g.mu.Unlock()
+	var u uuid.UUID
+	_, _ = rand.Read(u[8:]) // never fails (crypto/rand)
+	milli, count := v>>12, v&0xfff
+	binary.BigEndian.PutUint64(u[:8], uint64(milli)<<16|0x7000|uint64(count))
+	u[8] = u[8]&0x3f | 0x80 // the RFC 9562 variant
+	return u
 }
 
 // asset resolves an asset code through the ledger's registry.
@@ -111,11 +135,33 @@ func (l *Ledger) asset(code string) (money.Currency, error) { return l.assets.Lo
 // ErrInsufficientFunds; ErrKeyReused when the key was used with other
 // postings; the Store's and Transactor's errors.
 func (l *Ledger) Transfer(ctx context.Context, tenant storage.TenantID, req TransferRequest) (*Transaction, error) {
-	txs, err := l.Commit(ctx, tenant, []TransferRequest{req})
-	if err != nil {
+	var out [1]*Transaction
+	w := new(oneTransfer)
+	b := batch{rows: w.rows[:0], events: w.events[:]}
+	if len(req.Postings) == 1 && len(req.Legs) == 0 {
+		b.lines = w.lines[:]
+	}
+	if err := l.commit(ctx, tenant, []TransferRequest{req}, out[:], b); err != nil {
 		return nil, err
 	}
-	return txs[0], nil
+	return out[0], nil
+}
+
+// oneTransfer is the working memory of Transfer, in one allocation.
+type oneTransfer struct {
+	rows   [1]TxRow
+	events [1]storage.Message
+	lines  [1]LineRow
+}
+
+// batch is the working memory of a commit: the rows (empty, with room for
+// one per request), their outbox messages (one per request) and the lines
+// of requests made of postings, carved up in order (nil: allocated per
+// request).
+type batch struct {
+	rows   []TxRow
+	events []storage.Message
+	lines  []LineRow
 }
 
 // Commit commits a batch of transfers in one database transaction (and,
@@ -131,8 +177,31 @@ func (l *Ledger) Commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 	if len(reqs) == 0 {
 		return nil, fmt.Errorf("%w: empty batch", ErrInvalidRequest)
 	}
+	out := make([]*Transaction, len(reqs))
+	b := batch{rows: make([]TxRow, 0, len(reqs)), events: make([]storage.Message, len(reqs))}
+	if n := postingCount(reqs); n > 0 {
+		b.lines = make([]LineRow, n)
+	}
+	if err := l.commit(ctx, tenant, reqs, out, b); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// commit is Commit writing the transactions, one per request, into out,
+// with b as its working memory. The rows, their outbox messages, their
+// lines and the returned transactions and postings each take one
+// allocation per batch rather than one per transfer: a transfer is
+// counted in allocations.
+func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []TransferRequest, out []*Transaction, b batch) error {
+	if err := tenant.Validate(); err != nil {
+		return err
+	}
+	if len(reqs) == 0 {
+		return fmt.Errorf("%w: empty batch", ErrInvalidRequest)
+	}
 	now := l.clock.Now()
-	rows := make([]TxRow, 0, len(reqs))
+	rows, events, lines := b.rows, b.events, b.lines
 	var rowOf []int // request index -> row index, when keys repeat in the batch
 	var seen map[string]int
 	if len(reqs) > 1 {
@@ -140,17 +209,17 @@ func (l *Ledger) Commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 		rowOf = make([]int, len(reqs))
 	}
 	for i := range reqs {
-		row, err := l.prepareTransfer(tenant, &reqs[i], now)
+		row, err := l.prepareTransfer(tenant, &reqs[i], now, &lines, &events[i])
 		if err != nil {
 			if len(reqs) > 1 {
-				return nil, fmt.Errorf("ledger: batch item %d: %w", i, err)
+				return fmt.Errorf("ledger: batch item %d: %w", i, err)
 			}
-			return nil, err
+			return err
 		}
 		if seen != nil {
 			if j, ok := seen[row.Key]; ok {
 				if rows[j].Fingerprint != row.Fingerprint {
-					return nil, fmt.Errorf("ledger: batch item %d: %w: %w: key %q", i, ErrKeyReused, storage.ErrIdempotencyMismatch, row.Key)
+					return fmt.Errorf("ledger: batch item %d: %w: %w: key %q", i, ErrKeyReused, storage.ErrIdempotencyMismatch, row.Key)
 				}
 				rowOf[i] = j
 				continue
@@ -165,46 +234,80 @@ func (l *Ledger) Commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 	if ds, is := l.store.(DirectStore); is {
 		var err error
 		if done, ok, err = ds.CommitTxDirect(ctx, tenant, rows); err != nil {
-			return nil, err
+			return err
 		}
 		if ok && len(done) != len(rows) {
-			return nil, fmt.Errorf("ledger: store committed %d of %d transactions", len(done), len(rows))
+			return fmt.Errorf("ledger: store committed %d of %d transactions", len(done), len(rows))
 		}
 	}
 	if !ok {
-		err := l.tx.InTx(ctx, func(ctx context.Context) error {
-			var err error
-			done, err = l.store.CommitTx(ctx, tenant, rows)
-			if err != nil {
-				return err
-			}
-			return checkReplays(rows, done)
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	txs := make([]*Transaction, len(rows))
-	for i := range done {
 		var err error
-		if txs[i], err = l.transaction(done[i].Row); err != nil {
-			return nil, err
+		if done, err = l.commitInTx(ctx, tenant, rows); err != nil {
+			return err
 		}
 	}
-	if rowOf == nil {
-		return txs, nil
+	var txs []Transaction
+	if len(done) == 1 && len(done[0].Row.Lines) == 1 {
+		// The common transfer: the transaction and its posting in one
+		// allocation.
+		one := new(onePosting)
+		if err := l.fillTransaction(&one.tx[0], &done[0].Row, one.postings[:]); err != nil {
+			return err
+		}
+		txs = one.tx[:]
+	} else {
+		var err error
+		if txs, err = l.transactions(done); err != nil {
+			return err
+		}
 	}
-	out := make([]*Transaction, len(reqs))
 	for i := range reqs {
-		out[i] = txs[rowOf[i]]
+		j := i
+		if rowOf != nil {
+			j = rowOf[i]
+		}
+		out[i] = &txs[j]
 	}
-	return out, nil
+	return nil
+}
+
+// onePosting is a transaction of one posting in one allocation.
+type onePosting struct {
+	tx       [1]Transaction
+	postings [1]Posting
+}
+
+// postingCount returns the number of postings of reqs, or 0 when one of
+// them gives legs (whose lines are counted only once matched).
+func postingCount(reqs []TransferRequest) int {
+	n := 0
+	for i := range reqs {
+		if len(reqs[i].Legs) > 0 {
+			return 0
+		}
+		n += len(reqs[i].Postings)
+	}
+	return n
+}
+
+// commitInTx commits rows through CommitTx in a transaction.
+func (l *Ledger) commitInTx(ctx context.Context, tenant storage.TenantID, rows []TxRow) ([]Committed, error) {
+	var done []Committed
+	err := l.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		done, err = l.store.CommitTx(ctx, tenant, rows)
+		if err != nil {
+			return err
+		}
+		return checkReplays(rows, done)
+	})
+	return done, err
 }
 
 // commitOne stamps row's outbox event and commits it, checking that a
 // replay under its key asked for the same thing.
 func (l *Ledger) commitOne(ctx context.Context, tenant storage.TenantID, row TxRow) (Committed, error) {
-	ev := txEvent(tenant, &row)
+	ev := txEvent(tenant, &row, txEventPrefix+row.ID)
 	row.Event = &ev
 	done, err := l.store.CommitTx(ctx, tenant, []TxRow{row})
 	if err != nil {
@@ -247,60 +350,111 @@ func validKey(key string) error {
 	return nil
 }
 
-// prepareTransfer validates req and turns it into a row, in minor units.
-func (l *Ledger) prepareTransfer(tenant storage.TenantID, req *TransferRequest, now time.Time) (TxRow, error) {
+// prepareTransfer validates req and turns it into a row, in minor units,
+// with its outbox message in ev. Its lines are taken from the front of
+// *lines when that has room (postingCount sized it), else allocated.
+func (l *Ledger) prepareTransfer(tenant storage.TenantID, req *TransferRequest, now time.Time, lines *[]LineRow, ev *storage.Message) (TxRow, error) {
 	if err := validKey(req.Key); err != nil {
 		return TxRow{}, err
 	}
-	var lines []LineRow
+	var own []LineRow
 	var err error
 	switch {
 	case len(req.Postings) > 0 && len(req.Legs) > 0:
 		return TxRow{}, fmt.Errorf("%w: give postings or legs, not both", ErrInvalidRequest)
 	case len(req.Legs) > 0:
-		lines, err = l.legLines(req.Legs)
+		own, err = l.legLines(req.Legs)
 	default:
-		lines, err = l.postingLines(req.Postings)
+		if err := l.checkPostingCount(len(req.Postings)); err != nil {
+			return TxRow{}, err
+		}
+		if n := len(req.Postings); len(*lines) >= n {
+			own, *lines = (*lines)[:n:n], (*lines)[n:]
+		} else {
+			own = make([]LineRow, n)
+		}
+		err = l.postingLines(req.Postings, own)
 	}
 	if err != nil {
 		return TxRow{}, err
 	}
-	row := TxRow{ID: l.newID(), Key: req.Key, Kind: KindTransfer, At: now, Lines: lines, Metadata: cloneMeta(req.Metadata)}
-	row.Fingerprint = fingerprint(&row)
-	ev := txEvent(tenant, &row)
-	row.Event = &ev
+	row := TxRow{Key: req.Key, Kind: KindTransfer, At: now, Lines: own, Metadata: cloneMeta(req.Metadata)}
+	var eventID string
+	row.ID, eventID, row.Fingerprint = l.txIDs(fingerprintSum(&row))
+	*ev = txEvent(tenant, &row, eventID)
+	row.Event = ev
 	return row, nil
 }
 
-func (l *Ledger) postingLines(ps []Posting) ([]LineRow, error) {
-	if len(ps) == 0 {
-		return nil, fmt.Errorf("%w: no postings", ErrInvalidRequest)
+// txEventPrefix starts the outbox event ID of a transaction.
+const txEventPrefix = "ledger.tx."
+
+// txIDs returns a new transaction's ID, its outbox event ID and its
+// fingerprint (sum in hex). With the default UUIDv7 IDs the three are cut
+// from one string, "ledger.tx.<id><fingerprint>": one allocation instead
+// of four on the transfer path.
+func (l *Ledger) txIDs(sum [16]byte) (id, eventID, fp string) {
+	if !l.defaultID {
+		id = l.newID()
+		return id, txEventPrefix + id, hex.EncodeToString(sum[:])
 	}
-	if len(ps) > l.maxPostings {
-		return nil, fmt.Errorf("%w: %d postings, at most %d", ErrInvalidRequest, len(ps), l.maxPostings)
+	u := l.ids.next()
+	var buf [len(txEventPrefix) + 36 + 32]byte
+	b := append(buf[:0], txEventPrefix...)
+	b = appendUUID(b, u)
+	b = hex.AppendEncode(b, sum[:])
+	s := string(b)
+	cut := len(txEventPrefix) + 36
+	return s[len(txEventPrefix):cut], s[:cut], s[cut:]
+}
+
+// appendUUID appends u in its canonical form, as u.String() returns it.
+func appendUUID(b []byte, u uuid.UUID) []byte {
+	b = hex.AppendEncode(b, u[0:4])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, u[4:6])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, u[6:8])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, u[8:10])
+	b = append(b, '-')
+	return hex.AppendEncode(b, u[10:16])
+}
+
+func (l *Ledger) checkPostingCount(n int) error {
+	if n == 0 {
+		return fmt.Errorf("%w: no postings", ErrInvalidRequest)
 	}
-	lines := make([]LineRow, len(ps))
+	if n > l.maxPostings {
+		return fmt.Errorf("%w: %d postings, at most %d", ErrInvalidRequest, n, l.maxPostings)
+	}
+	return nil
+}
+
+// postingLines validates ps and writes them into lines (of the same
+// length) in minor units.
+func (l *Ledger) postingLines(ps []Posting, lines []LineRow) error {
 	for i := range ps {
 		p := &ps[i]
 		if err := ValidateAccountID(p.Source); err != nil {
-			return nil, fmt.Errorf("posting %d source: %w", i, err)
+			return fmt.Errorf("posting %d source: %w", i, err)
 		}
 		if err := ValidateAccountID(p.Destination); err != nil {
-			return nil, fmt.Errorf("posting %d destination: %w", i, err)
+			return fmt.Errorf("posting %d destination: %w", i, err)
 		}
 		if p.Source == p.Destination {
-			return nil, fmt.Errorf("%w: posting %d moves from %q to itself", ErrInvalidRequest, i, p.Source)
+			return fmt.Errorf("%w: posting %d moves from %q to itself", ErrInvalidRequest, i, p.Source)
 		}
 		m, err := minorOf(p.Amount, l.asset)
 		if err != nil {
-			return nil, fmt.Errorf("posting %d: %w", i, err)
+			return fmt.Errorf("posting %d: %w", i, err)
 		}
-		lines[i] = LineRow{Source: p.Source, Destination: p.Destination, Asset: p.Amount.Currency().Code(), Amount: m, ExpiresAt: p.ExpiresAt.UTC()}
-		if p.ExpiresAt.IsZero() {
-			lines[i].ExpiresAt = time.Time{}
+		lines[i] = LineRow{Source: p.Source, Destination: p.Destination, Asset: p.Amount.Currency().Code(), Amount: m}
+		if !p.ExpiresAt.IsZero() {
+			lines[i].ExpiresAt = p.ExpiresAt.UTC()
 		}
 	}
-	return lines, nil
+	return nil
 }
 
 // legLines matches debits with credits in order, per asset.
@@ -387,6 +541,12 @@ func cloneMeta(m map[string]string) map[string]string {
 // fingerprint hashes what the key promises: the kind, the lines, and what
 // a reversal or capture draws on. Metadata is not part of it.
 func fingerprint(r *TxRow) string {
+	sum := fingerprintSum(r)
+	return hex.EncodeToString(sum[:])
+}
+
+// fingerprintSum is fingerprint before hex: the first half of a SHA-256.
+func fingerprintSum(r *TxRow) [16]byte {
 	var stack [512]byte
 	b := stack[:0]
 	b = append(b, byte(r.Kind))
@@ -408,7 +568,7 @@ func fingerprint(r *TxRow) string {
 	}
 	b = appendField(b, r.Hold)
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	return [16]byte(sum[:16])
 }
 
 func appendField(b []byte, s string) []byte {
@@ -418,15 +578,45 @@ func appendField(b []byte, s string) []byte {
 
 // transaction turns a stored row into the public form.
 func (l *Ledger) transaction(r TxRow) (*Transaction, error) {
-	t := &Transaction{ID: r.ID, Key: r.Key, Kind: r.Kind, At: r.At, Metadata: r.Metadata, Reverses: r.Reverses, Hold: r.Hold,
-		Postings: make([]Posting, len(r.Lines))}
+	t := &Transaction{}
+	if err := l.fillTransaction(t, &r, make([]Posting, len(r.Lines))); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// transactions turns committed rows into the public form, with one
+// allocation for the transactions and one for all their postings.
+func (l *Ledger) transactions(done []Committed) ([]Transaction, error) {
+	n := 0
+	for i := range done {
+		n += len(done[i].Row.Lines)
+	}
+	txs := make([]Transaction, len(done))
+	postings := make([]Posting, n)
+	for i := range done {
+		r := &done[i].Row
+		k := len(r.Lines)
+		if err := l.fillTransaction(&txs[i], r, postings[:k:k]); err != nil {
+			return nil, err
+		}
+		postings = postings[k:]
+	}
+	return txs, nil
+}
+
+// fillTransaction writes the public form of r into t, its postings into
+// postings (of len(r.Lines)).
+func (l *Ledger) fillTransaction(t *Transaction, r *TxRow, postings []Posting) error {
+	*t = Transaction{ID: r.ID, Key: r.Key, Kind: r.Kind, At: r.At, Metadata: r.Metadata, Reverses: r.Reverses, Hold: r.Hold,
+		Postings: postings}
 	var cur money.Currency
 	for i := range r.Lines {
 		ln := &r.Lines[i]
 		if cur.Code() != ln.Asset {
 			c, err := l.asset(ln.Asset)
 			if err != nil {
-				return nil, fmt.Errorf("%w: stored asset %s: %w", ErrUnknownAsset, ln.Asset, err)
+				return fmt.Errorf("%w: stored asset %s: %w", ErrUnknownAsset, ln.Asset, err)
 			}
 			cur = c
 		}
@@ -442,7 +632,7 @@ func (l *Ledger) transaction(r TxRow) (*Transaction, error) {
 			t.Reversed[i] = money.FromMinor(ln.Reversed, cur)
 		}
 	}
-	return t, nil
+	return nil
 }
 
 // TransactionByID returns a transaction. Errors: storage.ErrInvalidTenant,

@@ -541,3 +541,51 @@ func TestHistoryValidation(t *testing.T) {
 	_, err = f.l.Balance(ctx, tenant, "bad id", points)
 	require.ErrorIs(t, err, ledger.ErrInvalidRequest)
 }
+
+func TestRefusedTransferLeavesNoHistory(t *testing.T) {
+	// member:1 is touched in two assets: it gets USD (line 0), then pays
+	// POINTS it lacks (line 1). The refusal must take back both entries.
+	f := setup(t)
+	ctx := context.Background()
+	f.move(t, "fund", ledger.World, "member:1", pts(10))
+	_, err := f.l.Transfer(ctx, tenant, ledger.TransferRequest{Key: "x", Postings: []ledger.Posting{
+		{Source: ledger.World, Destination: "member:1", Amount: usd("1.00")},
+		{Source: "member:1", Destination: "member:2", Amount: pts(20)}}})
+	require.ErrorIs(t, err, ledger.ErrInsufficientFunds)
+	p, err := f.l.History(ctx, tenant, "member:1", ledger.HistoryQuery{})
+	require.NoError(t, err)
+	require.Len(t, p.Entries, 1)
+	assert.Equal(t, "10 POINTS", p.Entries[0].Amount.String())
+	next := f.move(t, "y", "member:1", "member:2", pts(4))
+	p, err = f.l.History(ctx, tenant, "member:1", ledger.HistoryQuery{})
+	require.NoError(t, err)
+	require.Len(t, p.Entries, 2)
+	assert.Equal(t, next.ID, p.Entries[0].TxID)
+	assert.Greater(t, p.Entries[0].Seq, p.Entries[1].Seq)
+}
+
+func TestCustomIDs(t *testing.T) {
+	s := memory.MustNew()
+	reg, err := money.NewRegistry(points)
+	require.NoError(t, err)
+	n := 0
+	l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: reg,
+		NewID: func() string { n++; return fmt.Sprintf("tx-%d", n) }})
+	require.NoError(t, err)
+	ctx := context.Background()
+	req := ledger.TransferRequest{Key: "k1", Postings: []ledger.Posting{{Source: ledger.World, Destination: "member:1", Amount: pts(5)}}}
+	tx, err := l.Transfer(ctx, tenant, req)
+	require.NoError(t, err)
+	assert.Equal(t, "tx-1", tx.ID)
+	again, err := l.Transfer(ctx, tenant, req)
+	require.NoError(t, err)
+	assert.Equal(t, "tx-1", again.ID, "a replay returns the first transaction")
+	got, err := l.TransactionByID(ctx, tenant, "tx-1")
+	require.NoError(t, err)
+	assert.Equal(t, "k1", got.Key)
+	msgs, err := s.PendingOutbox(ctx, storage.PartitionOf(tenant, ledger.AggregateTransaction, "tx-1"), 10)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "ledger.tx.tx-1", msgs[0].EventID)
+	assert.Equal(t, "tx-1", msgs[0].AggregateID)
+}

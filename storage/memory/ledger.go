@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"time"
@@ -24,15 +25,38 @@ func (s *Store) Ledger() ledger.Store { return &LedgerStore{s} }
 // ledgerState holds the ledger's records, per tenant.
 type ledgerState struct {
 	tenants map[storage.TenantID]*ledgerTenant
-	spare   *txn // the undo log of CommitTxDirect, used under the lock only
+	seed    maphash.Seed  // of the tenants' transaction indexes
+	spare   *txn          // the undo log of CommitTxDirect, used under the lock only
+	undos   []*ledgerUndo // CommitTxDirect's undo records, reused under the lock
 }
 
-func (l *ledgerState) init() { l.tenants = make(map[storage.TenantID]*ledgerTenant) }
+// maxSpareUndos bounds ledgerState.undos: a larger batch allocates the
+// rest of its undo records.
+const maxSpareUndos = 256
 
+func (l *ledgerState) init() {
+	l.tenants = make(map[storage.TenantID]*ledgerTenant)
+	l.seed = maphash.MakeSeed()
+}
+
+// ledgerTenant holds one tenant's ledger. Transactions are the bulk of it
+// and only grow, so they are kept compact and without pointers: in slabs
+// (txs, lines) and a text arena (IDs, keys, fingerprints), with accounts,
+// assets and time locations referred to by index, and indexes keyed by
+// hashes. The collector then has next to nothing to scan however many
+// transactions the store keeps.
 type ledgerTenant struct {
 	accounts  map[string]*memAccount
-	txByID    map[string]*memTx
-	txByKey   map[string]*memTx
+	accs      []*memAccount // by memAccount.idx
+	assets    names         // asset codes
+	locs      locations
+	txs       slab[memTx]
+	lines     slab[memLine]
+	text      textArena
+	byID      txIndex
+	byKey     txIndex
+	seed      maphash.Seed          // of byID and byKey
+	extras    map[int32]*memTxExtra // by transaction index
 	holds     map[string]*ledger.HoldRow
 	holdByKey map[string]*ledger.HoldRow
 	seq       int64 // entries
@@ -41,41 +65,203 @@ type ledgerTenant struct {
 
 type memAccount struct {
 	acc     ledger.Account
+	idx     int32
 	bals    map[string]*memBalance // by asset
-	entries []entryRef             // every asset, Seq ascending
+	entries entryList              // every asset, Seq ascending
 }
 
-// memTx is a stored transaction. Its row, lines included, never changes
-// once stored, so it is shared with readers; what later reversals took
-// lives beside it.
+// memTx is a stored transaction.
 type memTx struct {
-	row      ledger.TxRow
-	reversed []int64 // per line; nil until the first reversal
+	text                 textRef // ID, key and fingerprint, back to back
+	idLen, keyLen, fpLen int32
+	line0, lines         int32    // its lines: [line0, line0+lines) of ledgerTenant.lines
+	next                 [2]int32 // per txField, the next transaction with the same hash, or -1
+	seq0                 int64    // the tenant's entry sequence before its entries
+	at                   memTime
+	kind                 ledger.TxKind
+	extra                bool // ledgerTenant.extras holds the rest
 }
 
-// entryRef is one side of a posting in an account's history, kept small:
-// the rest is read from the transaction.
-type entryRef struct {
-	tx      *memTx
-	seq     int64
-	balance int64
-	line    int32
-	credit  bool
+// memLine is a stored posting.
+type memLine struct {
+	src, dst, asset int32 // account and asset indexes
+	amount          int64
+	reversed        int64 // how much later reversals took back
+	expires         memTime
 }
 
-func (e *entryRef) row(account string) ledger.EntryRow {
-	ln := &e.tx.row.Lines[e.line]
-	r := ledger.EntryRow{Seq: e.seq, TxID: e.tx.row.ID, Kind: e.tx.row.Kind, Line: int(e.line), Account: account,
-		Asset: ln.Asset, Balance: e.balance, At: e.tx.row.At}
-	if e.credit {
-		r.Other, r.Amount = ln.Source, ln.Amount
+// memTxExtra holds what few transactions carry: metadata, the links of a
+// reversal or capture, the lots an expiry names.
+type memTxExtra struct {
+	metadata       map[string]string
+	reverses, hold string
+	taken, lots    []ledger.Take
+}
+
+// txField names the string a txIndex looks transactions up by.
+type txField uint8
+
+const (
+	byID txField = iota
+	byKey
+)
+
+// txIndex finds transactions by ID or key. Its map is keyed by the
+// hash32 of the string, not the string; transactions whose strings share
+// a hash are chained through memTx.next, newest first, and every hit is
+// checked against the stored string.
+type txIndex map[uint32]int32
+
+// str returns the bytes of tx's field f in the text arena.
+func (lt *ledgerTenant) str(tx *memTx, f txField) []byte {
+	if f == byID {
+		return lt.text.bytes(tx.text, 0, tx.idLen)
+	}
+	return lt.text.bytes(tx.text, tx.idLen, tx.keyLen)
+}
+
+func (lt *ledgerTenant) index(f txField) txIndex {
+	if f == byID {
+		return lt.byID
+	}
+	return lt.byKey
+}
+
+// find returns the index of the transaction whose field f is s, and s's
+// hash either way.
+func (lt *ledgerTenant) find(f txField, s string) (int32, uint32, bool) {
+	h := hash32(lt.seed, s)
+	i, ok := lt.index(f)[h]
+	for ok {
+		tx := lt.txs.at(i)
+		if string(lt.str(tx, f)) == s {
+			return i, h, true
+		}
+		i = tx.next[f]
+		ok = i >= 0
+	}
+	return -1, h, false
+}
+
+// link makes transaction i, whose field f hashes to h, the head of its
+// chain; unlink takes it back (i must be the head).
+func (lt *ledgerTenant) link(f txField, h uint32, i int32) {
+	m := lt.index(f)
+	head, ok := m[h]
+	if !ok {
+		head = -1
+	}
+	lt.txs.at(i).next[f] = head
+	m[h] = i
+}
+
+func (lt *ledgerTenant) unlink(f txField, h uint32, i int32) {
+	m := lt.index(f)
+	if next := lt.txs.at(i).next[f]; next >= 0 {
+		m[h] = next
 	} else {
-		r.Other, r.Amount = ln.Destination, -ln.Amount
+		delete(m, h)
+	}
+}
+
+// maxRecords bounds a tenant's transactions and lines, addressed by int32.
+const maxRecords = 1<<31 - 1
+
+// entryRef is one side of a posting in an account's history, kept small
+// and without pointers: the rest is read from the transaction. Each
+// posting takes two entries in the tenant's sequence, the debit then the
+// credit, so an entry's Seq follows from its transaction's seq0.
+type entryRef struct {
+	balance int64
+	tx      int32
+	side    int32 // the posting's index in its transaction, times 2, plus 1 for the credit
+}
+
+func (e *entryRef) line() int32  { return e.side >> 1 }
+func (e *entryRef) credit() bool { return e.side&1 == 1 }
+
+func (lt *ledgerTenant) entrySeq(e *entryRef) int64 { return lt.txs.at(e.tx).seq0 + int64(e.side) + 1 }
+
+// entryChunk is the size of the chunks of an entryList after its first.
+const entryChunk = 1024
+
+// entryList is an account's history. Its first chunk grows like a slice
+// up to entryChunk entries, and later ones are allocated at that size, so
+// that a busy account's history never gets copied as it grows while a
+// quiet one's stays small.
+type entryList struct {
+	chunks [][]entryRef
+	n      int
+}
+
+func (l *entryList) len() int { return l.n }
+
+func (l *entryList) at(i int) *entryRef { return &l.chunks[i/entryChunk][i%entryChunk] }
+
+func (l *entryList) push(e entryRef) {
+	if l.n == len(l.chunks)*entryChunk {
+		var c []entryRef
+		if l.n > 0 {
+			c = make([]entryRef, 0, entryChunk)
+		}
+		l.chunks = append(l.chunks, c)
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, e)
+	l.n++
+}
+
+// truncate drops the entries from index n on.
+func (l *entryList) truncate(n int) {
+	c := (n + entryChunk - 1) / entryChunk
+	clear(l.chunks[c:])
+	l.chunks = l.chunks[:c]
+	if c > 0 {
+		l.chunks[c-1] = l.chunks[c-1][:n-(c-1)*entryChunk]
+	}
+	l.n = n
+}
+
+func (lt *ledgerTenant) line(e *entryRef) (*memTx, *memLine) {
+	tx := lt.txs.at(e.tx)
+	return tx, lt.lines.at(tx.line0 + e.line())
+}
+
+// entryRow returns e as a row; txID, when not empty, is its transaction's
+// ID (saving a copy when a page holds several entries of one).
+func (lt *ledgerTenant) entryRow(e *entryRef, account, txID string) ledger.EntryRow {
+	tx, ln := lt.line(e)
+	if txID == "" {
+		txID = string(lt.str(tx, byID))
+	}
+	r := ledger.EntryRow{Seq: lt.entrySeq(e), TxID: txID, Kind: tx.kind, Line: int(e.line()), Account: account,
+		Asset: lt.assets.strs[ln.asset], Balance: e.balance, At: lt.locs.unpack(tx.at)}
+	if e.credit() {
+		r.Other, r.Amount = lt.accs[ln.src].acc.ID, ln.amount
+	} else {
+		r.Other, r.Amount = lt.accs[ln.dst].acc.ID, -ln.amount
 	}
 	return r
 }
 
-func (e *entryRef) asset() string { return e.tx.row.Lines[e.line].Asset }
+// readTx returns stored transaction i as a row.
+func (lt *ledgerTenant) readTx(i int32) ledger.TxRow {
+	tx := lt.txs.at(i)
+	all := string(lt.text.bytes(tx.text, 0, tx.idLen+tx.keyLen+tx.fpLen)) // one copy, three strings
+	r := ledger.TxRow{ID: all[:tx.idLen], Key: all[tx.idLen : tx.idLen+tx.keyLen], Fingerprint: all[tx.idLen+tx.keyLen:],
+		Kind: tx.kind, At: lt.locs.unpack(tx.at), Lines: make([]ledger.LineRow, tx.lines)}
+	for k := range r.Lines {
+		ln := lt.lines.at(tx.line0 + int32(k))
+		r.Lines[k] = ledger.LineRow{Source: lt.accs[ln.src].acc.ID, Destination: lt.accs[ln.dst].acc.ID,
+			Asset: lt.assets.strs[ln.asset], Amount: ln.amount, Reversed: ln.reversed, ExpiresAt: lt.locs.unpack(ln.expires)}
+	}
+	if tx.extra {
+		x := lt.extras[i]
+		r.Metadata, r.Reverses, r.Hold = x.metadata, x.reverses, x.hold
+		r.Taken, r.Lots = slices.Clone(x.taken), slices.Clone(x.lots)
+	}
+	return r
+}
 
 type memBalance struct {
 	posted, held int64
@@ -87,8 +273,9 @@ func (s *Store) tenantLedger(tenant storage.TenantID, create bool) *ledgerTenant
 	lt := s.ledger.tenants[tenant]
 	if lt == nil && create {
 		lt = &ledgerTenant{
-			accounts: map[string]*memAccount{}, txByID: map[string]*memTx{}, txByKey: map[string]*memTx{},
-			holds: map[string]*ledger.HoldRow{}, holdByKey: map[string]*ledger.HoldRow{},
+			accounts: map[string]*memAccount{}, byID: txIndex{}, byKey: txIndex{},
+			extras: map[int32]*memTxExtra{}, holds: map[string]*ledger.HoldRow{}, holdByKey: map[string]*ledger.HoldRow{},
+			seed: s.ledger.seed,
 		}
 		s.ledger.tenants[tenant] = lt // an empty tenant needs no undo
 	}
@@ -104,16 +291,26 @@ func (s *Store) ledgerInTx(ctx context.Context, fn func(ctx context.Context) err
 	return s.InTx(ctx, fn)
 }
 
+// addAccount stores a new account, taken back on rollback.
+func (lt *ledgerTenant) addAccount(t *txn, acc ledger.Account) *memAccount {
+	a := &memAccount{acc: acc, idx: int32(len(lt.accs)), bals: map[string]*memBalance{}}
+	lt.accounts[acc.ID] = a
+	lt.accs = append(lt.accs, a)
+	// Undo runs last step first, so a is still the last account then.
+	t.onUndo(func() {
+		delete(lt.accounts, a.acc.ID)
+		lt.accs[a.idx] = nil
+		lt.accs = lt.accs[:a.idx]
+	})
+	return a
+}
+
 // account returns the account, creating it with the default policy.
 func (s *Store) ledgerAccount(t *txn, lt *ledgerTenant, id string, at time.Time) *memAccount {
-	a := lt.accounts[id]
-	if a != nil {
+	if a := lt.accounts[id]; a != nil {
 		return a
 	}
-	a = &memAccount{acc: ledger.Account{ID: id, Overdraft: ledger.DefaultOverdraft(id), CreatedAt: at}, bals: map[string]*memBalance{}}
-	lt.accounts[id] = a
-	t.onUndo(func() { delete(lt.accounts, id) })
-	return a
+	return lt.addAccount(t, ledger.Account{ID: id, Overdraft: ledger.DefaultOverdraft(id), CreatedAt: at})
 }
 
 func (a *memAccount) balance(t *txn, asset string) *memBalance {
@@ -151,7 +348,8 @@ func (ls *LedgerStore) CommitTx(ctx context.Context, tenant storage.TenantID, tx
 		return s.do(ctx, func(t *txn) error {
 			lt := s.tenantLedger(tenant, true)
 			for i := range txs {
-				row, replayed, err := s.ledgerCommitOne(t, lt, &txs[i])
+				// The undo record lives as long as the transaction in ctx.
+				row, replayed, err := s.ledgerCommitOne(t, lt, &txs[i], new(ledgerUndo))
 				if err != nil {
 					if len(txs) > 1 {
 						return fmt.Errorf("memory: transaction %d (key %q): %w", i, txs[i].Key, err)
@@ -187,7 +385,8 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 	if err := s.acquire(ctx); err != nil {
 		return nil, false, err
 	}
-	// The lock is ours: reuse the store's spare undo log, keeping its
+	// The lock is ours, and the transaction ends before we give it back:
+	// reuse the store's spare undo log and undo records, keeping their
 	// capacity across calls.
 	t := s.ledger.spare
 	if t == nil {
@@ -198,12 +397,25 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 	out := make([]ledger.Committed, len(txs))
 	lt := s.tenantLedger(tenant, true)
 	for i := range txs {
-		row, replayed, err := s.ledgerCommitOne(t, lt, &txs[i])
+		var u *ledgerUndo
+		switch {
+		case i < len(s.ledger.undos):
+			u = s.ledger.undos[i]
+		case i < maxSpareUndos:
+			u = new(ledgerUndo)
+			s.ledger.undos = append(s.ledger.undos, u)
+		default:
+			u = new(ledgerUndo)
+		}
+		row, replayed, err := s.ledgerCommitOne(t, lt, &txs[i], u)
 		if err == nil && replayed && row.Fingerprint != txs[i].Fingerprint {
 			err = fmt.Errorf("%w: %w: key %q", ledger.ErrKeyReused, storage.ErrIdempotencyMismatch, txs[i].Key)
 		}
 		if err != nil {
 			t.rollbackTo(0)
+			for _, u := range s.ledger.undos[:min(i+1, len(s.ledger.undos))] {
+				u.reset()
+			}
 			s.release()
 			if len(txs) > 1 {
 				return nil, false, fmt.Errorf("memory: transaction %d (key %q): %w", i, txs[i].Key, err)
@@ -213,35 +425,26 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 		out[i] = ledger.Committed{Row: row, Replayed: replayed}
 	}
 	t.reset()
+	for _, u := range s.ledger.undos[:min(len(txs), len(s.ledger.undos))] {
+		u.reset()
+	}
 	s.release()
 	return out, true, nil
 }
 
-func ledgerCloneTx(r *ledger.TxRow) ledger.TxRow {
-	c := *r
-	c.Lines = slices.Clone(r.Lines)
-	c.Taken = slices.Clone(r.Taken)
-	c.Lots = slices.Clone(r.Lots)
-	c.Event = nil
-	return c
-}
-
-// read returns a copy of the stored transaction with Reversed filled in.
-func (m *memTx) read() ledger.TxRow {
-	c := m.row
-	c.Lines = slices.Clone(m.row.Lines)
-	for i, r := range m.reversed {
-		c.Lines[i].Reversed = r
+// ledgerCommitOne commits in, using u (whose old contents it drops) as
+// its undo record.
+func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *ledgerUndo) (ledger.TxRow, bool, error) {
+	prior, keyHash, replayed := lt.find(byKey, in.Key)
+	if replayed {
+		return lt.readTx(prior), true, nil
 	}
-	return c
-}
-
-func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (ledger.TxRow, bool, error) {
-	if prior := lt.txByKey[in.Key]; prior != nil {
-		return prior.read(), true, nil
-	}
-	if _, dup := lt.txByID[in.ID]; dup {
+	_, idHash, dup := lt.find(byID, in.ID)
+	if dup {
 		return ledger.TxRow{}, false, fmt.Errorf("%w: transaction ID %q", storage.ErrDuplicate, in.ID)
+	}
+	if lt.txs.len() >= maxRecords || lt.lines.len() > maxRecords-len(in.Lines) {
+		return ledger.TxRow{}, false, fmt.Errorf("memory: the ledger of a tenant holds at most %d transactions and postings", maxRecords)
 	}
 	// Checks that need no write come first.
 	var hold *ledger.HoldRow
@@ -253,30 +456,29 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 	}
 	var orig *memTx
 	if in.Reverses != "" {
-		orig = lt.txByID[in.Reverses]
-		if orig == nil {
+		i, _, ok := lt.find(byID, in.Reverses)
+		if !ok {
 			return ledger.TxRow{}, false, fmt.Errorf("%w: %s", ledger.ErrTransactionNotFound, in.Reverses)
 		}
+		orig = lt.txs.at(i)
 		for _, tk := range in.Taken {
-			if tk.Index < 0 || tk.Index >= int64(len(orig.row.Lines)) {
-				return ledger.TxRow{}, false, fmt.Errorf("%w: posting %d of %s", ledger.ErrInvalidRequest, tk.Index, orig.row.ID)
+			if tk.Index < 0 || tk.Index >= int64(orig.lines) {
+				return ledger.TxRow{}, false, fmt.Errorf("%w: posting %d of %s", ledger.ErrInvalidRequest, tk.Index, in.Reverses)
 			}
-			amount, done := orig.row.Lines[tk.Index].Amount, int64(0)
-			if orig.reversed != nil {
-				done = orig.reversed[tk.Index]
-			}
-			if tk.Amount <= 0 || done+tk.Amount > amount {
-				return ledger.TxRow{}, false, fmt.Errorf("%w: posting %d of %s has %d left, %d asked", ledger.ErrOverReversal, tk.Index, orig.row.ID, amount-done, tk.Amount)
+			ln := lt.lines.at(orig.line0 + int32(tk.Index))
+			if tk.Amount <= 0 || ln.reversed+tk.Amount > ln.amount {
+				return ledger.TxRow{}, false, fmt.Errorf("%w: posting %d of %s has %d left, %d asked", ledger.ErrOverReversal, tk.Index, in.Reverses, ln.amount-ln.reversed, tk.Amount)
 			}
 		}
 	}
 
-	stored := &memTx{row: ledgerCloneTx(in)}
-	row := &stored.row
-	// u is everything the undo needs, in one allocation with room for the
-	// balances of a transfer between two accounts.
-	u := &ledgerUndo{lt: lt, stored: stored, seq0: lt.seq, lotSeq0: lt.lotSeq}
-	u.tt = u.buf[:0]
+	txIdx := int32(lt.txs.len())
+	u.reset()
+	*u = ledgerUndo{lt: lt, tx: txIdx, idHash: idHash, keyHash: keyHash, lines: lt.lines.len(), text: lt.text.mark(),
+		seq0: lt.seq, lotSeq0: lt.lotSeq, tt: u.tt}
+	if cap(u.tt) == 0 {
+		u.tt = u.buf[:0]
+	}
 	// find returns the index in u.tt of the balance, adding it; pointers
 	// into u.tt would not survive its growth.
 	find := func(id, asset string) int {
@@ -285,9 +487,9 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 				return k
 			}
 		}
-		a := s.ledgerAccount(t, lt, id, row.At)
+		a := s.ledgerAccount(t, lt, id, in.At)
 		b := a.balance(t, asset)
-		u.tt = append(u.tt, ledgerTouched{acc: a, asset: asset, b: b, posted: b.posted, held: b.held, entries: len(a.entries)})
+		u.tt = append(u.tt, ledgerTouched{acc: a, asset: asset, b: b, posted: b.posted, held: b.held, entries: a.entries.len()})
 		return len(u.tt) - 1
 	}
 	saveLots := func(x *ledgerTouched) {
@@ -299,19 +501,21 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 	// taken back by the op's own mark in do.
 	t.onUndoer(u)
 
-	explicit := len(row.Lots) > 0
-	for li := range row.Lines {
-		ln := &row.Lines[li]
+	explicit := len(in.Lots) > 0
+	line0 := int32(lt.lines.len())
+	for li := range in.Lines {
+		ln := &in.Lines[li]
 		si := find(ln.Source, ln.Asset)
 		di := find(ln.Destination, ln.Asset)
 		src, dst := &u.tt[si], &u.tt[di]
+		lt.lines.push(memLine{src: src.acc.idx, dst: dst.acc.idx, asset: lt.assets.of(ln.Asset), amount: ln.Amount,
+			expires: lt.locs.pack(ln.ExpiresAt)})
 		src.b.posted -= ln.Amount
 		src.debited = true
 		dst.b.posted += ln.Amount
-		lt.seq++
-		src.acc.entries = append(src.acc.entries, entryRef{tx: stored, seq: lt.seq, balance: src.b.posted, line: int32(li)})
-		lt.seq++
-		dst.acc.entries = append(dst.acc.entries, entryRef{tx: stored, seq: lt.seq, balance: dst.b.posted, line: int32(li), credit: true})
+		lt.seq += 2
+		src.acc.entries.push(entryRef{tx: txIdx, balance: src.b.posted, side: int32(2 * li)})
+		dst.acc.entries.push(entryRef{tx: txIdx, balance: dst.b.posted, side: int32(2*li + 1)})
 		if !explicit && len(src.b.lots) > 0 {
 			saveLots(src)
 			src.b.lots = ledgerConsumeLots(src.b.lots, ln.Amount)
@@ -320,11 +524,11 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 			saveLots(dst)
 			lt.lotSeq++
 			dst.b.lots = ledgerInsertLot(dst.b.lots, ledger.LotRow{ID: lt.lotSeq, Account: ln.Destination, Asset: ln.Asset,
-				Amount: ln.Amount, Remaining: ln.Amount, ExpiresAt: ln.ExpiresAt, TxID: row.ID})
+				Amount: ln.Amount, Remaining: ln.Amount, ExpiresAt: ln.ExpiresAt, TxID: in.ID})
 		}
 	}
 	if explicit {
-		for _, tk := range row.Lots {
+		for _, tk := range in.Lots {
 			found := false
 			for k := range u.tt {
 				x := &u.tt[k]
@@ -350,12 +554,12 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 	}
 	if hold != nil {
 		src := &u.tt[find(hold.Account, hold.Asset)]
-		src.b.held -= row.Lines[0].Amount
+		src.b.held -= in.Lines[0].Amount
 		src.heldChange = true
 		old := *hold
-		hold.Captured += row.Lines[0].Amount
+		hold.Captured += in.Lines[0].Amount
 		if hold.Captured == hold.Amount {
-			hold.Status, hold.ClosedAt = ledger.HoldCaptured, row.At
+			hold.Status, hold.ClosedAt = ledger.HoldCaptured, in.At
 		}
 		t.onUndo(func() { *hold = old })
 	}
@@ -370,58 +574,94 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow) (led
 		}
 	}
 	if orig != nil {
-		old := orig.reversed
-		next := slices.Clone(old)
-		if next == nil {
-			next = make([]int64, len(orig.row.Lines))
+		old := make([]int64, orig.lines)
+		for k := range old {
+			old[k] = lt.lines.at(orig.line0 + int32(k)).reversed
 		}
-		for _, tk := range row.Taken {
-			next[tk.Index] += tk.Amount
+		for _, tk := range in.Taken {
+			lt.lines.at(orig.line0 + int32(tk.Index)).reversed += tk.Amount
 		}
-		orig.reversed = next
-		t.onUndo(func() { orig.reversed = old })
+		t.onUndo(func() {
+			for k, r := range old {
+				lt.lines.at(orig.line0 + int32(k)).reversed = r
+			}
+		})
 	}
-	lt.txByID[row.ID] = stored
-	lt.txByKey[row.Key] = stored
-	u.indexed = true
+	tx := memTx{idLen: int32(len(in.ID)), keyLen: int32(len(in.Key)), fpLen: int32(len(in.Fingerprint)),
+		line0: line0, lines: int32(len(in.Lines)), seq0: u.seq0, at: lt.locs.pack(in.At), kind: in.Kind}
+	var text []byte
+	tx.text, text = lt.text.alloc(len(in.ID) + len(in.Key) + len(in.Fingerprint))
+	text = append(text, in.ID...)
+	text = append(text, in.Key...)
+	_ = append(text, in.Fingerprint...)
+	if len(in.Metadata) > 0 || in.Reverses != "" || in.Hold != "" || len(in.Taken) > 0 || len(in.Lots) > 0 {
+		tx.extra = true
+		lt.extras[txIdx] = &memTxExtra{metadata: in.Metadata, reverses: in.Reverses, hold: in.Hold,
+			taken: slices.Clone(in.Taken), lots: slices.Clone(in.Lots)}
+	}
+	lt.txs.push(tx)
+	lt.link(byID, idHash, txIdx)
+	lt.link(byKey, keyHash, txIdx)
+	u.stored = true
 	if in.Event != nil {
 		if err := in.Event.Validate(); err != nil {
 			return ledger.TxRow{}, false, err
 		}
-		if err := s.appendOutbox(t, []storage.Message{*in.Event}); err != nil {
+		// The Ledger hands the payload over (ledger.TxRow.Event): no copy.
+		m := *in.Event
+		if err := s.appendOutboxOwned(t, &m); err != nil {
 			return ledger.TxRow{}, false, err
 		}
 	}
-	return *row, false, nil
+	out := *in
+	out.Event = nil
+	return out, false, nil
 }
 
 // ledgerUndo takes back every write of one committed transaction: the
 // balances, entries and lots it touched, the counters, and (once stored)
-// its place in the indexes. One per transaction, registered as one undo
-// step.
+// the transaction, its lines, text and index entries. One per
+// transaction, registered as one undo step.
 type ledgerUndo struct {
-	lt            *ledgerTenant
-	stored        *memTx
-	seq0, lotSeq0 int64
-	indexed       bool
-	tt            []ledgerTouched
-	buf           [2]ledgerTouched
+	lt              *ledgerTenant
+	tx              int32 // the transaction's index
+	idHash, keyHash uint32
+	stored          bool // the transaction is in txs and the indexes
+	lines           int  // lt.lines.len() before
+	text            textMark
+	seq0, lotSeq0   int64
+	tt              []ledgerTouched
+	buf             [2]ledgerTouched
+}
+
+// reset drops what u refers to, keeping the capacity of u.tt.
+func (u *ledgerUndo) reset() {
+	clear(u.tt)
+	u.tt = u.tt[:0]
+	u.lt = nil
 }
 
 func (u *ledgerUndo) undo() {
-	if u.indexed {
-		delete(u.lt.txByID, u.stored.row.ID)
-		delete(u.lt.txByKey, u.stored.row.Key)
+	lt := u.lt
+	if u.stored {
+		lt.unlink(byKey, u.keyHash, u.tx)
+		lt.unlink(byID, u.idHash, u.tx)
+		delete(lt.extras, u.tx)
 	}
-	for k := range u.tt {
+	lt.txs.truncate(int(u.tx))
+	lt.lines.truncate(u.lines)
+	lt.text.truncate(u.text)
+	// Last touched first: an account touched in two assets has the
+	// shorter history length in its first touch, which must win.
+	for k := len(u.tt) - 1; k >= 0; k-- {
 		x := &u.tt[k]
 		x.b.posted, x.b.held = x.posted, x.held
-		x.acc.entries = x.acc.entries[:x.entries]
+		x.acc.entries.truncate(x.entries)
 		if x.lotsSaved {
 			x.b.lots = x.lots
 		}
 	}
-	u.lt.seq, u.lt.lotSeq = u.seq0, u.lotSeq0
+	lt.seq, lt.lotSeq = u.seq0, u.lotSeq0
 }
 
 func ledgerCheckCapture(h *ledger.HoldRow, in *ledger.TxRow) error {
@@ -475,30 +715,30 @@ func ledgerInsertLot(lots []ledger.LotRow, l ledger.LotRow) []ledger.LotRow {
 // TxByID implements ledger.Store.
 func (ls *LedgerStore) TxByID(ctx context.Context, tenant storage.TenantID, id string) (ledger.TxRow, error) {
 	s := ls.s
-	return s.ledgerReadTx(ctx, tenant, func(lt *ledgerTenant) *memTx { return lt.txByID[id] }, id)
+	return s.ledgerReadTx(ctx, tenant, byID, id, id)
 }
 
 // TxByKey implements ledger.Store.
 func (ls *LedgerStore) TxByKey(ctx context.Context, tenant storage.TenantID, key string) (ledger.TxRow, error) {
 	s := ls.s
-	return s.ledgerReadTx(ctx, tenant, func(lt *ledgerTenant) *memTx { return lt.txByKey[key] }, "key "+key)
+	return s.ledgerReadTx(ctx, tenant, byKey, key, "key "+key)
 }
 
-func (s *Store) ledgerReadTx(ctx context.Context, tenant storage.TenantID, get func(*ledgerTenant) *memTx, what string) (ledger.TxRow, error) {
+func (s *Store) ledgerReadTx(ctx context.Context, tenant storage.TenantID, f txField, v, what string) (ledger.TxRow, error) {
 	if err := tenant.Validate(); err != nil {
 		return ledger.TxRow{}, err
 	}
 	var out ledger.TxRow
 	err := s.do(ctx, func(*txn) error {
 		lt := s.tenantLedger(tenant, false)
-		var r *memTx
-		if lt != nil {
-			r = get(lt)
-		}
-		if r == nil {
+		if lt == nil {
 			return fmt.Errorf("%w: %s", ledger.ErrTransactionNotFound, what)
 		}
-		out = r.read()
+		i, _, ok := lt.find(f, v)
+		if !ok {
+			return fmt.Errorf("%w: %s", ledger.ErrTransactionNotFound, what)
+		}
+		out = lt.readTx(i)
 		return nil
 	})
 	return out, err
@@ -520,9 +760,7 @@ func (ls *LedgerStore) PutAccount(ctx context.Context, tenant storage.TenantID, 
 				t.onUndo(func() { m.acc = old })
 				out = m.acc
 			} else {
-				m := &memAccount{acc: a, bals: map[string]*memBalance{}}
-				lt.accounts[a.ID] = m
-				t.onUndo(func() { delete(lt.accounts, a.ID) })
+				lt.addAccount(t, a)
 				out = a
 			}
 			if event.EventID != "" {
@@ -623,11 +861,15 @@ func (ls *LedgerStore) BalanceAt(ctx context.Context, tenant storage.TenantID, a
 		if lt == nil || lt.accounts[account] == nil {
 			return nil
 		}
-		es := lt.accounts[account].entries
-		i := sort.Search(len(es), func(i int) bool { return es[i].tx.row.At.After(at) })
+		ai, ok := lt.assets.lookup(asset)
+		if !ok {
+			return nil
+		}
+		es := &lt.accounts[account].entries
+		i := sort.Search(es.len(), func(i int) bool { return lt.txs.at(es.at(i).tx).at.after(at) })
 		for i--; i >= 0; i-- {
-			if es[i].asset() == asset {
-				out = es[i].balance
+			if _, ln := lt.line(es.at(i)); ln.asset == ai {
+				out = es.at(i).balance
 				break
 			}
 		}
@@ -651,15 +893,27 @@ func (ls *LedgerStore) History(ctx context.Context, tenant storage.TenantID, acc
 		if lt == nil || lt.accounts[account] == nil {
 			return nil
 		}
-		es := lt.accounts[account].entries
-		end := len(es)
-		if before > 0 {
-			end = sort.Search(len(es), func(i int) bool { return es[i].seq >= before })
+		ai, ok := lt.assets.lookup(asset)
+		if asset != "" && !ok {
+			return nil
 		}
+		es := &lt.accounts[account].entries
+		end := es.len()
+		if before > 0 {
+			end = sort.Search(es.len(), func(i int) bool { return lt.entrySeq(es.at(i)) >= before })
+		}
+		lastTx, txID := int32(-1), ""
 		for i := end - 1; i >= 0 && len(out) < limit; i-- {
-			if asset == "" || es[i].asset() == asset {
-				out = append(out, es[i].row(account))
+			e := es.at(i)
+			if _, ln := lt.line(e); asset != "" && ln.asset != ai {
+				continue
 			}
+			if e.tx != lastTx {
+				lastTx, txID = e.tx, ""
+			}
+			r := lt.entryRow(e, account, txID)
+			txID = r.TxID
+			out = append(out, r)
 		}
 		return nil
 	})

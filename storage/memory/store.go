@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"time"
 
 	"github.com/rewardkit/rewardkit/storage"
@@ -241,4 +243,169 @@ func insertNew[K comparable, V any](t *txn, m map[K]V, k K, v V, what string) er
 	m[k] = v
 	t.onUndo(func() { delete(m, k) })
 	return nil
+}
+
+// slabChunk is the number of records in one chunk of a slab.
+const slabChunk = 256
+
+// slab is an append-only sequence of records kept in fixed-size chunks,
+// so that growing it never copies what it holds. The record types kept in
+// slabs hold no pointers: the garbage collector then never scans the
+// chunks, however many records they keep. Records are addressed by int32
+// index; a rollback truncates.
+type slab[T any] struct {
+	chunks []*[slabChunk]T
+	n      int
+}
+
+func (s *slab[T]) len() int { return s.n }
+
+func (s *slab[T]) at(i int32) *T { return &s.chunks[i/slabChunk][i%slabChunk] }
+
+// push appends v and returns its index.
+func (s *slab[T]) push(v T) int32 {
+	c := s.n / slabChunk
+	if c == len(s.chunks) {
+		s.chunks = append(s.chunks, new([slabChunk]T))
+	}
+	s.chunks[c][s.n%slabChunk] = v
+	s.n++
+	return int32(s.n - 1)
+}
+
+// truncate drops the records from index n on; their chunks stay for
+// reuse.
+func (s *slab[T]) truncate(n int) { s.n = n }
+
+// textChunk is the size of one chunk of a textArena.
+const textChunk = 64 << 10
+
+// textArena keeps strings back to back in large byte chunks: one
+// allocation per chunk rather than one per string, and nothing for the
+// garbage collector to scan. A string is read back as a copy.
+type textArena struct {
+	chunks [][]byte // the last one is being filled; earlier ones are full
+}
+
+// textRef locates bytes in a textArena.
+type textRef struct{ chunk, off int32 }
+
+// textMark is a textArena's length, to truncate back to.
+type textMark struct{ chunks, used int }
+
+func (a *textArena) mark() textMark {
+	if len(a.chunks) == 0 {
+		return textMark{}
+	}
+	return textMark{len(a.chunks), len(a.chunks[len(a.chunks)-1])}
+}
+
+// truncate drops everything added after m.
+func (a *textArena) truncate(m textMark) {
+	clear(a.chunks[m.chunks:])
+	a.chunks = a.chunks[:m.chunks]
+	if m.chunks > 0 {
+		a.chunks[m.chunks-1] = a.chunks[m.chunks-1][:m.used]
+	}
+}
+
+// alloc makes room for n bytes and returns where they start and an empty
+// slice of capacity n to append them to.
+func (a *textArena) alloc(n int) (textRef, []byte) {
+	last := len(a.chunks) - 1
+	if last < 0 || cap(a.chunks[last])-len(a.chunks[last]) < n {
+		a.chunks = append(a.chunks, make([]byte, 0, max(textChunk, n)))
+		last++
+	}
+	c := a.chunks[last]
+	off := len(c)
+	a.chunks[last] = c[:off+n]
+	return textRef{int32(last), int32(off)}, c[off : off : off+n]
+}
+
+// truncateTo drops r and everything added after it.
+func (a *textArena) truncateTo(r textRef) { a.truncate(textMark{int(r.chunk) + 1, int(r.off)}) }
+
+// bytes returns the n bytes at r+off, without copying.
+func (a *textArena) bytes(r textRef, off, n int32) []byte {
+	return a.chunks[r.chunk][r.off+off : r.off+off+n]
+}
+
+// hash32 is the hash of s that the store's indexes of strings are keyed
+// by, so that their maps hold no pointers (the collector skips them, and
+// growing them rehashes integers). 32 bits keep the maps small; strings
+// that share a hash are told apart by comparing them.
+func hash32(seed maphash.Seed, s string) uint32 { return uint32(maphash.String(seed, s)) }
+
+// memTime is a time.Time without pointers, for records kept in slabs:
+// Unix seconds and nanoseconds, and one more than the index of its
+// location in a locations list (0: the zero time). It reads back Equal to
+// what was stored, in the same location, without a monotonic reading.
+type memTime struct {
+	sec  int64
+	nsec int32
+	loc  int32
+}
+
+// locations lists the time locations of stored memTimes, usually one or
+// two (UTC, Local). A location added is kept on rollback: it names
+// nothing by itself.
+type locations []*time.Location
+
+func (ls *locations) pack(t time.Time) memTime {
+	if t.IsZero() {
+		return memTime{}
+	}
+	loc := t.Location()
+	i := slices.Index(*ls, loc)
+	if i < 0 {
+		i = len(*ls)
+		*ls = append(*ls, loc)
+	}
+	return memTime{t.Unix(), int32(t.Nanosecond()), int32(i + 1)}
+}
+
+func (ls locations) unpack(m memTime) time.Time {
+	if m.loc == 0 {
+		return time.Time{}
+	}
+	return time.Unix(m.sec, int64(m.nsec)).In(ls[m.loc-1])
+}
+
+// after reports whether m is after t, as time.Time.After on wall clocks.
+func (m memTime) after(t time.Time) bool {
+	sec := t.Unix()
+	return m.sec > sec || (m.sec == sec && int64(m.nsec) > int64(t.Nanosecond()))
+}
+
+// names interns strings that repeat across many records (tenants, topics,
+// asset codes), so that a record holds an index rather than a pointer. A
+// name added is kept on rollback: it names nothing by itself.
+type names struct {
+	index map[string]int32
+	strs  []string
+	last  int32 // the index of returned last, tried first: names come in runs
+}
+
+func (n *names) of(s string) int32 {
+	if int(n.last) < len(n.strs) && n.strs[n.last] == s {
+		return n.last
+	}
+	i, ok := n.index[s]
+	if !ok {
+		if n.index == nil {
+			n.index = make(map[string]int32)
+		}
+		i = int32(len(n.strs))
+		n.index[s] = i
+		n.strs = append(n.strs, s)
+	}
+	n.last = i
+	return i
+}
+
+// lookup returns the index of s, if it was interned.
+func (n *names) lookup(s string) (int32, bool) {
+	i, ok := n.index[s]
+	return i, ok
 }
