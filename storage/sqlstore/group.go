@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -11,7 +12,10 @@ import (
 // PostgreSQL's own group commit shares a WAL flush. At most limit
 // statements per tenant run at once; a call that finds them all busy
 // queues, and when a statement ends, the first queued call takes every
-// queued call of its tenant and sends them as one statement. Nobody waits
+// queued call of its tenant and sends them as one statement. A queue that
+// has not moved for stall (a statement waiting for a row lock held by a
+// long transaction) opens another lane, up to burst, so that one slow
+// statement does not hold up every transfer behind it. Nobody waits
 // when there is no contention, and under contention each statement
 // carries many calls: one round trip, one executor start, one commit and
 // one pass over a hot row for all of them.
@@ -21,7 +25,9 @@ import (
 // call's input, and what one call sees is exactly what it would have seen
 // without grouping.
 type groupCommit[C, R any] struct {
-	limit int
+	limit int           // lanes per tenant
+	burst int           // lanes per tenant when the queue stalls
+	stall time.Duration // how long the head of the queue waits before it opens a lane
 	mu    sync.Mutex
 	lanes map[storage.TenantID]*groupLane[C, R]
 }
@@ -42,8 +48,8 @@ type groupCall[C, R any] struct {
 	lead chan []*groupCall[C, R]
 }
 
-func newGroupCommit[C, R any](limit int) *groupCommit[C, R] {
-	return &groupCommit[C, R]{limit: limit, lanes: make(map[storage.TenantID]*groupLane[C, R])}
+func newGroupCommit[C, R any](limit, burst int, stall time.Duration) *groupCommit[C, R] {
+	return &groupCommit[C, R]{limit: limit, burst: max(limit, burst), stall: stall, lanes: make(map[storage.TenantID]*groupLane[C, R])}
 }
 
 // do runs in through send, alone or with other calls of its tenant. send
@@ -71,29 +77,47 @@ func (g *groupCommit[C, R]) do(ctx context.Context, tenant storage.TenantID, in 
 	lane.queue = append(lane.queue, c)
 	g.mu.Unlock()
 
-	select {
-	case group := <-c.lead:
-		if group != nil {
-			c = g.lead(ctx, tenant, group, send)
-		}
-		return c.out, c.alone, nil
-	case <-ctx.Done():
-	}
-	g.mu.Lock()
-	for i, q := range lane.queue {
-		if q == c {
-			lane.queue = append(lane.queue[:i], lane.queue[i+1:]...)
+	stall := time.NewTimer(g.stall)
+	defer stall.Stop()
+	for {
+		select {
+		case group := <-c.lead:
+			if group != nil {
+				c = g.lead(ctx, tenant, group, send)
+			}
+			return c.out, c.alone, nil
+		case <-stall.C:
+			// The lane has not moved for a while (a statement waits for a
+			// row lock, say): the head of the queue opens another lane
+			// for everyone queued, up to burst lanes.
+			g.mu.Lock()
+			if len(lane.queue) > 0 && lane.queue[0] == c && lane.running < g.burst {
+				group := lane.queue
+				lane.queue = nil
+				lane.running++
+				g.mu.Unlock()
+				c = g.lead(ctx, tenant, group, send)
+				return c.out, c.alone, nil
+			}
 			g.mu.Unlock()
-			return out, false, ctx.Err()
+		case <-ctx.Done():
+			g.mu.Lock()
+			for i, q := range lane.queue {
+				if q == c {
+					lane.queue = append(lane.queue[:i], lane.queue[i+1:]...)
+					g.mu.Unlock()
+					return out, false, ctx.Err()
+				}
+			}
+			g.mu.Unlock()
+			// Taken into a group already: its statement is short, so wait
+			// for the outcome rather than leave the caller not knowing it.
+			if group := <-c.lead; group != nil {
+				c = g.lead(ctx, tenant, group, send)
+			}
+			return c.out, c.alone, nil
 		}
 	}
-	g.mu.Unlock()
-	// Taken into a group already: its statement is short, so wait for
-	// the outcome rather than leave the caller not knowing it.
-	if group := <-c.lead; group != nil {
-		c = g.lead(ctx, tenant, group, send)
-	}
-	return c.out, c.alone, nil
 }
 
 // lead sends group (whose first call is the caller's), wakes the other

@@ -18,7 +18,7 @@ import (
 // context's error and is in no send, and other tenants have lanes of
 // their own.
 func TestGroupCommitQueue(t *testing.T) {
-	g := newGroupCommit[int, int](1)
+	g := newGroupCommit[int, int](1, 1, time.Hour)
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var sends [][]int
@@ -82,4 +82,44 @@ func TestGroupCommitQueue(t *testing.T) {
 	assert.Equal(t, map[int]int{1: 10, 2: 20, 3: -1, 4: 40, 5: 50}, results)
 	assert.ElementsMatch(t, [][]int{{1}, {5}, {2, 4}}, sends, "2 and 4 went in one send; 3 in none")
 	assert.Empty(t, g.lanes, "idle lanes are dropped")
+}
+
+// TestGroupCommitStall: while a statement holds the only lane, a queue
+// that does not move for the stall time opens another lane (up to the
+// burst), so the calls behind a stuck statement are not held up by it.
+func TestGroupCommitStall(t *testing.T) {
+	g := newGroupCommit[int, int](1, 2, 10*time.Millisecond)
+	release := make(chan struct{})
+	send := func(_ context.Context, group []*groupCall[int, int]) {
+		for _, c := range group {
+			c.out = c.in
+		}
+		if group[0].in == 1 {
+			<-release
+		}
+	}
+	first := make(chan int)
+	go func() {
+		out, _, _ := g.do(context.Background(), "a", 1, send)
+		first <- out
+	}()
+	require.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.lanes["a"] != nil && g.lanes["a"].running == 1
+	}, 5*time.Second, time.Millisecond)
+	out, alone, err := g.do(context.Background(), "a", 2, send) // stalls 10ms, then opens a second lane
+	require.NoError(t, err)
+	assert.False(t, alone)
+	assert.Equal(t, 2, out)
+	select {
+	case <-first:
+		t.Fatal("the stuck statement ended early")
+	default:
+	}
+	close(release)
+	assert.Equal(t, 1, <-first)
+	g.mu.Lock()
+	assert.Empty(t, g.lanes)
+	g.mu.Unlock()
 }
