@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -114,4 +115,27 @@ func minor(t *testing.T, a money.Amount) int64 {
 	n, err := a.Minor()
 	require.NoError(t, err)
 	return n
+}
+
+// TestTransferTwoDebitsOfOneLottedBalance: a transfer whose two postings
+// debit one balance that holds an expiring lot takes both from the lot
+// (the one-statement path once took only the first).
+func TestTransferTwoDebitsOfOneLottedBalance(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend, place string) {
+		ctx := context.Background()
+		s := b.open(t, place, sqlstore.Options{})
+		l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: ledgertest.Assets()})
+		require.NoError(t, err)
+		usd := money.MustCurrency("USD", 2)
+		_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: "credit", Postings: []ledger.Posting{
+			{Source: ledger.World, Destination: "member:1", Amount: money.FromMinor(40, usd), ExpiresAt: time.Now().Add(time.Hour)}}})
+		require.NoError(t, err)
+		_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: "spend", Postings: []ledger.Posting{
+			{Source: "member:1", Destination: ledger.World, Amount: money.FromMinor(1, usd)},
+			{Source: "member:1", Destination: ledger.World, Amount: money.FromMinor(1, usd)}}})
+		require.NoError(t, err)
+		left, err := l.ExpiringBy(ctx, tenantA, "member:1", usd, time.Now().Add(2*time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, int64(38), minor(t, left))
+	})
 }

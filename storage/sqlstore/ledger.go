@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -1199,8 +1200,12 @@ func (l *ledgerStore) commitFast(ctx context.Context, q querier, tenant storage.
 		return ledger.Committed{}, fmt.Errorf("%w: a debited account would go below its floor", ledger.ErrInsufficientFunds)
 	}
 	if lotted > 0 {
+		// The statement counted the balances with open lots but did not
+		// return how much they hold: let applyLots load the lots of every
+		// debited balance (a bound that no debit in this transaction
+		// can use up before its lots are loaded).
 		for i := range moves {
-			moves[i].lots = 1 // let applyLots look
+			moves[i].lots = math.MaxInt64 / 2
 		}
 		if err := l.applyLots(ctx, q, tenant, row, moves); err != nil {
 			return ledger.Committed{}, err
