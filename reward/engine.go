@@ -81,6 +81,7 @@ type compiledKey struct {
 type compiled struct {
 	set   *rules.Set // nil: no rules
 	allow map[string]bool
+	slots []string // the grant slot of each tier: "tier/0", ...
 }
 
 // New returns an Engine. It returns ErrInvalidConfig for a bad Config.
@@ -137,6 +138,10 @@ func (e *Engine) build(c *Campaign) (*compiled, error) {
 			return nil, fmt.Errorf("%w: campaign %q rules: %w", ErrInvalidCampaign, c.ID, err)
 		}
 		cc.set = set
+	}
+	cc.slots = make([]string, len(c.Tiers))
+	for i := range cc.slots {
+		cc.slots[i] = tierSlot(i)
 	}
 	if len(c.Participants) > 0 {
 		cc.allow = make(map[string]bool, len(c.Participants))

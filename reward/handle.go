@@ -108,10 +108,11 @@ func (e *Engine) HandleJSON(ctx context.Context, tenant storage.TenantID, payloa
 	return e.Handle(ctx, tenant, ev)
 }
 
-// matched is a campaign that accepted an event.
+// matched is a campaign that accepted an event; its flow is the
+// record's flow of the same index.
 type matched struct {
-	c    *Campaign
-	flow Flow
+	c  *Campaign
+	cc *compiled
 }
 
 func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event, out *Outcome) error {
@@ -119,13 +120,17 @@ func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event
 	if err != nil {
 		return err
 	}
-	var hits []matched
+	rec := EventRecord{ID: ev.ID, Type: ev.Type, Time: ev.Time}
+	// Most events meet a handful of campaigns: their list stays on the
+	// stack.
+	var buf [16]matched
+	hits := buf[:0]
 	if len(camps) > 0 {
-		hits = make([]matched, 0, len(camps))
+		rec.Flows = make([]Flow, 0, len(camps))
 		f := ev.facts()
 		for i := range camps {
 			c := &camps[i]
-			participant, reasons, err := e.match(ctx, tenant, c, ev, f, false)
+			cc, participant, reasons, err := e.match(ctx, tenant, c, ev, f, false)
 			if err != nil {
 				return err
 			}
@@ -137,25 +142,32 @@ func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event
 				out.Skipped = append(out.Skipped, Skip{Campaign: c.ID, Reasons: reasons})
 				continue
 			}
-			hits = append(hits, matched{c: c, flow: flow})
+			hits = append(hits, matched{c: c, cc: cc})
+			rec.Flows = append(rec.Flows, flow)
 		}
 	}
-	rec := EventRecord{ID: ev.ID, Type: ev.Type, Time: ev.Time, Flows: make([]Flow, len(hits))}
-	for i, h := range hits {
-		rec.Flows[i] = h.flow
+	if len(rec.Flows) == 0 {
+		rec.Flows = []Flow{} // stored as an empty list, not null
 	}
 	parked, err := e.store.SaveEvent(ctx, tenant, rec)
 	if err != nil {
 		return err
 	}
+	if len(hits) == 0 && len(parked) == 0 {
+		return nil
+	}
+	// One progress change per hit, applied in one store call when the
+	// store can (see ProgressBatchStore), then the tiers of each in turn.
+	changes := make([]ProgressChange, len(hits))
+	for i, h := range hits {
+		f := &rec.Flows[i]
+		changes[i] = ProgressChange{Key: ProgressKey{Campaign: h.c.ID, Period: f.Period, Participant: f.Participant},
+			Delta: f.Delta, At: ev.Time}
+	}
 	// Reverses that arrived first are netted against the flows before
 	// they are applied, so that a tier is not given only to be clawed back
 	// in the same breath. Progress ends as if each had been applied in
 	// turn: the same value, and ReachedAt the latest of their times.
-	at := make([]time.Time, len(hits))
-	for i := range at {
-		at[i] = ev.Time
-	}
 	if len(parked) > 0 {
 		slices.SortFunc(parked, func(a, b Event) int {
 			if c := a.Time.Compare(b.Time); c != 0 {
@@ -171,8 +183,8 @@ func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event
 					take = min(partialDelta(hits[i].c, &rev), take)
 				}
 				f.Reversed += max(take, 0)
-				if rev.Time.After(at[i]) {
-					at[i] = rev.Time
+				if rev.Time.After(changes[i].At) {
+					changes[i].At = rev.Time
 				}
 			}
 			out.Released = append(out.Released, rev.ID)
@@ -182,16 +194,55 @@ func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event
 				return err
 			}
 		}
+		for i := range changes {
+			changes[i].Delta = rec.Flows[i].Delta - rec.Flows[i].Reversed
+		}
+	}
+	for i, h := range hits {
+		if h.c.Indicator.Strategy == AttendanceDays {
+			if changes[i].Delta, err = e.markDay(ctx, tenant, rec.Flows[i], changes[i].Delta); err != nil {
+				return err
+			}
+		}
+	}
+	values, err := e.addProgress(ctx, tenant, changes)
+	if err != nil {
+		return err
 	}
 	if len(hits) > 0 && out.Counted == nil {
 		out.Counted = make([]Count, 0, len(hits))
 	}
 	for i, h := range hits {
-		if err := e.apply(ctx, tenant, h.c, h.flow, rec.Flows[i].Delta-rec.Flows[i].Reversed, ev.ID, at[i], out); err != nil {
+		if err := e.settle(ctx, tenant, h.c, h.cc, &changes[i], values[i], ev.ID, out); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// addProgress applies changes in order and returns the value each left
+// its row at: in one call when the store batches, else one call per
+// change.
+func (e *Engine) addProgress(ctx context.Context, tenant storage.TenantID, changes []ProgressChange) ([]int64, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	if b, ok := e.store.(ProgressBatchStore); ok {
+		values, err := b.AddProgressBatch(ctx, tenant, changes)
+		if err == nil && len(values) != len(changes) {
+			err = fmt.Errorf("reward: the store returned %d progress values for %d changes", len(values), len(changes))
+		}
+		return values, err
+	}
+	values := make([]int64, len(changes))
+	for i, ch := range changes {
+		p, err := e.store.AddProgress(ctx, tenant, ch.Key, ch.Delta, ch.At)
+		if err != nil {
+			return nil, err
+		}
+		values[i] = p.Value
+	}
+	return values, nil
 }
 
 func (e *Engine) reverse(ctx context.Context, tenant storage.TenantID, ev *Event, out *Outcome) error {
@@ -255,56 +306,78 @@ func (e *Engine) takeBack(ctx context.Context, tenant storage.TenantID, rec *Eve
 // settles the campaign's tiers against the new value.
 func (e *Engine) apply(ctx context.Context, tenant storage.TenantID, c *Campaign, f Flow, delta int64, eventID string, at time.Time, out *Outcome) error {
 	if c.Indicator.Strategy == AttendanceDays {
-		// Progress counts days: it moves when a day's marks go from 0 to 1
-		// or from 1 to 0.
-		marks, _, err := e.store.AddCounter(ctx, tenant, attendanceKey(f), delta, storage.Bounds{})
-		if err != nil {
+		var err error
+		if delta, err = e.markDay(ctx, tenant, f, delta); err != nil {
 			return err
 		}
-		switch {
-		case delta > 0 && marks == delta:
-			delta = 1
-		case delta < 0 && marks == 0:
-			delta = -1
-		default:
-			delta = 0 // the day was already (still) present: only ReachedAt moves
-		}
 	}
-	key := ProgressKey{Campaign: c.ID, Period: f.Period, Participant: f.Participant}
-	p, err := e.store.AddProgress(ctx, tenant, key, delta, at)
+	ch := ProgressChange{Key: ProgressKey{Campaign: c.ID, Period: f.Period, Participant: f.Participant}, Delta: delta, At: at}
+	p, err := e.store.AddProgress(ctx, tenant, ch.Key, delta, at)
 	if err != nil {
 		return err
 	}
-	if delta == 0 {
+	return e.settle(ctx, tenant, c, nil, &ch, p.Value, eventID, out)
+}
+
+// markDay adds delta to the attendance marks of f's day and returns how
+// the day count moves: progress counts days, so it moves when a day's
+// marks go from 0 to 1 or from 1 to 0.
+func (e *Engine) markDay(ctx context.Context, tenant storage.TenantID, f Flow, delta int64) (int64, error) {
+	marks, _, err := e.store.AddCounter(ctx, tenant, attendanceKey(f), delta, storage.Bounds{})
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case delta > 0 && marks == delta:
+		return 1, nil
+	case delta < 0 && marks == 0:
+		return -1, nil
+	}
+	return 0, nil // the day was already (still) present: only ReachedAt moves
+}
+
+// settle reports progress change ch, which left its row at value, and
+// settles the campaign's tiers against the new value. cc, when not nil,
+// holds c's tier slot names.
+func (e *Engine) settle(ctx context.Context, tenant storage.TenantID, c *Campaign, cc *compiled, ch *ProgressChange, value int64, eventID string, out *Outcome) error {
+	if ch.Delta == 0 {
 		return nil
 	}
-	out.Counted = append(out.Counted, Count{ProgressKey: key, EventID: eventID, Delta: delta, Value: p.Value})
+	out.Counted = append(out.Counted, Count{ProgressKey: ch.Key, EventID: eventID, Delta: ch.Delta, Value: value})
 	if c.Kind != Challenge {
 		return nil
 	}
-	return e.settleTiers(ctx, tenant, c, p.Value-delta, p, eventID, at, out)
+	return e.settleTiers(ctx, tenant, c, cc, value-ch.Delta, ch.Key, value, eventID, ch.At, out)
 }
 
 // settleTiers acts on the tiers whose target the value crossed, going from
-// before to p.Value: crossing up gives the tier (once: the grant slot is
+// before to value: crossing up gives the tier (once: the grant slot is
 // claimed conditionally), crossing down under ClawbackOnReverse takes it
 // back. Since every change to one participant's value is serialized by the
 // store, the tiers held always match the value: they depend only on the
 // final value, not on the order in which events arrived, budget
 // permitting. A tier the budget refused is tried again only when the
 // value crosses its target again.
-func (e *Engine) settleTiers(ctx context.Context, tenant storage.TenantID, c *Campaign, before int64, p Progress, eventID string, at time.Time, out *Outcome) error {
-	for i, t := range c.Tiers {
-		key := GrantKey{Campaign: c.ID, Period: p.Period, Participant: p.Participant, Slot: tierSlot(i)}
-		switch {
-		case before < t.Target && p.Value >= t.Target:
+func (e *Engine) settleTiers(ctx context.Context, tenant storage.TenantID, c *Campaign, cc *compiled, before int64, p ProgressKey, value int64, eventID string, at time.Time, out *Outcome) error {
+	for i := range c.Tiers {
+		t := &c.Tiers[i]
+		up := before < t.Target && value >= t.Target
+		down := before >= t.Target && value < t.Target && c.Clawback == ClawbackOnReverse
+		if !up && !down {
+			continue
+		}
+		key := GrantKey{Campaign: c.ID, Period: p.Period, Participant: p.Participant}
+		if cc != nil && i < len(cc.slots) {
+			key.Slot = cc.slots[i]
+		} else {
+			key.Slot = tierSlot(i)
+		}
+		if up {
 			if err := e.give(ctx, tenant, c, key, t.Award, eventID, at, out); err != nil {
 				return err
 			}
-		case before >= t.Target && p.Value < t.Target && c.Clawback == ClawbackOnReverse:
-			if err := e.clawBack(ctx, tenant, c, key, at, out); err != nil {
-				return err
-			}
+		} else if err := e.clawBack(ctx, tenant, c, key, at, out); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -335,17 +408,18 @@ func (e *Engine) give(ctx context.Context, tenant storage.TenantID, c *Campaign,
 	if !ok {
 		return e.refund(ctx, tenant, c, cost)
 	}
+	awardKey := g.AwardKey()
 	if e.awarder != nil {
-		ref, err := e.awarder.Grant(ctx, tenant, AwardRequest{Key: g.AwardKey(), Campaign: c.ID, Participant: key.Participant, Slot: key.Slot, Award: a})
+		ref, err := e.awarder.Grant(ctx, tenant, AwardRequest{Key: awardKey, Campaign: c.ID, Participant: key.Participant, Slot: key.Slot, Award: a})
 		if err != nil {
-			return fmt.Errorf("reward: award %s: %w", g.AwardKey(), err)
+			return fmt.Errorf("reward: award %s: %w", awardKey, err)
 		}
 		if err := e.store.SetGrantRef(ctx, tenant, key, ref); err != nil {
 			return err
 		}
 		g.Ref = ref
 	}
-	if err := e.publish(ctx, tenant, TopicGranted, &g); err != nil {
+	if err := e.publish(ctx, tenant, TopicGranted, &g, awardKey); err != nil {
 		return err
 	}
 	out.Grants = append(out.Grants, GrantChange{GrantKey: key, Change: ChangeAwarded, Award: a, Seq: g.Seq})
@@ -364,13 +438,14 @@ func (e *Engine) clawBack(ctx context.Context, tenant storage.TenantID, c *Campa
 	if err := e.refund(ctx, tenant, c, revoked.Award.BudgetCost()); err != nil {
 		return err
 	}
+	awardKey := revoked.AwardKey()
 	if e.awarder != nil {
-		req := AwardRequest{Key: revoked.AwardKey(), Campaign: c.ID, Participant: g.Participant, Slot: g.Slot, Award: revoked.Award}
+		req := AwardRequest{Key: awardKey, Campaign: c.ID, Participant: g.Participant, Slot: g.Slot, Award: revoked.Award}
 		if err := e.awarder.Revoke(ctx, tenant, req, revoked.Ref); err != nil {
 			return fmt.Errorf("reward: claw back %s: %w", req.Key, err)
 		}
 	}
-	if err := e.publish(ctx, tenant, TopicRevoked, &revoked); err != nil {
+	if err := e.publish(ctx, tenant, TopicRevoked, &revoked, awardKey); err != nil {
 		return err
 	}
 	out.Grants = append(out.Grants, GrantChange{GrantKey: g.GrantKey, Change: ChangeClawedBack, Award: revoked.Award, Seq: revoked.Seq})

@@ -9,23 +9,24 @@ import (
 )
 
 // match decides whether campaign c counts forward event ev, and for whom.
-// It returns the participant, or the reasons it does not count (every
-// failing rule when explain is set, the first otherwise).
-func (e *Engine) match(ctx context.Context, tenant storage.TenantID, c *Campaign, ev *Event, f *rules.Facts, explain bool) (string, []string, error) {
+// It returns c's compiled state and the participant, or the reasons it
+// does not count (every failing rule when explain is set, the first
+// otherwise).
+func (e *Engine) match(ctx context.Context, tenant storage.TenantID, c *Campaign, ev *Event, f *rules.Facts, explain bool) (*compiled, string, []string, error) {
 	var reasons []string
 	if !c.listens(ev.Type) {
-		return "", []string{fmt.Sprintf("campaign does not listen to %s events", ev.Type)}, nil
+		return nil, "", []string{fmt.Sprintf("campaign does not listen to %s events", ev.Type)}, nil
 	}
 	if ev.Time.Before(c.Start) || !ev.Time.Before(c.End) {
 		reasons = append(reasons, fmt.Sprintf("event time %s is outside the campaign window [%s, %s)",
 			ev.Time.UTC().Format("2006-01-02T15:04:05Z"), c.Start.UTC().Format("2006-01-02T15:04:05Z"), c.End.UTC().Format("2006-01-02T15:04:05Z")))
 		if !explain {
-			return "", reasons, nil
+			return nil, "", reasons, nil
 		}
 	}
 	cc, err := e.compile(tenant, c)
 	if err != nil {
-		return "", nil, err
+		return nil, "", nil, err
 	}
 	participant := ev.participant(c.Participant)
 	switch {
@@ -35,7 +36,7 @@ func (e *Engine) match(ctx context.Context, tenant storage.TenantID, c *Campaign
 		reasons = append(reasons, fmt.Sprintf("%s %q does not take part in the campaign", c.Participant, participant))
 	}
 	if len(reasons) > 0 && !explain {
-		return "", reasons, nil
+		return cc, "", reasons, nil
 	}
 	if cc.set != nil {
 		var v rules.Verdict
@@ -48,7 +49,7 @@ func (e *Engine) match(ctx context.Context, tenant storage.TenantID, c *Campaign
 			reasons = append(reasons, ruleReason(r))
 		}
 	}
-	return participant, reasons, nil
+	return cc, participant, reasons, nil
 }
 
 func ruleReason(r rules.Result) string {
@@ -169,7 +170,7 @@ func (e *Engine) Explain(ctx context.Context, tenant storage.TenantID, ev Event)
 	out := make([]Verdict, 0, len(camps))
 	for i := range camps {
 		c := &camps[i]
-		p, reasons, err := e.match(ctx, tenant, c, &ev, f, true)
+		_, p, reasons, err := e.match(ctx, tenant, c, &ev, f, true)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package reward
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -45,14 +44,14 @@ type GrantMessage struct {
 }
 
 // publish appends the message of a grant change, when the Engine has an
-// outbox.
-func (e *Engine) publish(ctx context.Context, tenant storage.TenantID, topic string, g *Grant) error {
+// outbox; key is g.AwardKey().
+func (e *Engine) publish(ctx context.Context, tenant storage.TenantID, topic string, g *Grant, key string) error {
 	if e.outbox == nil {
 		return nil
 	}
-	key := g.AwardKey()
-	body, err := json.Marshal(GrantMessage{Tenant: tenant, Campaign: g.Campaign, Period: g.Period, Participant: g.Participant,
-		Slot: g.Slot, Seq: g.Seq, Key: key, Award: g.Award, Ref: g.Ref, EventID: g.EventID, At: g.At})
+	msg := GrantMessage{Tenant: tenant, Campaign: g.Campaign, Period: g.Period, Participant: g.Participant,
+		Slot: g.Slot, Seq: g.Seq, Key: key, Award: g.Award, Ref: g.Ref, EventID: g.EventID, At: g.At}
+	body, err := msg.appendJSON(make([]byte, 0, 384))
 	if err != nil {
 		return fmt.Errorf("reward: encode %s: %w", topic, err)
 	}

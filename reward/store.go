@@ -84,6 +84,27 @@ type Store interface {
 	Grants(ctx context.Context, tenant storage.TenantID, campaign, period, participant string) ([]Grant, error)
 }
 
+// ProgressBatchStore is a Store that applies several progress changes in
+// one call. The Engine uses it, when its Store has it, to apply the
+// changes one event makes to the campaigns that counted it; the adapters
+// of this module have it.
+type ProgressBatchStore interface {
+	// AddProgressBatch does what AddProgress does for each change, in
+	// order, and returns the value each change left its row at (one per
+	// change). It joins the transaction in ctx and, like AddProgress, runs
+	// in one of its own when there is none: all the changes or none.
+	AddProgressBatch(ctx context.Context, tenant storage.TenantID, changes []ProgressChange) ([]int64, error)
+}
+
+// ProgressChange is one change of AddProgressBatch: add Delta (which may
+// be zero) to the row of Key, and move its ReachedAt to At when At is
+// later.
+type ProgressChange struct {
+	Key   ProgressKey
+	Delta int64
+	At    time.Time
+}
+
 // Flow is the contribution of one event to one participant's indicator in
 // one campaign: Delta in the indicator's unit (orders, minor units,
 // weighted quantity, attendance marks). Reversed is how much reverse

@@ -65,9 +65,11 @@ type rwPartKey struct {
 }
 
 // rwSlot is a forward event's place: its record once saved, and the
-// reverses parked until then.
+// reverses parked until then. A slot is replaced, never changed, so that
+// an undo only puts the old one back.
 type rwSlot struct {
-	rec    *reward.EventRecord
+	saved  bool
+	rec    reward.EventRecord
 	parked []reward.Event
 }
 
@@ -77,7 +79,7 @@ type rewardState struct {
 	active    map[rwTypeKey][]reward.Campaign // active campaigns by event type, ordered by ID
 	events    map[rwCampKey]*rwSlot           // keyed by tenant and event ID
 	boards    map[rwBoardKey]*rwBoard
-	grants    map[rwCampKey]map[rwPartKey]map[string]reward.Grant
+	grants    map[rwCampKey]map[rwPartKey]*rwGrants
 	members   map[rwCampKey]*lyMember // loyalty members by tenant and ID
 }
 
@@ -86,7 +88,7 @@ func (r *rewardState) init() {
 	r.active = map[rwTypeKey][]reward.Campaign{}
 	r.events = map[rwCampKey]*rwSlot{}
 	r.boards = map[rwBoardKey]*rwBoard{}
-	r.grants = map[rwCampKey]map[rwPartKey]map[string]reward.Grant{}
+	r.grants = map[rwCampKey]map[rwPartKey]*rwGrants{}
 	r.members = map[rwCampKey]*lyMember{}
 }
 
@@ -220,21 +222,18 @@ func (r *RewardStore) SaveEvent(ctx context.Context, tenant storage.TenantID, re
 	err := s.do(ctx, func(t *txn) error {
 		k := rwCampKey{tenant, rec.ID}
 		slot, existed := s.reward.events[k]
-		if existed && slot.rec != nil {
+		if existed && slot.saved {
 			return fmt.Errorf("%w: event %q", storage.ErrDuplicate, rec.ID)
 		}
-		rec.Flows = slices.Clone(rec.Flows)
-		s.reward.events[k] = &rwSlot{rec: &rec}
-		if existed {
-			parked = slot.parked
+		next := &rwSlot{saved: true, rec: rec}
+		next.rec.Flows = slices.Clone(rec.Flows)
+		s.reward.events[k] = next
+		if !existed {
+			t.onUndo(func() { delete(s.reward.events, k) })
+			return nil
 		}
-		t.onUndo(func() {
-			if existed {
-				s.reward.events[k] = slot
-			} else {
-				delete(s.reward.events, k)
-			}
-		})
+		parked = slot.parked
+		t.onUndo(func() { s.reward.events[k] = slot })
 		return nil
 	})
 	return parked, err
@@ -251,8 +250,8 @@ func (r *RewardStore) LinkReverse(ctx context.Context, tenant storage.TenantID, 
 	err := s.do(ctx, func(t *txn) error {
 		k := rwCampKey{tenant, forwardID}
 		slot, existed := s.reward.events[k]
-		if existed && slot.rec != nil {
-			out = *slot.rec
+		if existed && slot.saved {
+			out = slot.rec
 			out.Flows = slices.Clone(out.Flows)
 			found = true
 			return nil
@@ -284,12 +283,12 @@ func (r *RewardStore) UpdateEventFlows(ctx context.Context, tenant storage.Tenan
 	return s.do(ctx, func(t *txn) error {
 		k := rwCampKey{tenant, id}
 		slot, ok := s.reward.events[k]
-		if !ok || slot.rec == nil {
+		if !ok || !slot.saved {
 			return fmt.Errorf("%w: event %q", storage.ErrNotFound, id)
 		}
-		rec := *slot.rec
-		rec.Flows = slices.Clone(flows)
-		s.reward.events[k] = &rwSlot{rec: &rec}
+		next := &rwSlot{saved: true, rec: slot.rec}
+		next.rec.Flows = slices.Clone(flows)
+		s.reward.events[k] = next
 		t.onUndo(func() { s.reward.events[k] = slot })
 		return nil
 	})
@@ -298,7 +297,7 @@ func (r *RewardStore) UpdateEventFlows(ctx context.Context, tenant storage.Tenan
 func (s *Store) board(k rwBoardKey, create bool) *rwBoard {
 	b := s.reward.boards[k]
 	if b == nil && create {
-		b = newBoard()
+		b = newBoard(k.campaign, k.period)
 		s.reward.boards[k] = b
 	}
 	return b
@@ -312,29 +311,105 @@ func (r *RewardStore) AddProgress(ctx context.Context, tenant storage.TenantID, 
 	}
 	var out reward.Progress
 	err := s.do(ctx, func(t *txn) error {
-		b := s.board(rwBoardKey{tenant, key.Campaign, key.Period}, true)
-		old, existed := b.rows[key.Participant]
-		next := old
-		next.ProgressKey = key
-		next.Value += delta
-		if (delta > 0 && next.Value < old.Value) || (delta < 0 && next.Value > old.Value) {
-			return fmt.Errorf("%w: progress of %q overflows", storage.ErrInvalidArgument, key.Participant)
+		u := &rwProgressUndo{}
+		u.steps = u.one[:0]
+		var err error
+		out, err = s.addProgress(u, tenant, key, delta, at)
+		if len(u.steps) > 0 {
+			t.onUndoer(u)
 		}
-		if at.After(next.ReachedAt) {
-			next.ReachedAt = at
-		}
-		b.put(next, old, existed)
-		t.onUndo(func() {
-			if existed {
-				b.put(old, next, true)
-			} else {
-				b.remove(next)
-			}
-		})
-		out = next
-		return nil
+		return err
 	})
 	return out, err
+}
+
+// AddProgressBatch implements reward.ProgressBatchStore: the changes of
+// one event in one call, with one undo record for all of them.
+func (r *RewardStore) AddProgressBatch(ctx context.Context, tenant storage.TenantID, changes []reward.ProgressChange) ([]int64, error) {
+	s := r.s
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(changes))
+	err := s.do(ctx, func(t *txn) error {
+		u := &rwProgressUndo{steps: make([]rwProgressStep, 0, len(changes))}
+		for i := range changes {
+			ch := &changes[i]
+			p, err := s.addProgress(u, tenant, ch.Key, ch.Delta, ch.At)
+			if err != nil {
+				if len(u.steps) > 0 {
+					t.onUndoer(u) // do takes back the changes made so far
+				}
+				return err
+			}
+			out[i] = p.Value
+		}
+		if len(u.steps) > 0 {
+			t.onUndoer(u)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// addProgress moves one row and records how to take it back in u.
+func (s *Store) addProgress(u *rwProgressUndo, tenant storage.TenantID, key reward.ProgressKey, delta int64, at time.Time) (reward.Progress, error) {
+	b := s.board(rwBoardKey{tenant, key.Campaign, key.Period}, true)
+	i, existed := b.ids[key.Participant]
+	var value int64
+	var reached time.Time
+	if existed {
+		value, reached = b.rows[i].value, b.rows[i].reachedAt
+	}
+	next := value + delta
+	if (delta > 0 && next < value) || (delta < 0 && next > value) {
+		return reward.Progress{}, fmt.Errorf("%w: progress of %q overflows", storage.ErrInvalidArgument, key.Participant)
+	}
+	nextAt := reached
+	if at.After(reached) {
+		nextAt = at
+	}
+	if existed {
+		b.rows[i].value, b.rows[i].reachedAt = next, nextAt
+	} else {
+		i = int32(len(b.rows))
+		b.ids[key.Participant] = i
+		b.rows = append(b.rows, rwRow{participant: key.Participant, value: next, reachedAt: nextAt})
+	}
+	b.touch(i)
+	u.steps = append(u.steps, rwProgressStep{b: b, row: i, value: value, reachedAt: reached, created: !existed})
+	return reward.Progress{ProgressKey: key, Value: next, ReachedAt: nextAt}, nil
+}
+
+// rwProgressUndo takes back progress changes, last first.
+type rwProgressUndo struct {
+	steps []rwProgressStep
+	one   [1]rwProgressStep // the step of a single AddProgress
+}
+
+// rwProgressStep is one row's state before a change.
+type rwProgressStep struct {
+	b         *rwBoard
+	row       int32
+	created   bool
+	value     int64
+	reachedAt time.Time
+}
+
+func (u *rwProgressUndo) undo() {
+	for i := len(u.steps) - 1; i >= 0; i-- {
+		st := &u.steps[i]
+		if st.created {
+			st.b.drop(st.row)
+			continue
+		}
+		r := &st.b.rows[st.row]
+		r.value, r.reachedAt = st.value, st.reachedAt
+		st.b.touch(st.row)
+	}
 }
 
 // Progress implements reward.Store.
@@ -347,8 +422,8 @@ func (r *RewardStore) Progress(ctx context.Context, tenant storage.TenantID, key
 	err := s.do(ctx, func(*txn) error {
 		b := s.board(rwBoardKey{tenant, key.Campaign, key.Period}, false)
 		if b != nil {
-			if p, ok := b.rows[key.Participant]; ok {
-				out = p
+			if i, ok := b.ids[key.Participant]; ok {
+				out = b.progress(i)
 				return nil
 			}
 		}
@@ -372,15 +447,15 @@ func (r *RewardStore) ListProgress(ctx context.Context, tenant storage.TenantID,
 		if b == nil {
 			return nil
 		}
-		ids := make([]string, 0, len(b.rows))
-		for id := range b.rows {
+		ids := make([]string, 0, len(b.ids))
+		for id := range b.ids {
 			if id > after {
 				ids = append(ids, id)
 			}
 		}
 		sort.Strings(ids)
 		for _, id := range ids[:min(limit, len(ids))] {
-			out = append(out, b.rows[id])
+			out = append(out, b.progress(b.ids[id]))
 		}
 		return nil
 	})
@@ -399,6 +474,7 @@ func (r *RewardStore) Leaderboard(ctx context.Context, tenant storage.TenantID, 
 	var out []reward.Progress
 	err := s.do(ctx, func(*txn) error {
 		if b := s.board(rwBoardKey{tenant, campaign, period}, false); b != nil {
+			b.sync()
 			out = b.top(limit)
 		}
 		return nil
@@ -417,8 +493,9 @@ func (r *RewardStore) Rank(ctx context.Context, tenant storage.TenantID, key rew
 	err := s.do(ctx, func(*txn) error {
 		b := s.board(rwBoardKey{tenant, key.Campaign, key.Period}, false)
 		if b != nil {
-			if p, ok := b.rows[key.Participant]; ok {
-				rank, out = b.rank(p), p
+			if i, ok := b.ids[key.Participant]; ok {
+				b.sync()
+				rank, out = b.rank(i), b.progress(i)
 				return nil
 			}
 		}
@@ -427,35 +504,58 @@ func (r *RewardStore) Rank(ctx context.Context, tenant storage.TenantID, key rew
 	return rank, out, err
 }
 
-func (s *Store) grantSlots(tenant storage.TenantID, k reward.GrantKey, create bool) map[string]reward.Grant {
+// rwGrants holds the grants of one participant in one campaign period: a
+// short list by slot, since a campaign has a few tiers (a ranking one rank
+// slot per participant).
+type rwGrants struct{ list []reward.Grant }
+
+// get returns the grant of slot.
+func (gs *rwGrants) get(slot string) (reward.Grant, bool) {
+	if gs != nil {
+		for i := range gs.list {
+			if gs.list[i].Slot == slot {
+				return gs.list[i], true
+			}
+		}
+	}
+	return reward.Grant{}, false
+}
+
+func (s *Store) grantsOf(tenant storage.TenantID, k reward.GrantKey, create bool) *rwGrants {
 	ck := rwCampKey{tenant, k.Campaign}
 	parts := s.reward.grants[ck]
 	if parts == nil {
 		if !create {
 			return nil
 		}
-		parts = map[rwPartKey]map[string]reward.Grant{}
+		parts = map[rwPartKey]*rwGrants{}
 		s.reward.grants[ck] = parts
 	}
 	pk := rwPartKey{k.Period, k.Participant}
-	slots := parts[pk]
-	if slots == nil && create {
-		slots = map[string]reward.Grant{}
-		parts[pk] = slots
+	gs := parts[pk]
+	if gs == nil && create {
+		gs = &rwGrants{}
+		parts[pk] = gs
 	}
-	return slots
+	return gs
 }
 
 func (s *Store) setGrant(t *txn, tenant storage.TenantID, g reward.Grant) {
-	slots := s.grantSlots(tenant, g.GrantKey, true)
-	old, existed := slots[g.Slot]
-	slots[g.Slot] = g
-	t.onUndo(func() {
-		if existed {
-			slots[g.Slot] = old
-		} else {
-			delete(slots, g.Slot)
+	gs := s.grantsOf(tenant, g.GrantKey, true)
+	for i := range gs.list {
+		if gs.list[i].Slot == g.Slot {
+			old := gs.list[i]
+			gs.list[i] = g
+			t.onUndo(func() { gs.list[i] = old })
+			return
 		}
+	}
+	gs.list = append(gs.list, g)
+	// Undone last first: the grant added is the last of the list by then.
+	t.onUndo(func() {
+		n := len(gs.list) - 1
+		gs.list[n] = reward.Grant{}
+		gs.list = gs.list[:n]
 	})
 }
 
@@ -468,7 +568,7 @@ func (r *RewardStore) ClaimGrant(ctx context.Context, tenant storage.TenantID, g
 	var out reward.Grant
 	var ok bool
 	err := s.do(ctx, func(t *txn) error {
-		old, existed := s.grantSlots(tenant, g.GrantKey, false)[g.Slot]
+		old, existed := s.grantsOf(tenant, g.GrantKey, false).get(g.Slot)
 		if existed && old.Status == reward.GrantAwarded {
 			out = old
 			return nil
@@ -490,7 +590,7 @@ func (r *RewardStore) RevokeGrant(ctx context.Context, tenant storage.TenantID, 
 	var out reward.Grant
 	var ok bool
 	err := s.do(ctx, func(t *txn) error {
-		g, existed := s.grantSlots(tenant, key, false)[key.Slot]
+		g, existed := s.grantsOf(tenant, key, false).get(key.Slot)
 		if !existed {
 			return fmt.Errorf("%w: grant %s/%s/%s/%s", storage.ErrNotFound, key.Campaign, key.Period, key.Participant, key.Slot)
 		}
@@ -513,7 +613,7 @@ func (r *RewardStore) SetGrantRef(ctx context.Context, tenant storage.TenantID, 
 		return err
 	}
 	return s.do(ctx, func(t *txn) error {
-		g, existed := s.grantSlots(tenant, key, false)[key.Slot]
+		g, existed := s.grantsOf(tenant, key, false).get(key.Slot)
 		if !existed {
 			return fmt.Errorf("%w: grant %s/%s/%s/%s", storage.ErrNotFound, key.Campaign, key.Period, key.Participant, key.Slot)
 		}
@@ -532,17 +632,15 @@ func (r *RewardStore) Grants(ctx context.Context, tenant storage.TenantID, campa
 	var out []reward.Grant
 	err := s.do(ctx, func(*txn) error {
 		if period != "" && participant != "" {
-			for _, g := range s.grantSlots(tenant, reward.GrantKey{Campaign: campaign, Period: period, Participant: participant}, false) {
-				out = append(out, g)
+			if gs := s.grantsOf(tenant, reward.GrantKey{Campaign: campaign, Period: period, Participant: participant}, false); gs != nil {
+				out = append(out, gs.list...)
 			}
 		} else {
-			for pk, slots := range s.reward.grants[rwCampKey{tenant, campaign}] {
+			for pk, gs := range s.reward.grants[rwCampKey{tenant, campaign}] {
 				if (period != "" && pk.period != period) || (participant != "" && pk.participant != participant) {
 					continue
 				}
-				for _, g := range slots {
-					out = append(out, g)
-				}
+				out = append(out, gs.list...)
 			}
 		}
 		slices.SortFunc(out, func(a, b reward.Grant) int { return reward.CompareGrantKey(a.GrantKey, b.GrantKey) })
@@ -563,62 +661,160 @@ func rwCmpString(a, b string) int {
 
 // rwBoard is one campaign period's progress: rows by participant plus an
 // ordered index in rank order (reward.CompareStanding), kept as a list of
-// sorted blocks of compact entries so that an update, a top-N read and a
-// rank are all cheap at 100,000 participants.
+// sorted blocks of compact entries so that a top-N read and a rank are
+// cheap at 100,000 participants. The entries point at rows by number
+// rather than by participant, so that they hold no pointer: moving them
+// is a plain memory move, and the collector never scans them.
+//
+// The index follows the rows lazily. A write only notes the row it moved;
+// the next read that needs the order (Leaderboard, Rank) moves the noted
+// rows in the index, or re-sorts the whole index when so many rows moved
+// that sorting is cheaper. Most boards are written by every event and
+// ranked rarely or never (a challenge's), so counting an event does no
+// index work at all; a row written many times between two reads moves
+// once.
 type rwBoard struct {
-	rows   map[string]reward.Progress
-	blocks [][]rwEntry
+	campaign, period string
+	ids              map[string]int32 // participant -> row
+	rows             []rwRow
+	blocks           [][]rwEntry
+	dirty            []int32 // rows written since the last sync, each once
+	stale            bool    // too many rows written: re-sort at the next sync
+}
+
+// rwRow is one participant's progress, with its place in the index as of
+// the last sync.
+type rwRow struct {
+	participant string
+	value       int64
+	reachedAt   time.Time
+	indexed     rwEntry // valid when inIndex
+	inIndex     bool
+	dirty       bool // listed in rwBoard.dirty
 }
 
 // rwEntry is a row's place in the rank order.
 type rwEntry struct {
 	value int64
 	at    int64 // ReachedAt in Unix nanoseconds
-	id    string
+	row   int32
 }
 
-func rwEntryOf(p reward.Progress) rwEntry {
-	return rwEntry{value: p.Value, at: p.ReachedAt.UnixNano(), id: p.Participant}
+func newBoard(campaign, period string) *rwBoard {
+	return &rwBoard{campaign: campaign, period: period, ids: map[string]int32{}}
 }
 
-func rwCompare(a, b rwEntry) int {
-	switch {
-	case a.value > b.value:
-		return -1
-	case a.value < b.value:
-		return 1
-	case a.at < b.at:
-		return -1
-	case a.at > b.at:
-		return 1
+func (b *rwBoard) entry(i int32) rwEntry {
+	r := &b.rows[i]
+	return rwEntry{value: r.value, at: r.reachedAt.UnixNano(), row: i}
+}
+
+func (b *rwBoard) progress(i int32) reward.Progress {
+	r := &b.rows[i]
+	return reward.Progress{ProgressKey: reward.ProgressKey{Campaign: b.campaign, Period: b.period, Participant: r.participant},
+		Value: r.value, ReachedAt: r.reachedAt}
+}
+
+// touch notes that row i was written.
+func (b *rwBoard) touch(i int32) {
+	r := &b.rows[i]
+	if r.dirty || b.stale {
+		return
 	}
-	return rwCmpString(a.id, b.id)
+	if len(b.dirty) >= 64+len(b.rows)/8 {
+		// Moving this many rows one by one costs more than a sort.
+		b.stale = true
+		for _, j := range b.dirty {
+			b.rows[j].dirty = false
+		}
+		b.dirty = nil
+		return
+	}
+	r.dirty = true
+	b.dirty = append(b.dirty, i)
+}
+
+// drop removes row i, which was created last (its creation is being
+// undone, and undos run last first).
+func (b *rwBoard) drop(i int32) {
+	r := &b.rows[i]
+	if r.inIndex {
+		b.unindex(r.indexed)
+	}
+	if r.dirty {
+		for k := len(b.dirty) - 1; k >= 0; k-- {
+			if b.dirty[k] == i {
+				b.dirty = slices.Delete(b.dirty, k, k+1)
+				break
+			}
+		}
+	}
+	delete(b.ids, r.participant)
+	b.rows[i] = rwRow{}
+	b.rows = b.rows[:i]
+}
+
+// sync brings the index up to date with the rows.
+func (b *rwBoard) sync() {
+	if b.stale {
+		all := make([]rwEntry, len(b.rows))
+		for i := range b.rows {
+			e := b.entry(int32(i))
+			all[i] = e
+			b.rows[i].indexed, b.rows[i].inIndex = e, true
+		}
+		slices.SortFunc(all, b.compare)
+		b.blocks = b.blocks[:0]
+		for len(all) > 0 {
+			n := min(rwBlock, len(all))
+			b.blocks = append(b.blocks, all[:n:n])
+			all = all[n:]
+		}
+		b.stale = false
+		return
+	}
+	for _, i := range b.dirty {
+		r := &b.rows[i]
+		e := b.entry(i)
+		if r.inIndex {
+			if r.indexed == e {
+				r.dirty = false
+				continue
+			}
+			b.unindex(r.indexed)
+		}
+		b.index(e)
+		r.indexed, r.inIndex, r.dirty = e, true, false
+	}
+	b.dirty = b.dirty[:0]
+}
+
+// compare orders entries by rank: value descending, then ReachedAt, then
+// participant.
+func (b *rwBoard) compare(x, y rwEntry) int {
+	switch {
+	case x.value > y.value:
+		return -1
+	case x.value < y.value:
+		return 1
+	case x.at < y.at:
+		return -1
+	case x.at > y.at:
+		return 1
+	case x.row == y.row:
+		return 0
+	}
+	return rwCmpString(b.rows[x.row].participant, b.rows[y.row].participant)
 }
 
 const rwBlock = 128
-
-func newBoard() *rwBoard { return &rwBoard{rows: map[string]reward.Progress{}} }
-
-// put replaces old (when existed) by next in the rows and the index.
-func (b *rwBoard) put(next, old reward.Progress, existed bool) {
-	if existed {
-		b.unindex(rwEntryOf(old))
-	}
-	b.rows[next.Participant] = next
-	b.index(rwEntryOf(next))
-}
-
-func (b *rwBoard) remove(p reward.Progress) {
-	b.unindex(rwEntryOf(p))
-	delete(b.rows, p.Participant)
-}
 
 // find returns the block that holds e, or would: the first whose last
 // entry is not before e (the last block when e sorts after everything).
 func (b *rwBoard) find(e rwEntry) int {
 	i := sort.Search(len(b.blocks), func(i int) bool {
 		blk := b.blocks[i]
-		return rwCompare(blk[len(blk)-1], e) >= 0
+		return b.compare(blk[len(blk)-1], e) >= 0
 	})
 	if i == len(b.blocks) && i > 0 {
 		i--
@@ -633,12 +829,11 @@ func (b *rwBoard) index(e rwEntry) {
 	}
 	bi := b.find(e)
 	blk := b.blocks[bi]
-	j, _ := slices.BinarySearchFunc(blk, e, rwCompare)
+	j, _ := slices.BinarySearchFunc(blk, e, b.compare)
 	blk = slices.Insert(blk, j, e)
 	if len(blk) > 2*rwBlock {
 		right := make([]rwEntry, len(blk)-rwBlock, 2*rwBlock)
 		copy(right, blk[rwBlock:])
-		clear(blk[rwBlock:])
 		blk = blk[:rwBlock]
 		b.blocks = slices.Insert(b.blocks, bi+1, right)
 	}
@@ -651,7 +846,7 @@ func (b *rwBoard) unindex(e rwEntry) {
 	}
 	bi := b.find(e)
 	blk := b.blocks[bi]
-	j, ok := slices.BinarySearchFunc(blk, e, rwCompare)
+	j, ok := slices.BinarySearchFunc(blk, e, b.compare)
 	if !ok {
 		return
 	}
@@ -670,20 +865,20 @@ func (b *rwBoard) top(n int) []reward.Progress {
 			if len(out) == n {
 				return out
 			}
-			out = append(out, b.rows[e.id])
+			out = append(out, b.progress(e.row))
 		}
 	}
 	return out
 }
 
-func (b *rwBoard) rank(p reward.Progress) int {
-	e := rwEntryOf(p)
+func (b *rwBoard) rank(i int32) int {
+	e := b.entry(i)
 	bi := b.find(e)
 	r := 0
 	for _, blk := range b.blocks[:bi] {
 		r += len(blk)
 	}
-	j, _ := slices.BinarySearchFunc(b.blocks[bi], e, rwCompare)
+	j, _ := slices.BinarySearchFunc(b.blocks[bi], e, b.compare)
 	return r + j + 1
 }
 

@@ -6,13 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/rewardkit/rewardkit/reward"
 	"github.com/rewardkit/rewardkit/storage"
 )
 
-var _ reward.Store = (*RewardStore)(nil)
+var (
+	_ reward.Store              = (*RewardStore)(nil)
+	_ reward.ProgressBatchStore = (*RewardStore)(nil)
+)
 
 type rewardQueries struct {
 	insertCampaign, updateCampaign, campaign, active, setStatus, campaignExists string
@@ -22,7 +27,7 @@ type rewardQueries struct {
 
 	addProgress, progress, list, board, rankCount string
 
-	claimGrant, grant, revokeGrant, setRef, grants string
+	insertGrant, claimGrant, grant, revokeGrant, setRef, grants string
 }
 
 func buildRewardQueries(d Dialect, prefix string) rewardQueries {
@@ -56,8 +61,7 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 		unpark:      d.rebind("DELETE FROM " + pk + " WHERE tenant = ? AND forward_id = ?"),
 
 		addProgress: d.rebind(d.upsert(pr, []string{"tenant", "campaign", "period", "participant", "value", "reached_at"},
-			[]string{"tenant", "campaign", "period", "participant"},
-			"value = "+pr+".value + excluded.value, reached_at = CASE WHEN excluded.reached_at > "+pr+".reached_at THEN excluded.reached_at ELSE "+pr+".reached_at END", "")),
+			[]string{"tenant", "campaign", "period", "participant"}, progressSet(pr), "")),
 		progress: d.rebind("SELECT value, reached_at FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND participant = ?"),
 		list: d.rebind("SELECT participant, value, reached_at FROM " + pr +
 			" WHERE tenant = ? AND campaign = ? AND period = ? AND participant > ? ORDER BY participant LIMIT ?"),
@@ -69,6 +73,8 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 			" + (SELECT COUNT(*) FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND value = ? AND reached_at < ?)" +
 			" + (SELECT COUNT(*) FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND value = ? AND reached_at = ? AND participant < ?)"),
 
+		insertGrant: d.rebind(d.insertIgnore(g, []string{"tenant", "campaign", "period", "participant", "slot", "award", "status", "seq", "ref", "event_id", "at"},
+			[]string{"tenant", "campaign", "period", "participant", "slot"})),
 		claimGrant: d.rebind(d.upsert(g, []string{"tenant", "campaign", "period", "participant", "slot", "award", "status", "seq", "ref", "event_id", "at"},
 			[]string{"tenant", "campaign", "period", "participant", "slot"},
 			"award = excluded.award, status = excluded.status, seq = "+g+".seq + 1, ref = '', event_id = excluded.event_id, at = excluded.at",
@@ -82,12 +88,20 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 	}
 }
 
+// progressSet is the update of a progress upsert: add the value, keep the
+// later ReachedAt.
+func progressSet(pr string) string {
+	return "value = " + pr + ".value + excluded.value, reached_at = CASE WHEN excluded.reached_at > " + pr + ".reached_at THEN excluded.reached_at ELSE " + pr + ".reached_at END"
+}
+
 // RewardStore is the Store's implementation of reward.Store; get it with
 // Store.Rewards. Its methods join the Store's transactions; pass the Store
 // itself as the reward Engine's Transactor.
 type RewardStore struct {
 	s *Store
 	q rewardQueries
+
+	batches sync.Map // int -> progressBatch: the statements of AddProgressBatch by row count
 }
 
 // Rewards returns the store of package reward (what reward.Config.Store
@@ -258,7 +272,15 @@ func (r *RewardStore) SaveEvent(ctx context.Context, tenant storage.TenantID, re
 	}
 	var parked []reward.Event
 	err = r.s.write(ctx, "save event", func(ctx context.Context, q querier) error {
-		n, err := affected(q.ExecContext(ctx, r.q.saveEvent, string(tenant), rec.ID, 1, string(rec.Type), r.s.dialect.timeArg(rec.Time), string(flows)))
+		args := []any{string(tenant), rec.ID, 1, string(rec.Type), r.s.dialect.timeArg(rec.Time), string(flows)}
+		// Usually the event's row does not exist yet: inserting it is all.
+		// A reverse parks only after creating the row (LinkReverse), so a
+		// fresh insert has no reverse waiting.
+		n, err := affected(q.ExecContext(ctx, r.q.slot, args...))
+		if err != nil || n == 1 {
+			return err
+		}
+		n, err = affected(q.ExecContext(ctx, r.q.saveEvent, args...))
 		if err != nil {
 			return err
 		}
@@ -374,6 +396,132 @@ func (r *RewardStore) AddProgress(ctx context.Context, tenant storage.TenantID, 
 	return out, err
 }
 
+// maxProgressBatch bounds the rows of one AddProgressBatch statement
+// (SQLite caps the parameters of a statement).
+const maxProgressBatch = 64
+
+// progressBatch is the pair of statements that apply n progress changes:
+// one upsert of n rows and one read of those rows; empty when the dialect
+// cannot.
+type progressBatch struct{ upsert, read string }
+
+func (r *RewardStore) progressBatch(n int) progressBatch {
+	if b, ok := r.batches.Load(n); ok {
+		return b.(progressBatch)
+	}
+	pr := r.s.opts.TablePrefix + "reward_progress"
+	// The one-row upsert of AddProgress, widened to n rows: the dialect
+	// builds the ON CONFLICT clause, whose syntax PostgreSQL and SQLite
+	// share for one row or many.
+	one := "(" + placeholders(6) + ")"
+	rows := strings.Repeat(one+", ", n-1) + one
+	upsert := strings.Replace(r.s.dialect.upsert(pr, []string{"tenant", "campaign", "period", "participant", "value", "reached_at"},
+		[]string{"tenant", "campaign", "period", "participant"}, progressSet(pr), ""), "VALUES "+one, "VALUES "+rows, 1)
+	if !strings.Contains(upsert, "VALUES "+rows) {
+		// A dialect whose upsert is shaped otherwise: one row at a time.
+		b := progressBatch{}
+		r.batches.Store(n, b)
+		return b
+	}
+	// The read is n point reads on the primary key, glued by UNION ALL: a
+	// row-value IN list leaves PostgreSQL's generic plan scanning the
+	// tenant's whole key range.
+	point := "SELECT campaign, period, participant, value FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND participant = ?"
+	b := progressBatch{
+		upsert: r.s.dialect.rebind(upsert),
+		read:   r.s.dialect.rebind(strings.Repeat(point+" UNION ALL ", n-1) + point),
+	}
+	r.batches.Store(n, b)
+	return b
+}
+
+// AddProgressBatch implements reward.ProgressBatchStore: one upsert of
+// every row and one read of their values, rather than two statements per
+// row. A batch that names one row twice (which one upsert statement cannot
+// change twice) runs as one AddProgress per change.
+func (r *RewardStore) AddProgressBatch(ctx context.Context, tenant storage.TenantID, changes []reward.ProgressChange) ([]int64, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(changes))
+	if len(changes) == 0 {
+		return out, nil
+	}
+	var b progressBatch
+	if len(changes) <= maxProgressBatch && !hasRepeatedKey(changes) {
+		b = r.progressBatch(len(changes))
+	}
+	if b.upsert == "" {
+		err := r.s.InTx(ctx, func(ctx context.Context) error {
+			for i, ch := range changes {
+				p, err := r.AddProgress(ctx, tenant, ch.Key, ch.Delta, ch.At)
+				if err != nil {
+					return err
+				}
+				out[i] = p.Value
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	up := make([]any, 0, 6*len(changes))
+	keys := make([]any, 0, 4*len(changes))
+	for _, ch := range changes {
+		up = append(up, string(tenant), ch.Key.Campaign, ch.Key.Period, ch.Key.Participant, ch.Delta, r.s.dialect.timeArg(ch.At))
+		keys = append(keys, string(tenant), ch.Key.Campaign, ch.Key.Period, ch.Key.Participant)
+	}
+	err := r.s.write(ctx, "add progress", func(ctx context.Context, q querier) error {
+		if _, err := q.ExecContext(ctx, b.upsert, up...); err != nil {
+			return dbErr("add progress", err)
+		}
+		rows, err := q.QueryContext(ctx, b.read, keys...)
+		if err != nil {
+			return dbErr("add progress", err)
+		}
+		defer rows.Close()
+		seen := 0
+		for rows.Next() {
+			var k reward.ProgressKey
+			var v int64
+			if err := rows.Scan(&k.Campaign, &k.Period, &k.Participant, &v); err != nil {
+				return dbErr("add progress", err)
+			}
+			for i := range changes {
+				if changes[i].Key == k {
+					out[i] = v
+					seen++
+					break
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return dbErr("add progress", err)
+		}
+		if seen != len(changes) {
+			return dbErr("add progress", fmt.Errorf("read back %d of %d progress rows", seen, len(changes)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func hasRepeatedKey(changes []reward.ProgressChange) bool {
+	for i := range changes {
+		for j := range i {
+			if changes[i].Key == changes[j].Key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Progress implements reward.Store: reward.ErrNoProgress.
 func (r *RewardStore) Progress(ctx context.Context, tenant storage.TenantID, key reward.ProgressKey) (reward.Progress, error) {
 	if err := tenant.Validate(); err != nil {
@@ -476,8 +624,9 @@ func (r *RewardStore) readGrant(ctx context.Context, q querier, tenant storage.T
 	return g, err
 }
 
-// ClaimGrant implements reward.Store: one conditional upsert, judged by
-// rows affected.
+// ClaimGrant implements reward.Store. A slot never awarded (the usual
+// case) takes one insert; otherwise one conditional upsert, judged by rows
+// affected, and a read of the grant as it now is.
 func (r *RewardStore) ClaimGrant(ctx context.Context, tenant storage.TenantID, g reward.Grant) (reward.Grant, bool, error) {
 	if err := tenant.Validate(); err != nil {
 		return reward.Grant{}, false, err
@@ -489,8 +638,25 @@ func (r *RewardStore) ClaimGrant(ctx context.Context, tenant storage.TenantID, g
 	var out reward.Grant
 	var ok bool
 	err = r.s.write(ctx, "claim grant", func(ctx context.Context, q querier) error {
-		n, err := affected(q.ExecContext(ctx, r.q.claimGrant, string(tenant), g.Campaign, g.Period, g.Participant, g.Slot,
-			string(award), string(reward.GrantAwarded), int64(1), "", g.EventID, r.s.dialect.timeArg(g.At)))
+		args := []any{string(tenant), g.Campaign, g.Period, g.Participant, g.Slot,
+			string(award), string(reward.GrantAwarded), int64(1), "", g.EventID, r.s.dialect.timeArg(g.At)}
+		n, err := affected(q.ExecContext(ctx, r.q.insertGrant, args...))
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			// New: the row is what was inserted, decoded as a read
+			// would decode it.
+			out, ok = g, true
+			out.Status, out.Seq, out.Ref = reward.GrantAwarded, 1, ""
+			out.At = g.At.UTC().Truncate(time.Microsecond)
+			out.Award = reward.Award{}
+			if err := json.Unmarshal(award, &out.Award); err != nil {
+				return fmt.Errorf("sqlstore: decode award: %w", err)
+			}
+			return nil
+		}
+		n, err = affected(q.ExecContext(ctx, r.q.claimGrant, args...))
 		if err != nil {
 			return err
 		}

@@ -2,11 +2,18 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/reward"
+	"github.com/rewardkit/rewardkit/rules"
 	"github.com/rewardkit/rewardkit/storage/sqlstore"
 )
 
@@ -39,5 +46,139 @@ func BenchmarkRewardLeaderboard(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// BenchmarkRewardHandlePostgres handles distinct order events from 16
+// goroutines over 16 connections, with ten active campaigns listening
+// (the campaigns of reward's BenchmarkHandle: counts, amounts, weighted
+// quantities and a team ranking, three eligibility rules each).
+func BenchmarkRewardHandlePostgres(b *testing.B) {
+	ctx := context.Background()
+	pg := backendNamed("postgres")
+	s := pg.open(b, pg.place(b), sqlstore.Options{MaxConns: 16})
+	eng, err := reward.New(reward.Config{Store: s.Rewards(), Tx: s, Awarder: &reward.Recorder{}})
+	require.NoError(b, err)
+	t0 := time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range benchRewardCampaigns(b, t0) {
+		_, err := eng.PutCampaign(ctx, tenantA, c)
+		require.NoError(b, err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(16) // 16 * GOMAXPROCS goroutines; the pool caps them at 16 connections
+	b.ReportAllocs()
+	start := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := eng.Handle(ctx, tenantA, benchRewardEvent(t0, i)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+func benchRewardCampaigns(tb testing.TB, t0 time.Time) []reward.Campaign {
+	minAmount, err := rules.MinOrderAmount(money.MustParse("5", money.USD)).Definition("min-amount")
+	require.NoError(tb, err)
+	region, err := rules.RegionIn("north", "east", "south").Definition("region")
+	require.NoError(tb, err)
+	channel, err := rules.ChannelIn("app", "web").Definition("channel")
+	require.NoError(tb, err)
+	points := func(n int64) reward.Award {
+		return reward.Award{Kind: reward.AwardPoints, Amount: money.FromMinor(n, money.MustCurrency("POINTS", 0))}
+	}
+	var out []reward.Campaign
+	for i := range 10 {
+		c := reward.Campaign{ID: fmt.Sprintf("bench-%02d", i), Kind: reward.Challenge, Status: reward.StatusActive,
+			Start: t0, End: t0.AddDate(1, 0, 0), EventTypes: []reward.EventType{reward.OrderInstalled},
+			Participant: reward.ParticipantUser, Clawback: reward.ClawbackOnReverse,
+			Rules: []rules.Definition{minAmount, region, channel},
+			Tiers: []reward.Tier{{Target: 5, Award: points(10)}, {Target: 50, Award: points(100)}}}
+		switch i % 4 {
+		case 0:
+			c.Indicator = reward.Indicator{Strategy: reward.OrderCount}
+		case 1:
+			c.Indicator = reward.Indicator{Strategy: reward.OrderAmount, Currency: "USD"}
+			c.Tiers = []reward.Tier{{Target: 100_00, Award: points(10)}, {Target: 1000_00, Award: points(100)}}
+		case 2:
+			c.Indicator = reward.Indicator{Strategy: reward.ProductQuantity, CategoryWeights: map[string]int64{"phone": 2, "case": 1}}
+			c.Participant = reward.ParticipantShop
+		case 3:
+			c.Kind, c.Tiers, c.TopN = reward.Ranking, nil, 100
+			c.Indicator = reward.Indicator{Strategy: reward.OrderCount}
+			c.Participant = reward.ParticipantTeam
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// benchRewardEvent is the i-th event: one of 5,000 users, 100 shops and
+// 20 teams, a random amount, two lines.
+func benchRewardEvent(t0 time.Time, i int64) reward.Event {
+	rng := rand.New(rand.NewPCG(uint64(i), 2))
+	u := rng.IntN(5000)
+	return reward.Event{ID: fmt.Sprintf("e-%d", i), Type: reward.OrderInstalled, Time: t0.Add(time.Duration(i) * time.Second),
+		UserID: fmt.Sprintf("u%d", u), ShopID: fmt.Sprintf("shop%d", u%100), TeamID: fmt.Sprintf("team%d", u%20),
+		Region: "north", Channel: "app", Amount: money.FromMinor(1000+rng.Int64N(10000), money.USD),
+		Lines: []reward.Line{{SKU: "sku-1", Category: "phone", Quantity: 1}, {SKU: "sku-9", Category: "case", Quantity: 2}}}
+}
+
+// AddProgressBatch (one statement for many rows, or one per change when a
+// row repeats) ends where AddProgress one change at a time ends, and a
+// transaction that fails takes the whole batch back.
+func TestRewardProgressBatch(t *testing.T) {
+	eachStore(t, sqlstore.Options{}, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		rs := s.Rewards()
+		bs, ok := rs.(reward.ProgressBatchStore)
+		require.True(t, ok)
+		t0 := time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)
+		key := func(c, p string) reward.ProgressKey {
+			return reward.ProgressKey{Campaign: c, Period: "all", Participant: p}
+		}
+		batches := [][]reward.ProgressChange{
+			{{Key: key("a", "u1"), Delta: 3, At: t0}, {Key: key("b", "u1"), Delta: 1, At: t0}, {Key: key("a", "u2"), Delta: 0, At: t0.Add(time.Hour)}},
+			{{Key: key("a", "u1"), Delta: -1, At: t0.Add(-time.Hour)}, {Key: key("a", "u1"), Delta: 5, At: t0.Add(2 * time.Hour)}},
+			{{Key: key("b", "u1"), Delta: 2, At: t0.Add(time.Minute)}},
+		}
+		model := map[reward.ProgressKey]reward.Progress{}
+		for _, batch := range batches {
+			values, err := bs.AddProgressBatch(ctx, tenantA, batch)
+			require.NoError(t, err)
+			require.Len(t, values, len(batch))
+			for i, ch := range batch {
+				p := model[ch.Key]
+				p.ProgressKey, p.Value = ch.Key, p.Value+ch.Delta
+				if ch.At.After(p.ReachedAt) {
+					p.ReachedAt = ch.At
+				}
+				model[ch.Key] = p
+				require.Equal(t, p.Value, values[i], "change %d of %v", i, batch)
+			}
+		}
+		for k, want := range model {
+			got, err := rs.Progress(ctx, tenantA, k)
+			require.NoError(t, err)
+			require.Equal(t, want.Value, got.Value, k)
+			require.True(t, want.ReachedAt.Equal(got.ReachedAt), k)
+		}
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(ctx context.Context) error {
+			if _, err := bs.AddProgressBatch(ctx, tenantA, []reward.ProgressChange{{Key: key("a", "u1"), Delta: 100, At: t0}, {Key: key("c", "u9"), Delta: 1, At: t0}}); err != nil {
+				return err
+			}
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		got, err := rs.Progress(ctx, tenantA, key("a", "u1"))
+		require.NoError(t, err)
+		require.Equal(t, model[key("a", "u1")].Value, got.Value)
+		_, err = rs.Progress(ctx, tenantA, key("c", "u9"))
+		require.ErrorIs(t, err, reward.ErrNoProgress)
 	})
 }
