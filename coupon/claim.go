@@ -34,6 +34,13 @@ type claimPayload struct {
 // conditional write, last in the transaction, so concurrent claims over
 // many host instances never issue more than the stock.
 //
+// With no transaction in ctx and no RequestKey, a store that offers it
+// (directClaimer) makes the whole claim one atomic step of its own:
+// PostgreSQL one autocommit statement, memory one step under its lock.
+// Otherwise the claim runs in a transaction (joining the one in ctx). The
+// template is read through the Service's short-lived template cache
+// (Config.TemplateCacheTTL).
+//
 // Errors: ErrInvalidRequest, ErrUnknownTemplate, ErrNotClaimable (an
 // automatic promotion), ErrNotStarted / ErrExpired (outside the claim
 // window), *ConditionError (ErrConditionFailed), ErrUserLimit,
@@ -49,7 +56,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Coupon, error) {
 	if err := validID("user ID", req.UserID); err != nil {
 		return Coupon{}, err
 	}
-	tpl, comp, err := s.template(ctx, req.Tenant, req.TemplateID)
+	tpl, comp, err := s.claimTemplate(ctx, req.Tenant, req.TemplateID)
 	if err != nil {
 		return Coupon{}, err
 	}
@@ -65,10 +72,31 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Coupon, error) {
 			return Coupon{}, err
 		}
 	}
-	op := &claimOp{s: s, it: issuingOf(&tpl), comp: comp, req: &req, now: now}
-	if req.RequestKey != "" {
-		return storage.Idempotent(ctx, s.tx, s.cfg.Idempotency, s.clock, req.Tenant, "coupon.claim", req.RequestKey,
-			claimPayload{Template: req.TemplateID, User: req.UserID}, op.issue)
+	it := issuingOf(tpl)
+	rec, err := s.newClaim(&it, comp, req.UserID, now, change{ev: EventClaim, actor: defaulted(req.Actor, req.UserID)})
+	if err != nil {
+		return Coupon{}, err
+	}
+	if req.RequestKey == "" && it.giftCard == nil {
+		if d, ok := s.store.(directClaimer); ok {
+			c, handled, err := s.claimDirect(ctx, d, &it, comp, &rec)
+			if handled {
+				return c, err
+			}
+		}
+	}
+	return s.claimInTx(ctx, &it, comp, &rec, req.RequestKey)
+}
+
+// claimInTx is Claim's general path: the claim in a transaction (the one
+// in ctx, or its own), idempotent under key when key is not empty. It is
+// a function of its own so that the heap allocation of its claimOp is
+// paid by this path only.
+func (s *Service) claimInTx(ctx context.Context, it *issuing, comp *compiledTemplate, rec *claimRecord, key string) (Coupon, error) {
+	op := &claimOp{s: s, it: *it, comp: comp, rec: *rec}
+	if key != "" {
+		return storage.Idempotent(ctx, s.tx, s.cfg.Idempotency, s.clock, it.tenant, "coupon.claim", key,
+			claimPayload{Template: it.id, User: rec.c.UserID}, op.issue)
 	}
 	if err := s.tx.InTx(ctx, op.run); err != nil {
 		return Coupon{}, err
@@ -76,19 +104,42 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Coupon, error) {
 	return op.out, nil
 }
 
+// claimDirect offers the claim to the store's one-step path. handled
+// false: the store declined and wrote nothing.
+func (s *Service) claimDirect(ctx context.Context, d directClaimer, it *issuing, comp *compiledTemplate, rec *claimRecord) (Coupon, bool, error) {
+	var uk string
+	if it.limits.PerUser > 0 {
+		uk = comp.userKey(rec.c.UserID)
+	}
+	handled, userOK, stockOK, err := d.ClaimDirect(ctx, s.cfg.Outbox, s.counters, rec.c, rec.e, rec.m,
+		uk, it.limits.PerUser, comp.issuedKey, it.limits.Stock)
+	switch {
+	case !handled:
+		return Coupon{}, false, nil
+	case err != nil:
+		return Coupon{}, true, err
+	case !userOK:
+		return Coupon{}, true, s.userLimit(it, rec.c.UserID)
+	case !stockOK:
+		return Coupon{}, true, s.outOfStock(it)
+	}
+	return rec.c, true, nil
+}
+
 // claimOp is one claim's transaction: one allocation holds everything
 // the transaction function needs (not the whole Template, which is large).
+// Its record is reused when the transaction is re-run: the IDs it holds
+// were taken by no committed write.
 type claimOp struct {
 	s    *Service
 	it   issuing
 	comp *compiledTemplate
-	req  *ClaimRequest
-	now  time.Time
+	rec  claimRecord
 	out  Coupon
 }
 
 func (o *claimOp) issue(ctx context.Context) (Coupon, error) {
-	c, refusal, err := o.s.issue(ctx, &o.it, o.comp, o.req.UserID, o.now, change{ev: EventClaim, actor: defaulted(o.req.Actor, o.req.UserID)}, false)
+	c, refusal, err := o.s.issue(ctx, &o.it, o.comp, &o.rec, false)
 	if err == nil && refusal != nil {
 		err = refusal
 	}
@@ -140,32 +191,65 @@ type claimWriter interface {
 		userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error)
 }
 
-// issue creates one ACTIVATED coupon for user in the transaction in ctx. A
-// limit that refuses is returned as refusal (with nothing written and no
-// error, so that a batch can go on in the same transaction); err is a
-// failure of the store. With stockFirst the stock is taken before
-// anything else (batches), otherwise last (the hot row is held briefly)
-// and a refusal may leave writes that the caller must roll back (Claim
-// returns it as its error).
-func (s *Service) issue(ctx context.Context, tpl *issuing, comp *compiledTemplate, user string, now time.Time, ch change, stockFirst bool) (c Coupon, refusal, err error) {
-	from, until := tpl.validity.window(now, comp.loc)
-	c = Coupon{
-		Tenant: tpl.tenant, ID: s.newID(), TemplateID: tpl.id, UserID: user, State: StateUnactivated,
-		ValidFrom: from, ValidUntil: until, IssuedAt: now, UpdatedAt: now,
-	}
-	to, err := s.life.next(c.ID, c.State, "", ch.ev)
+// claimRecord is what one claim writes besides the counters: the new
+// coupon, its audit entry and its outbox message, built once per claim.
+type claimRecord struct {
+	c Coupon
+	e AuditEntry
+	m storage.Message
+}
+
+// newClaim builds the record of a claim by user at now: an ACTIVATED
+// coupon (the FSM's claim from UNACTIVATED) with new IDs.
+func (s *Service) newClaim(tpl *issuing, comp *compiledTemplate, user string, now time.Time, ch change) (claimRecord, error) {
+	couponID, eventID := s.newIDs()
+	to, err := s.life.next(couponID, StateUnactivated, "", ch.ev)
 	if err != nil {
-		return Coupon{}, nil, err
+		return claimRecord{}, err
 	}
-	c.State, c.Version = to, 1
+	from, until := tpl.validity.window(now, comp.loc)
+	r := claimRecord{c: Coupon{
+		Tenant: tpl.tenant, ID: couponID, TemplateID: tpl.id, UserID: user, State: to,
+		ValidFrom: from, ValidUntil: until, IssuedAt: now, UpdatedAt: now, Version: 1,
+	}}
+	r.e = AuditEntry{
+		Tenant: tpl.tenant, EventID: eventID, CouponID: couponID, TemplateID: tpl.id, UserID: user,
+		Event: ch.ev, From: StateUnactivated, To: to, Actor: ch.actor, Reason: ch.reason, At: now,
+	}
+	r.m = s.message(&r.e)
+	return r, nil
+}
+
+// directClaimer is an optional fast path of a Store for a claim made with
+// no transaction in ctx: ClaimDirect does what IssueClaim does (same
+// arguments and results) as one atomic step of its own (PostgreSQL: one
+// autocommit statement; memory: one step under the store's lock), and a
+// limit that refuses leaves nothing written. It returns handled false,
+// having done nothing, when ctx holds a transaction of the store, when it
+// has no such path (SQLite), when it cannot serve this call, or after a
+// retryable failure: the caller then runs the general path in a
+// transaction. Like claimWriter it is not part of Store.
+type directClaimer interface {
+	ClaimDirect(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c Coupon, e AuditEntry, m storage.Message,
+		userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error)
+}
+
+// issue stores the claimed coupon of rec in the transaction in ctx,
+// taking the template's stock and the user's cap. A limit that refuses is
+// returned as refusal (with nothing written and no error, so that a batch
+// can go on in the same transaction); err is a failure of the store. With
+// stockFirst the stock is taken before anything else (batches), otherwise
+// last (the hot row is held briefly) and a refusal may leave writes that
+// the caller must roll back (Claim returns it as its error).
+func (s *Service) issue(ctx context.Context, tpl *issuing, comp *compiledTemplate, rec *claimRecord, stockFirst bool) (c Coupon, refusal, err error) {
+	c, user := rec.c, rec.c.UserID
 	if !stockFirst && tpl.kind != KindGiftCard {
 		if w, ok := s.store.(claimWriter); ok {
 			var uk string
 			if tpl.limits.PerUser > 0 {
-				uk = userKey(tpl.id, user)
+				uk = comp.userKey(user)
 			}
-			e := s.entry(&c, StateUnactivated, to, ch)
-			handled, userOK, stockOK, err := w.IssueClaim(ctx, s.cfg.Outbox, s.counters, c, e, s.message(&e),
+			handled, userOK, stockOK, err := w.IssueClaim(ctx, s.cfg.Outbox, s.counters, c, rec.e, rec.m,
 				uk, tpl.limits.PerUser, comp.issuedKey, tpl.limits.Stock)
 			if handled {
 				switch {
@@ -201,7 +285,7 @@ func (s *Service) issue(ctx context.Context, tpl *issuing, comp *compiledTemplat
 		return err
 	}
 	if tpl.limits.PerUser > 0 {
-		_, ok, err := s.counters.AddCounter(ctx, tpl.tenant, userKey(tpl.id, user), 1, comp.perUser)
+		_, ok, err := s.counters.AddCounter(ctx, tpl.tenant, comp.userKey(user), 1, comp.perUser)
 		if err != nil {
 			return Coupon{}, nil, err
 		}
@@ -219,7 +303,10 @@ func (s *Service) issue(ctx context.Context, tpl *issuing, comp *compiledTemplat
 	if len(rejected) > 0 {
 		return Coupon{}, nil, fmt.Errorf("coupon: new coupon ID %s taken: %w", c.ID, storage.ErrDuplicate)
 	}
-	if err := s.record(ctx, &c, StateUnactivated, to, ch); err != nil {
+	if err := s.store.AppendAudit(ctx, rec.e); err != nil {
+		return Coupon{}, nil, err
+	}
+	if err := s.cfg.Outbox.AppendOutbox(ctx, rec.m); err != nil {
 		return Coupon{}, nil, err
 	}
 	if tpl.giftCard != nil {

@@ -111,7 +111,11 @@ func (s *Service) Distribute(ctx context.Context, req DistributeRequest) (Distri
 					nd.Next++
 					continue
 				}
-				c, refusal, err := s.issue(ctx, &it, comp, u, now, change{ev: EventClaim, actor: defaulted(req.Actor, "distribution:"+req.ID), reason: "distribution " + req.ID}, true)
+				rec, err := s.newClaim(&it, comp, u, now, change{ev: EventClaim, actor: defaulted(req.Actor, "distribution:"+req.ID), reason: "distribution " + req.ID})
+				if err != nil {
+					return err
+				}
+				c, refusal, err := s.issue(ctx, &it, comp, &rec, true)
 				if err != nil {
 					return err
 				}

@@ -26,7 +26,10 @@
 // version), an [AuditEntry] and an outbox message in one transaction; an
 // illegal one returns a [*TransitionError] and changes nothing. Stock,
 // caps and budgets are bounded counters in the database, so many host
-// instances can share one PostgreSQL without locks of their own.
+// instances can share one PostgreSQL without locks of their own. A claim
+// made outside a caller's transaction is one atomic step of the store: on
+// PostgreSQL one statement, which concurrent claims of a template share,
+// taking the template's hot stock row last and once per statement.
 //
 // Gift cards (KindGiftCard) are stored value in a ledger
 // (Config.Ledger): funded when issued, spent over many orders through

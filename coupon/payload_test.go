@@ -38,11 +38,17 @@ func TestUUIDSource(t *testing.T) {
 	g := newUUIDSource()
 	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
-	for range 1000 { // crosses several refills of the buffer
-		id := g.next()
-		require.Regexp(t, re, id)
-		require.False(t, seen[id], "duplicate %s", id)
-		seen[id] = true
+	for i := range 1000 { // crosses several refills of the buffer
+		ids := []string{g.next()}
+		if i%2 == 1 {
+			a, b := g.pair()
+			ids = append(ids, a, b)
+		}
+		for _, id := range ids {
+			require.Regexp(t, re, id)
+			require.False(t, seen[id], "duplicate %s", id)
+			seen[id] = true
+		}
 	}
 }
 

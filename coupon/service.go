@@ -41,6 +41,16 @@ type Config struct {
 	// NewID returns IDs for coupons and audit entries; default UUIDv7 from
 	// a buffered crypto/rand source.
 	NewID func() string
+	// TemplateCacheTTL is how long a Service keeps a template it read for
+	// Claim before reading it again; default DefaultTemplateCacheTTL, and
+	// a negative value turns the cache off. Templates are immutable once
+	// created, so a cached copy differs from the stored one only when the
+	// host rewrote or deleted the row behind the library's back; Claim then
+	// follows the old definition (validity, conditions, limits) for at
+	// most this long. It never lets a claim pass that the database
+	// refuses: the stock and per-user caps are conditional writes on the
+	// stored counters. Only found templates are cached.
+	TemplateCacheTTL time.Duration
 
 	// Ledger keeps gift-card balances; without it the gift-card commands
 	// return ErrNoLedger and gift-card templates cannot be issued. It must
@@ -82,7 +92,13 @@ func (c *Config) fill() {
 	if c.GiftCardIssuer == "" {
 		c.GiftCardIssuer = ledger.World
 	}
+	if c.TemplateCacheTTL == 0 {
+		c.TemplateCacheTTL = DefaultTemplateCacheTTL
+	}
 }
+
+// DefaultTemplateCacheTTL is Config.TemplateCacheTTL's default.
+const DefaultTemplateCacheTTL = 2 * time.Second
 
 // Validate reports every missing part (after the defaults are filled in).
 func (c Config) Validate() error {
@@ -134,10 +150,14 @@ type Service struct {
 	// declaration.
 	life  lifecycle
 	newID func() string
+	ids   *uuidSource // the default ID source; nil when Config.NewID is set
 
 	// compiled caches each template's compiled conditions and time zone:
 	// a cache of pure derived data, never a guard of an invariant.
 	compiled sync.Map // tplKey -> *compiledTemplate
+	// templates caches the templates Claim reads, for
+	// Config.TemplateCacheTTL (see there why that is safe).
+	templates sync.Map // tplKey -> *cachedTemplate
 }
 
 // New returns a Service, or the problems of cfg.
@@ -149,7 +169,8 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, store: cfg.Store, tx: cfg.Tx, counters: cfg.Counters, clock: cfg.Clock, ledger: cfg.Ledger,
 		life: newLifecycle(), newID: cfg.NewID}
 	if s.newID == nil {
-		s.newID = newUUIDSource().next
+		s.ids = newUUIDSource()
+		s.newID = s.ids.next
 	}
 	return s, nil
 }
@@ -168,6 +189,50 @@ type compiledTemplate struct {
 	issuedKey        string
 	stock, perUser   storage.Bounds
 	stockN, perUserN int64
+	userPrefix       string // userKey(id, "")
+}
+
+// userKey is the per-user counter key of user (userKey(template, user)).
+func (c *compiledTemplate) userKey(user string) string { return c.userPrefix + user }
+
+// newIDs returns two new IDs (a coupon's and its audit entry's); the
+// default source makes both with one allocation.
+func (s *Service) newIDs() (string, string) {
+	if s.ids != nil {
+		return s.ids.pair()
+	}
+	return s.newID(), s.newID()
+}
+
+// cachedTemplate is a template read for Claim, kept until expires. The
+// Template is shared by every claim that reads it: never modified.
+type cachedTemplate struct {
+	t       *Template
+	comp    *compiledTemplate
+	expires time.Time // on the monotonic clock: the host's Clock may stand still
+}
+
+// claimTemplate returns a template and its compiled form for Claim: from
+// the cache while fresh, else read (and cached). The Template returned is
+// shared and must not be modified.
+func (s *Service) claimTemplate(ctx context.Context, tenant storage.TenantID, id string) (*Template, *compiledTemplate, error) {
+	ttl := s.cfg.TemplateCacheTTL
+	k := tplKey{tenant, id}
+	if ttl > 0 {
+		if v, ok := s.templates.Load(k); ok {
+			if e := v.(*cachedTemplate); time.Now().Before(e.expires) {
+				return e.t, e.comp, nil
+			}
+		}
+	}
+	t, comp, err := s.template(ctx, tenant, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ttl > 0 {
+		s.templates.Store(k, &cachedTemplate{t: &t, comp: comp, expires: time.Now().Add(ttl)})
+	}
+	return &t, comp, nil
 }
 
 // has reports whether some condition applies at phase p.
@@ -194,7 +259,7 @@ func (s *Service) compile(t *Template) (*compiledTemplate, error) {
 		return nil, err
 	}
 	c := &compiledTemplate{conds: slices.Clone(t.Conditions), loc: loc, issuedKey: issuedKey(t.ID),
-		stockN: t.Limits.Stock, perUserN: t.Limits.PerUser}
+		stockN: t.Limits.Stock, perUserN: t.Limits.PerUser, userPrefix: userKey(t.ID, "")}
 	if t.Limits.Stock > 0 {
 		c.stock = storage.AtMost(t.Limits.Stock)
 	}
@@ -263,6 +328,7 @@ func (s *Service) CreateTemplate(ctx context.Context, t Template) (Template, err
 	}
 	t.Conditions = slices.Clone(t.Conditions)
 	s.compiled.Delete(tplKey{t.Tenant, t.ID})
+	s.templates.Delete(tplKey{t.Tenant, t.ID})
 	if _, err := s.compile(&t); err != nil {
 		return Template{}, err
 	}

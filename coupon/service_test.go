@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -684,14 +685,16 @@ func TestConfigValidate(t *testing.T) {
 
 var _ = fmt.Sprint
 
-// plainStore hides the adapter's optional claim fast path (IssueClaim), so
-// that Claim takes the portable path of one store call per step.
+// plainStore hides the adapter's optional claim fast paths (IssueClaim,
+// ClaimDirect), so that Claim takes the portable path of one store call
+// per step.
 type plainStore struct{ coupon.Store }
 
 // TestClaimFastAndPortablePathsAgree runs the same claims through the
-// memory adapter's one-step IssueClaim and through the portable path:
+// memory adapter's one-step ClaimDirect (no transaction in ctx), its
+// IssueClaim (each claim inside a transaction) and the portable path:
 // same coupons, audit, outbox, counters and refusals, and a refusal
-// leaves nothing behind on either.
+// leaves nothing behind on any.
 func TestClaimFastAndPortablePathsAgree(t *testing.T) {
 	type outcome struct {
 		errs              []string
@@ -699,7 +702,7 @@ func TestClaimFastAndPortablePathsAgree(t *testing.T) {
 		outbox            int
 		trail             int
 	}
-	run := func(t *testing.T, hide bool) outcome {
+	run := func(t *testing.T, hide, inTx bool) outcome {
 		ctx := context.Background()
 		clock := storage.NewFakeClock(t0)
 		mem, err := memory.New(memory.Options{Clock: clock})
@@ -717,7 +720,18 @@ func TestClaimFastAndPortablePathsAgree(t *testing.T) {
 		var out outcome
 		var last coupon.Coupon
 		for _, u := range []string{"u1", "u1", "u1", "u2", "u3"} {
-			c, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: u})
+			var c coupon.Coupon
+			claim := func(ctx context.Context) error {
+				var err error
+				c, err = svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: u})
+				return err
+			}
+			var err error
+			if inTx {
+				err = mem.InTx(ctx, claim)
+			} else {
+				err = claim(ctx)
+			}
 			switch {
 			case errors.Is(err, coupon.ErrUserLimit):
 				out.errs = append(out.errs, "user limit")
@@ -746,7 +760,54 @@ func TestClaimFastAndPortablePathsAgree(t *testing.T) {
 		assert.Empty(t, none, "a refused claim leaves nothing")
 		return out
 	}
-	fast, portable := run(t, false), run(t, true)
-	assert.Equal(t, outcome{errs: []string{"ok", "ok", "user limit", "ok", "out of stock"}, issued: 3, perUserU1: 2, outbox: 3, trail: 1}, fast)
-	assert.Equal(t, fast, portable)
+	direct, inTx, portable := run(t, false, false), run(t, false, true), run(t, true, false)
+	assert.Equal(t, outcome{errs: []string{"ok", "ok", "user limit", "ok", "out of stock"}, issued: 3, perUserU1: 2, outbox: 3, trail: 1}, direct)
+	assert.Equal(t, direct, inTx)
+	assert.Equal(t, direct, portable)
+}
+
+// countingStore counts the template reads of a store.
+type countingStore struct {
+	coupon.Store
+	reads atomic.Int64
+}
+
+func (c *countingStore) Template(ctx context.Context, tenant storage.TenantID, id string) (coupon.Template, error) {
+	c.reads.Add(1)
+	return c.Store.Template(ctx, tenant, id)
+}
+
+// Claim reads a template once per Config.TemplateCacheTTL (only found
+// ones are kept); a negative TTL reads it for every claim.
+func TestClaimTemplateCache(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		ttl   time.Duration
+		reads int64 // for 3 claims after a miss on an unknown template
+	}{
+		{"default TTL", 0, 2},
+		{"expired at once", time.Nanosecond, 4},
+		{"off", -1, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.MustNew()
+			store := &countingStore{Store: mem.Coupons()}
+			svc, err := coupon.New(coupon.Config{Store: store, Tx: mem, TemplateCacheTTL: tc.ttl})
+			require.NoError(t, err)
+			req := coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: "u1"}
+			_, err = svc.Claim(ctx, req)
+			require.ErrorIs(t, err, coupon.ErrUnknownTemplate, "not there yet")
+			tpl := tenOff("t1")
+			tpl.Validity.TimeZone = ""
+			tpl.Limits.PerUser = 0
+			_, err = svc.CreateTemplate(ctx, tpl)
+			require.NoError(t, err)
+			for range 3 {
+				_, err := svc.Claim(ctx, req)
+				require.NoError(t, err, "a miss is not cached")
+			}
+			assert.Equal(t, tc.reads, store.reads.Load())
+		})
+	}
 }

@@ -33,6 +33,29 @@ type couponState struct {
 	audit     map[tkey][]coupon.AuditEntry
 	dists     map[tkey]coupon.Distribution
 	giftAuths map[tkey]coupon.GiftCardAuthorization // order -> authorization
+
+	// the first audit entry of a claimed coupon and a new user's first
+	// coupon ID are carved out of these, not allocated one by one
+	trails arena[coupon.AuditEntry]
+	ids    arena[string]
+}
+
+// arena hands out one-element slices carved from chunks, so that the
+// claim's hot path allocates a chunk now and then instead of a slice per
+// claim. Each slice's capacity is its length: an append to it copies, so
+// neighbours in the chunk are never overwritten.
+type arena[T any] struct{ buf []T }
+
+const arenaChunk = 256
+
+// one returns a slice holding v alone.
+func (a *arena[T]) one(v T) []T {
+	if len(a.buf) == cap(a.buf) {
+		a.buf = make([]T, 0, arenaChunk)
+	}
+	a.buf = append(a.buf, v)
+	n := len(a.buf)
+	return a.buf[n-1 : n : n]
 }
 
 func (c *couponState) init() {
@@ -217,6 +240,28 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 // change it afterwards.
 func (r *CouponStore) IssueClaim(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
 	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
+	return r.issueClaim(ctx, outbox, counters, &c, &e, &m, userKey, perUser, stockKey, stock, false)
+}
+
+// ClaimDirect is IssueClaim for a claim made with no transaction in ctx
+// (package coupon's directClaimer): the same single step under the lock,
+// which is the whole transaction, so it records no undo. handled is false
+// when ctx holds a transaction of this store.
+func (r *CouponStore) ClaimDirect(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
+	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
+	if _, in := storage.CurrentTx(ctx, r.s); in {
+		return false, false, false, nil
+	}
+	return r.issueClaim(ctx, outbox, counters, &c, &e, &m, userKey, perUser, stockKey, stock, true)
+}
+
+// issueClaim is IssueClaim and, with direct, ClaimDirect. direct is only
+// for a ctx without a transaction: do then runs the step in a transaction
+// of its own that rolls back only when the step fails, and the step's one
+// write that can fail (the outbox append) comes first and takes itself
+// back, so there is nothing to undo and no undo closure to allocate.
+func (r *CouponStore) issueClaim(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c *coupon.Coupon, e *coupon.AuditEntry, m *storage.Message,
+	userKey string, perUser int64, stockKey string, stock int64, direct bool) (handled, userOK, stockOK bool, err error) {
 	if o, ok := outbox.(*Store); !ok || o != r.s {
 		return false, false, false, nil
 	}
@@ -246,20 +291,27 @@ func (r *CouponStore) IssueClaim(ctx context.Context, outbox storage.OutboxStore
 		stockOK = true
 		// the outbox first: it is the one write that can still fail (a
 		// taken event ID), and it undoes itself
-		if err := r.s.appendOutboxOwned(tx, &m); err != nil {
+		if err := r.s.appendOutboxOwned(tx, m); err != nil {
 			userOK, stockOK = false, false
 			return err
 		}
-		i := st.rows.push(c)
+		i := st.rows.push(*c)
 		st.coupons[k] = i
 		row := st.rows.row(i)
-		row.trail = append(row.trail, e)
+		row.trail = st.trails.one(*e)
 		ub := tkey{c.Tenant, c.UserID}
-		st.byUser[ub] = append(st.byUser[ub], c.ID)
+		if ids := st.byUser[ub]; len(ids) > 0 {
+			st.byUser[ub] = append(ids, c.ID)
+		} else {
+			st.byUser[ub] = st.ids.one(c.ID)
+		}
 		if perUser > 0 {
 			core.counters[uk]++
 		}
 		core.counters[sk] = sv + 1
+		if direct {
+			return nil
+		}
 		tx.onUndo(func() {
 			delete(st.coupons, k)
 			st.rows.pop(i)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rewardkit/rewardkit/coupon"
 	"github.com/rewardkit/rewardkit/money"
@@ -31,9 +33,12 @@ type couponQueries struct {
 	count, auditOf                          string
 	createDist, dist, updateDist            string
 	insertAuth, auth, updateAuth            string
-	// claim and claimNoUser are IssueClaim's single statements (PostgreSQL
-	// only; empty elsewhere), with and without a per-user counter.
-	claim, claimNoUser string
+	// claim and claimNoUser are IssueClaim's single statements, and
+	// direct and directNoUser ClaimDirect's (PostgreSQL only; empty
+	// elsewhere), with and without a per-user counter.
+	claim, claimNoUser, direct, directNoUser string
+	// batch and batchNoUser are claimBatch's statements (PostgreSQL only).
+	batch, batchNoUser string
 }
 
 func buildCouponQueries(d Dialect, prefix string) couponQueries {
@@ -49,58 +54,173 @@ func buildCouponQueries(d Dialect, prefix string) couponQueries {
 		// the conditional write of every transition: judged by rows affected
 		updateCoupon: d.rebind("UPDATE " + c + " SET user_id = ?, state = ?, frozen_from = ?, valid_from = ?, valid_until = ?, order_id = ?, " +
 			"locked_until = ?, discount = ?, budget_cut = ?, updated_at = ?, version = ? WHERE tenant = ? AND id = ? AND state = ? AND version = ?"),
-		exists:      d.rebind("SELECT 1 FROM " + c + " WHERE tenant = ? AND id = ?"),
-		count:       d.rebind("SELECT state, COUNT(*) FROM " + c + " WHERE tenant = ? AND template_id = ? GROUP BY state"),
-		auditOf:     d.rebind("SELECT " + auditCols + " FROM " + a + " WHERE tenant = ? AND coupon_id = ? ORDER BY id"),
-		createDist:  d.rebind(d.insertIgnore(ds, []string{"tenant", "id", "template_id", "users", "next_index", "issued", "skipped", "status", "failures", "created_at", "updated_at", "version"}, []string{"tenant", "id"})),
-		dist:        d.rebind("SELECT template_id, users, next_index, issued, skipped, status, failures, created_at, updated_at, version FROM " + ds + " WHERE tenant = ? AND id = ?"),
-		updateDist:  d.rebind("UPDATE " + ds + " SET next_index = ?, issued = ?, skipped = ?, status = ?, failures = ?, updated_at = ?, version = ? WHERE tenant = ? AND id = ? AND version = ?"),
-		insertAuth:  d.rebind(d.insertIgnore(ga, []string{"tenant", "order_id", "coupon_id", "body", "version", "updated_at"}, []string{"tenant", "order_id"})),
-		auth:        d.rebind("SELECT body FROM " + ga + " WHERE tenant = ? AND order_id = ?"),
-		updateAuth:  d.rebind("UPDATE " + ga + " SET body = ?, version = ?, updated_at = ? WHERE tenant = ? AND order_id = ? AND version = ?"),
-		claim:       claimStatement(d, prefix, true),
-		claimNoUser: claimStatement(d, prefix, false),
+		exists:       d.rebind("SELECT 1 FROM " + c + " WHERE tenant = ? AND id = ?"),
+		count:        d.rebind("SELECT state, COUNT(*) FROM " + c + " WHERE tenant = ? AND template_id = ? GROUP BY state"),
+		auditOf:      d.rebind("SELECT " + auditCols + " FROM " + a + " WHERE tenant = ? AND coupon_id = ? ORDER BY id"),
+		createDist:   d.rebind(d.insertIgnore(ds, []string{"tenant", "id", "template_id", "users", "next_index", "issued", "skipped", "status", "failures", "created_at", "updated_at", "version"}, []string{"tenant", "id"})),
+		dist:         d.rebind("SELECT template_id, users, next_index, issued, skipped, status, failures, created_at, updated_at, version FROM " + ds + " WHERE tenant = ? AND id = ?"),
+		updateDist:   d.rebind("UPDATE " + ds + " SET next_index = ?, issued = ?, skipped = ?, status = ?, failures = ?, updated_at = ?, version = ? WHERE tenant = ? AND id = ? AND version = ?"),
+		insertAuth:   d.rebind(d.insertIgnore(ga, []string{"tenant", "order_id", "coupon_id", "body", "version", "updated_at"}, []string{"tenant", "order_id"})),
+		auth:         d.rebind("SELECT body FROM " + ga + " WHERE tenant = ? AND order_id = ?"),
+		updateAuth:   d.rebind("UPDATE " + ga + " SET body = ?, version = ?, updated_at = ? WHERE tenant = ? AND order_id = ? AND version = ?"),
+		claim:        claimStatement(d, prefix, true, false),
+		claimNoUser:  claimStatement(d, prefix, false, false),
+		direct:       claimStatement(d, prefix, true, true),
+		directNoUser: claimStatement(d, prefix, false, true),
+		batch:        batchStatement(d, prefix, true),
+		batchNoUser:  batchStatement(d, prefix, false),
 	}
 }
 
-// claimStatement builds IssueClaim's one statement on PostgreSQL: data-
-// modifying CTEs insert the coupon (skipped if its ID is taken), then,
-// only if it went in, its audit entry and outbox message, then add 1 to
-// the per-user counter within its cap, and only if that applied, 1 to the
-// template's stock counter within the stock: the hot stock row is locked
-// last, by the statement that precedes COMMIT. The result counts the rows
-// of each step (coupon, user, stock). Parameters: the 16 coupon columns,
-// the 12 audit columns, the 8 outbox columns, then tenant, user key and
-// its highest value that may still take 1 (with user), stock key and its
-// highest such value. SQLite has no data-modifying CTEs and MySQL neither:
-// they run the steps one statement each (the portable path of package
-// coupon).
-func claimStatement(d Dialect, prefix string, user bool) string {
+// claimStatement builds a claim as one statement on PostgreSQL: data-
+// modifying CTEs, each fed by the one before so that they run in this
+// order, insert the coupon (nothing if its ID is taken), its audit entry,
+// its outbox message, then add 1 to the per-user counter within its cap
+// (with user) and, only if all that went in, 1 to the template's stock
+// counter within the stock: the hot stock row is locked last, by the
+// tail of the statement, and held only until its COMMIT.
+//
+// For IssueClaim (in a transaction) the statement returns three counts
+// (coupon, user, stock; user is 1 without user) and the caller rolls back
+// a refusal. For ClaimDirect (direct: run alone, in autocommit) a refusal
+// must leave nothing, so the statement fails on purpose with a cast error
+// carrying claimMarker and the reason ("taken", "user", "stock"), which
+// aborts it whole; the cast is built from a count the statement computes,
+// so the planner cannot fold it into an error of every run. The direct
+// statement first reads both counters without locking (g): when its
+// snapshot already shows the stock gone, it writes nothing and answers
+// at once ("user" when the user is at the cap too, as the write path
+// would), so that a storm of claims after a sell-out costs reads only.
+//
+// Parameters, shared by both (claimCall.args): $1 tenant, $2 coupon ID, $3
+// template, $4 user, $5 state, $6 valid from, $7 valid until, $8 the time
+// of issue (the coupon's issued and updated time, the audit entry's and
+// the message's), $9 version, $10 event ID (audit and outbox), $11 event,
+// $12 from state, $13 actor, $14 reason, $15 topic, $16 aggregate type,
+// $17 partition, $18 payload, $19 stock key, $20 the highest stock
+// counter that may still take 1; with user, $21 user key and $22 its
+// highest such value. SQLite and MySQL have no data-modifying CTEs: they
+// run the steps one statement each (package coupon's portable path).
+func claimStatement(d Dialect, prefix string, user, direct bool) string {
 	if d != Postgres {
 		return ""
 	}
 	cnt := prefix + "counters"
-	q := "WITH c AS (INSERT INTO " + prefix + "coupons (" + couponCols + ") VALUES (" + placeholders(16) + ") ON CONFLICT DO NOTHING RETURNING 1)" +
-		", a AS (INSERT INTO " + prefix + "coupon_audit (" + auditCols + ") SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::timestamptz FROM c RETURNING 1)" +
-		", o AS (INSERT INTO " + prefix + "outbox (event_id, tenant, topic, aggregate_type, aggregate_id, partition_no, payload, created_at)" +
-		" SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::smallint, ?::text, ?::timestamptz FROM c RETURNING 1)" +
-		", k AS (SELECT ?::text AS tenant)"
-	stockFrom := "c"
+	counter := func(key string) string {
+		return "coalesce((SELECT value FROM " + cnt + " WHERE tenant = $1::text AND name = " + key + "::text), 0)"
+	}
+	q := "WITH "
+	couponFrom := ""
+	if direct {
+		capped := "false"
+		if user {
+			capped = counter("$21") + " > $22::bigint"
+		}
+		q += "g AS (SELECT " + counter("$19") + " > $20::bigint AS sold, " + capped + " AS capped), "
+		couponFrom = " FROM g WHERE NOT g.sold"
+	}
+	q += "c AS (INSERT INTO " + prefix + "coupons (" + couponCols + ")" +
+		" SELECT $1::text, $2::text, $3::text, $4::text, NULL, $5::text, '', $6::timestamptz, $7::timestamptz, '', NULL, NULL, 0," +
+		" $8::timestamptz, $8::timestamptz, $9::bigint" + couponFrom + " ON CONFLICT DO NOTHING RETURNING 1)," +
+		" a AS (INSERT INTO " + prefix + "coupon_audit (" + auditCols + ")" +
+		" SELECT $1::text, $10::text, $2::text, $3::text, $4::text, $11::text, $12::text, $5::text, $13::text, $14::text, '', $8::timestamptz FROM c RETURNING 1)," +
+		" o AS (INSERT INTO " + prefix + "outbox (event_id, tenant, topic, aggregate_type, aggregate_id, partition_no, payload, created_at)" +
+		" SELECT $10::text, $1::text, $15::text, $16::text, $2::text, $17::smallint, $18::text, $8::timestamptz FROM a RETURNING 1),"
+	stockFrom := "o"
 	if user {
-		q += ", u AS (INSERT INTO " + cnt + " (tenant, name, value) SELECT k.tenant, ?::text, 1 FROM c, k" +
-			" ON CONFLICT (tenant, name) DO UPDATE SET value = " + cnt + ".value + 1 WHERE " + cnt + ".value <= ?::bigint RETURNING 1)"
+		q += " u AS (INSERT INTO " + cnt + " AS n (tenant, name, value) SELECT $1::text, $21::text, 1 FROM o" +
+			" ON CONFLICT (tenant, name) DO UPDATE SET value = n.value + 1 WHERE n.value <= $22::bigint RETURNING 1),"
 		stockFrom = "u"
 	}
-	q += ", s AS (INSERT INTO " + cnt + " (tenant, name, value) SELECT k.tenant, ?::text, 1 FROM " + stockFrom + ", k" +
-		" ON CONFLICT (tenant, name) DO UPDATE SET value = " + cnt + ".value + 1 WHERE " + cnt + ".value <= ?::bigint RETURNING 1)" +
-		" SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), (SELECT count(*) FROM o), "
+	q += " s AS (INSERT INTO " + cnt + " AS n (tenant, name, value) SELECT $1::text, $19::text, 1 FROM " + stockFrom +
+		" ON CONFLICT (tenant, name) DO UPDATE SET value = n.value + 1 WHERE n.value <= $20::bigint RETURNING 1)"
+	userCount := "1::bigint"
 	if user {
-		q += "(SELECT count(*) FROM u), "
-	} else {
-		q += "1::bigint, "
+		userCount = "(SELECT count(*) FROM u)"
 	}
-	q += "(SELECT count(*) FROM s)"
-	return d.rebind(q)
+	if !direct {
+		return q + " SELECT (SELECT count(*) FROM c), " + userCount + ", (SELECT count(*) FROM s)"
+	}
+	// s first: reading it runs the whole chain; the rest only name the
+	// reason of a refusal
+	q += " SELECT CASE WHEN x.s = 1 THEN 1" +
+		" WHEN x.sold AND x.capped THEN CAST('" + claimMarker + "user:' || x.c AS int)" +
+		" WHEN x.sold THEN CAST('" + claimMarker + "stock:' || x.c AS int)" +
+		" WHEN x.c = 0 THEN CAST('" + claimMarker + "taken:' || x.c AS int)"
+	if user {
+		q += " WHEN x.u = 0 THEN CAST('" + claimMarker + "user:' || x.u AS int)"
+	}
+	return q + " ELSE CAST('" + claimMarker + "stock:' || x.s AS int) END" +
+		" FROM (SELECT (SELECT count(*) FROM s) AS s, (SELECT count(*) FROM c) AS c, " + userCount + " AS u, g.sold, g.capped FROM g) x"
+}
+
+// claimMarker starts the text of the cast errors a direct claim fails
+// with on purpose.
+const claimMarker = "rk-coupon:"
+
+// batchStatement builds claimBatch's one statement on PostgreSQL: many
+// claims of one template, run alone in autocommit. Its CTEs, each fed by
+// the one before: v unnests the claims; u adds 1 to each claim's per-user
+// counter within its cap, in key order (the lock order of every writer;
+// with user only); w keeps the claims whose user counter took it (all
+// without user); c, a and o insert their coupons, audit entries and
+// outbox messages; s, last, adds their number k to the template's stock
+// counter if it stays within the stock, so the hot stock row is locked
+// once per batch, by the statement's tail.
+//
+// It returns k, the ordinals (1-based, comma separated) of the claims
+// issued, whether the stock was gone already, and then the ordinals of
+// the claims whose user was at the cap. It fails on purpose, writing
+// nothing, with a cast error carrying claimMarker when the stock cannot
+// take all k ("stock") or a coupon ID was taken ("taken"); see
+// claimStatement. Like the direct claim it reads the stock counter first
+// without locking (g): when the stock is gone, it writes nothing and
+// only names the claims whose user is at the cap, so that every claim
+// gets at once the answer it would get alone.
+//
+// Parameters: $1 tenant, $2 template, $3 state, $4 version, $5 event, $6
+// from state, $7 topic, $8 aggregate type, $9 stock key, $10 the highest
+// value the stock counter may reach; arrays, one element per claim: $11
+// coupon IDs, $12 users, $13 valid from, $14 valid until, $15 times of
+// issue, $16 event IDs, $17 actors, $18 reasons, $19 partitions, $20
+// payloads; with user, $21 user keys and $22 the highest user counter
+// that may still take 1.
+func batchStatement(d Dialect, prefix string, user bool) string {
+	if d != Postgres {
+		return ""
+	}
+	cnt := prefix + "counters"
+	q := "WITH g AS (SELECT coalesce((SELECT value FROM " + cnt + " WHERE tenant = $1::text AND name = $9::text), 0) >= $10::bigint AS sold)," +
+		" v AS (SELECT v.* FROM g, unnest($11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[]," +
+		" $16::text[], $17::text[], $18::text[], $19::smallint[], $20::text[]"
+	capped := "NULL::text"
+	if user {
+		q += ", $21::text[]) WITH ORDINALITY AS v(id, usr, vfrom, vuntil, at, event_id, actor, reason, part, payload, ukey, ord) WHERE NOT g.sold),"
+		q += " u AS (INSERT INTO " + cnt + " AS n (tenant, name, value) SELECT $1::text, v.ukey, 1 FROM v ORDER BY v.ukey" +
+			" ON CONFLICT (tenant, name) DO UPDATE SET value = n.value + 1 WHERE n.value <= $22::bigint RETURNING n.name)," +
+			" w AS (SELECT v.* FROM v JOIN u ON u.name = v.ukey),"
+		capped = "(SELECT string_agg(k.ord::text, ',') FROM unnest($21::text[]) WITH ORDINALITY AS k(ukey, ord)" +
+			" JOIN " + cnt + " n ON n.tenant = $1::text AND n.name = k.ukey WHERE n.value > $22::bigint)"
+	} else {
+		q += ") WITH ORDINALITY AS v(id, usr, vfrom, vuntil, at, event_id, actor, reason, part, payload, ord) WHERE NOT g.sold)," +
+			" w AS (SELECT * FROM v),"
+	}
+	q += " c AS (INSERT INTO " + prefix + "coupons (" + couponCols + ")" +
+		" SELECT $1::text, w.id, $2::text, w.usr, NULL, $3::text, '', w.vfrom, w.vuntil, '', NULL, NULL, 0, w.at, w.at, $4::bigint FROM w ORDER BY w.ord" +
+		" ON CONFLICT DO NOTHING RETURNING id)," +
+		" a AS (INSERT INTO " + prefix + "coupon_audit (" + auditCols + ")" +
+		" SELECT $1::text, w.event_id, w.id, $2::text, w.usr, $5::text, $6::text, $3::text, w.actor, w.reason, '', w.at" +
+		" FROM w JOIN c ON c.id = w.id ORDER BY w.ord RETURNING event_id)," +
+		" o AS (INSERT INTO " + prefix + "outbox (event_id, tenant, topic, aggregate_type, aggregate_id, partition_no, payload, created_at)" +
+		" SELECT w.event_id, $1::text, $7::text, $8::text, w.id, w.part, w.payload, w.at FROM w JOIN a ON a.event_id = w.event_id ORDER BY w.ord RETURNING 1)," +
+		" s AS (INSERT INTO " + cnt + " AS n (tenant, name, value)" +
+		" SELECT $1::text, $9::text, k.k FROM (SELECT count(*) AS k FROM o) k WHERE k.k > 0 AND k.k <= $10::bigint" +
+		" ON CONFLICT (tenant, name) DO UPDATE SET value = n.value + excluded.value WHERE n.value <= $10::bigint - excluded.value RETURNING 1)" +
+		" SELECT CASE WHEN x.k > 0 AND x.s = 0 THEN CAST('" + claimMarker + "stock:' || x.k AS int)" +
+		" WHEN x.c <> x.w THEN CAST('" + claimMarker + "taken:' || x.c AS int) ELSE x.k END," +
+		" (SELECT string_agg(ord::text, ',') FROM w), x.sold, CASE WHEN x.sold THEN " + capped + " END" +
+		" FROM (SELECT (SELECT count(*) FROM o) AS k, (SELECT count(*) FROM s) AS s, (SELECT count(*) FROM c) AS c, (SELECT count(*) FROM w) AS w, g.sold FROM g) x"
+	return q
 }
 
 // CouponStore is the Store's implementation of coupon.Store; get it with
@@ -108,6 +228,13 @@ func claimStatement(d Dialect, prefix string, user bool) string {
 type CouponStore struct {
 	s *Store
 	q couponQueries
+}
+
+// claimLane is what direct claims group by: one template's stock in one
+// tenant.
+type claimLane struct {
+	tenant storage.TenantID
+	stock  string
 }
 
 // Coupons returns the store of package coupon (what coupon.Config.Store
@@ -286,51 +413,27 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 // claim costs one round trip between BEGIN and COMMIT and the hot stock
 // row stays locked for that statement's tail and the COMMIT. handled is
 // false (and nothing is done) on SQLite, when outbox or counters are not
-// this store, or when an argument would be refused (the portable path
-// then reports it). userOK or stockOK false: a limit refused, and the
-// caller must roll back. A taken coupon ID is storage.ErrDuplicate.
+// this store, or when the arguments are not a plain claim (see
+// claimFits; the portable path then serves or reports it). userOK or
+// stockOK false: a limit refused, and the caller must roll back. A taken
+// coupon ID is storage.ErrDuplicate.
 func (r *CouponStore) IssueClaim(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
 	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
-	if r.q.claim == "" || c.ID == "" || c.Code != "" || !c.Discount.Currency().IsZero() || perUser < 0 || stock < 0 {
+	if r.q.claim == "" {
 		return false, false, false, nil
 	}
-	if o, ok := outbox.(*Store); !ok || o != r.s {
+	if !r.claimFits(outbox, counters, &c, &e, &m, userKey, perUser, stockKey, stock) {
 		return false, false, false, nil
 	}
-	if k, ok := counters.(*Store); !ok || k != r.s {
-		return false, false, false, nil
-	}
-	if validCounter(c.Tenant, stockKey) != nil || (perUser > 0 && validCounter(c.Tenant, userKey) != nil) ||
-		e.Tenant != c.Tenant || m.Tenant != c.Tenant || m.Validate() != nil || m.CreatedAt.IsZero() {
-		return false, false, false, nil
-	}
-	d := r.s.dialect
-	var payload any
-	if m.Payload != nil {
-		payload = string(m.Payload)
-	}
-	stockHi := int64(math.MaxInt64 - 1)
-	if stock > 0 {
-		stockHi = stock - 1
-	}
-	tenant := string(c.Tenant)
-	args := make([]any, 0, 41)
-	args = append(args, tenant, c.ID, c.TemplateID, c.UserID, nil, string(c.State), string(c.FrozenFrom),
-		r.s.nullTime(c.ValidFrom), r.s.nullTime(c.ValidUntil), c.OrderID, r.s.nullTime(c.LockedUntil), nil, boolInt(c.BudgetCut),
-		d.timeArg(c.IssuedAt), d.timeArg(c.UpdatedAt), c.Version,
-		tenant, e.EventID, e.CouponID, e.TemplateID, e.UserID, string(e.Event), string(e.From), string(e.To),
-		e.Actor, e.Reason, e.OrderID, d.timeArg(e.At),
-		m.EventID, tenant, m.Topic, m.AggregateType, m.AggregateID, m.Partition(), payload, d.timeArg(m.CreatedAt),
-		tenant)
+	call := claimCall{c: c, e: e, m: m, userKey: userKey, perUser: perUser, stockKey: stockKey, stock: stock}
+	args := call.args(r.s.dialect)
 	query := r.q.claimNoUser
 	if perUser > 0 {
 		query = r.q.claim
-		args = append(args, userKey, perUser-1)
 	}
-	args = append(args, stockKey, stockHi)
 	err = r.s.write(ctx, "issue claim", func(ctx context.Context, q querier) error {
-		var nc, na, no, nu, ns int64
-		if err := q.QueryRowContext(ctx, query, args...).Scan(&nc, &na, &no, &nu, &ns); err != nil {
+		var nc, nu, ns int64
+		if err := q.QueryRowContext(ctx, query, args...).Scan(&nc, &nu, &ns); err != nil {
 			return dbErr("issue claim", err)
 		}
 		if nc != 1 {
@@ -340,6 +443,306 @@ func (r *CouponStore) IssueClaim(ctx context.Context, outbox storage.OutboxStore
 		return nil
 	})
 	return true, userOK, stockOK, err
+}
+
+// ClaimDirect is package coupon's fast path for a claim made with no
+// transaction in ctx, on PostgreSQL: the claim of IssueClaim as one
+// statement in autocommit (see claimStatement), so that it costs one
+// round trip and the hot stock row is locked only from the statement's
+// tail to its own commit. Under load, claims of one template go to the
+// database together (group commit, Options.GroupCommit): one statement
+// (see batchStatement) claims them all, one round trip and one pass over
+// the hot stock row for the lot, and each claim still gets exactly the
+// outcome it would have had alone (see sendClaims).
+//
+// A refused limit leaves nothing written. handled is false (and nothing
+// is done) when ctx holds a transaction of this store, on SQLite, for
+// arguments IssueClaim would decline, and after a retryable failure (a
+// deadlock or serialization failure: package coupon then runs the claim
+// in a transaction, which retries). A taken coupon ID is
+// storage.ErrDuplicate; ctx's error when it ended while the claim waited
+// for its group (nothing written); other failures are mapped like every
+// driver error.
+func (r *CouponStore) ClaimDirect(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
+	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
+	if r.q.direct == "" {
+		return false, false, false, nil
+	}
+	if _, in := storage.CurrentTx(ctx, r.s); in {
+		return false, false, false, nil
+	}
+	if !r.claimFits(outbox, counters, &c, &e, &m, userKey, perUser, stockKey, stock) {
+		return false, false, false, nil
+	}
+	call := claimCall{c: c, e: e, m: m, userKey: userKey, perUser: perUser, stockKey: stockKey, stock: stock}
+	if r.s.claimGroup == nil {
+		return r.claimOne(ctx, &call)
+	}
+	// one lane per template (its stock counter) within the tenant
+	out, alone, err := r.s.claimGroup.do(ctx, claimLane{c.Tenant, stockKey}, call, r.sendClaims)
+	switch {
+	case err != nil:
+		return true, false, false, err
+	case alone:
+		return r.claimOne(ctx, &call)
+	}
+	return out.handled, out.userOK, out.stockOK, out.err
+}
+
+// claimCall is one ClaimDirect call, checked, in a group commit.
+type claimCall struct {
+	c        coupon.Coupon
+	e        coupon.AuditEntry
+	m        storage.Message
+	userKey  string
+	perUser  int64
+	stockKey string
+	stock    int64
+}
+
+// claimOutcome is what ClaimDirect answers.
+type claimOutcome struct {
+	handled, userOK, stockOK bool
+	err                      error
+}
+
+type claimGroupCall = groupCall[claimCall, claimOutcome]
+
+// claimOne makes one claim with the direct claim statement.
+func (r *CouponStore) claimOne(ctx context.Context, call *claimCall) (handled, userOK, stockOK bool, err error) {
+	query := r.q.directNoUser
+	if call.perUser > 0 {
+		query = r.q.direct
+	}
+	var one int64
+	err = r.s.db.QueryRowContext(ctx, query, call.args(r.s.dialect)...).Scan(&one)
+	if err == nil {
+		return true, true, true, nil
+	}
+	if msg := err.Error(); strings.Contains(msg, claimMarker) {
+		switch {
+		case strings.Contains(msg, claimMarker+"stock:"):
+			return true, true, false, nil
+		case strings.Contains(msg, claimMarker+"user:"):
+			return true, false, false, nil
+		case strings.Contains(msg, claimMarker+"taken:"):
+			return true, false, false, fmt.Errorf("%w: new coupon ID %s taken", storage.ErrDuplicate, call.c.ID)
+		}
+	}
+	err = wrap("claim coupon", err)
+	if storage.IsRetryable(err) {
+		return false, false, false, nil
+	}
+	return true, false, false, err
+}
+
+// sendClaims makes a group of claims of one template. One claim goes
+// alone. Several are split into batches of claims with the same
+// template definition (bounds) and distinct users, in call order (a
+// user's second claim goes in a later batch, so that its cap is judged
+// claim by claim), each batch one statement. A batch decides exactly as
+// its claims one after another would whenever the stock can take all
+// the claims its users' caps let through; when it cannot (the last
+// coupons of the stock), or the statement fails for any reason, it has
+// written nothing and each of its claims is sent again by itself.
+func (r *CouponStore) sendClaims(ctx context.Context, group []*claimGroupCall) {
+	if len(group) == 1 {
+		c := group[0]
+		o := &c.out
+		o.handled, o.userOK, o.stockOK, o.err = r.claimOne(ctx, &c.in)
+		return
+	}
+	var batches [][]*claimGroupCall
+	var users []map[string]bool
+	for _, c := range group {
+		placed := false
+		for i, b := range batches {
+			if b[0].in.perUser == c.in.perUser && b[0].in.stock == c.in.stock && b[0].in.stockKey == c.in.stockKey &&
+				(c.in.userKey == "" || !users[i][c.in.userKey]) {
+				batches[i] = append(b, c)
+				users[i][c.in.userKey] = true
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			batches = append(batches, []*claimGroupCall{c})
+			users = append(users, map[string]bool{c.in.userKey: true})
+		}
+	}
+	for _, b := range batches {
+		if len(b) == 1 {
+			o := &b[0].out
+			o.handled, o.userOK, o.stockOK, o.err = r.claimOne(ctx, &b[0].in)
+			continue
+		}
+		flags, sold, err := r.claimBatch(ctx, b)
+		for i, c := range b {
+			switch {
+			case err != nil || flags == nil:
+				c.alone = true
+			case sold: // flags: the user is at the cap
+				c.out = claimOutcome{handled: true, userOK: !flags[i]}
+			default: // flags: issued
+				c.out = claimOutcome{handled: true, userOK: flags[i], stockOK: flags[i]}
+			}
+		}
+	}
+}
+
+// claimBatch makes a batch of claims (checked by ClaimDirect and grouped
+// by sendClaims) with batchStatement. It returns for each claim whether it
+// was issued (its user had room); or, with sold, that the stock was gone
+// and for each claim whether its user is at the cap; or nil when the
+// stock could not take them all. Nothing is written then, nor on an
+// error.
+func (r *CouponStore) claimBatch(ctx context.Context, batch []*claimGroupCall) (flags []bool, sold bool, err error) {
+	n := len(batch)
+	first, e0, m0 := &batch[0].in.c, &batch[0].in.e, &batch[0].in.m
+	ids, users, eventIDs, actors, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	payloads, from, until, at := make([]*string, n), make([]*time.Time, n), make([]*time.Time, n), make([]time.Time, n)
+	parts := make([]int16, n)
+	var userKeys []string
+	if batch[0].in.perUser > 0 {
+		userKeys = make([]string, n)
+	}
+	for i, call := range batch {
+		c, e, m := &call.in.c, &call.in.e, &call.in.m
+		if c.Tenant != first.Tenant || c.TemplateID != first.TemplateID || c.State != first.State || c.Version != first.Version ||
+			e.Event != e0.Event || e.From != e0.From || m.Topic != m0.Topic || m.AggregateType != m0.AggregateType {
+			return nil, false, fmt.Errorf("sqlstore: claim batch mixes templates or events")
+		}
+		ids[i], users[i], eventIDs[i], actors[i], reasons[i] = c.ID, c.UserID, e.EventID, e.Actor, e.Reason
+		if m.Payload != nil {
+			p := string(m.Payload)
+			payloads[i] = &p
+		}
+		from[i], until[i], at[i] = pgTime(c.ValidFrom), pgTime(c.ValidUntil), c.IssuedAt.UTC().Truncate(time.Microsecond)
+		parts[i] = int16(m.Partition())
+		if userKeys != nil {
+			userKeys[i] = call.in.userKey
+		}
+	}
+	stockMax := int64(math.MaxInt64)
+	if s := batch[0].in.stock; s > 0 {
+		stockMax = s
+	}
+	args := []any{string(first.Tenant), first.TemplateID, string(first.State), first.Version, string(e0.Event), string(e0.From), m0.Topic, m0.AggregateType,
+		batch[0].in.stockKey, stockMax, ids, users, from, until, at, eventIDs, actors, reasons, parts, payloads}
+	query := r.q.batchNoUser
+	if userKeys != nil {
+		query = r.q.batch
+		args = append(args, userKeys, batch[0].in.perUser-1)
+	}
+	var k int64
+	var won, capped *string
+	if err := r.s.db.QueryRowContext(ctx, query, args...).Scan(&k, &won, &sold, &capped); err != nil {
+		if strings.Contains(err.Error(), claimMarker+"stock:") {
+			return nil, false, nil
+		}
+		return nil, false, wrap("claim coupons", err)
+	}
+	if sold {
+		atCap, _, err := ordinals(capped, n)
+		return atCap, true, err
+	}
+	issued, count, err := ordinals(won, n)
+	if err == nil && count != k {
+		err = fmt.Errorf("sqlstore: claim coupons: %d issued, %d reported", k, count)
+	}
+	return issued, false, err
+}
+
+// ordinals reads a comma separated list of 1-based ordinals up to n (nil:
+// none) as flags by index, and their number.
+func ordinals(list *string, n int) ([]bool, int64, error) {
+	flags := make([]bool, n)
+	count := int64(0)
+	if list == nil {
+		return flags, 0, nil
+	}
+	for f := range strings.SplitSeq(*list, ",") {
+		o, err := strconv.Atoi(f)
+		if err != nil || o < 1 || o > n {
+			return nil, 0, fmt.Errorf("sqlstore: claim coupons: bad ordinal %q", f)
+		}
+		flags[o-1] = true
+		count++
+	}
+	return flags, count, nil
+}
+
+// pgTime is t as a timestamptz array element: nil for the zero time.
+func pgTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}
+
+// plainClaim reports whether c, e and m are one plain claim as package
+// coupon makes it: no code, order, lock or discount; the entry and the
+// message of that coupon, with one event ID and one time.
+func plainClaim(c *coupon.Coupon, e *coupon.AuditEntry, m *storage.Message) bool {
+	if c.ID == "" || c.Code != "" || c.FrozenFrom != "" || c.OrderID != "" || !c.LockedUntil.IsZero() || !c.Discount.Currency().IsZero() || c.BudgetCut {
+		return false
+	}
+	if e.Tenant != c.Tenant || e.CouponID != c.ID || e.TemplateID != c.TemplateID || e.UserID != c.UserID || e.To != c.State || e.OrderID != "" ||
+		m.Tenant != c.Tenant || m.EventID != e.EventID || m.AggregateID != c.ID {
+		return false
+	}
+	if c.IssuedAt.IsZero() || !c.UpdatedAt.Equal(c.IssuedAt) || !e.At.Equal(c.IssuedAt) || !m.CreatedAt.Equal(c.IssuedAt) {
+		return false
+	}
+	return m.Validate() == nil
+}
+
+// claimFits reports whether a claim fits claimStatement: outbox and
+// counters are this store, the arguments are ones the portable path
+// would accept (else it reports them), and the coupon, entry and message
+// are one plain claim (plainClaim).
+func (r *CouponStore) claimFits(outbox storage.OutboxStore, counters storage.CounterStore, c *coupon.Coupon, e *coupon.AuditEntry, m *storage.Message,
+	userKey string, perUser int64, stockKey string, stock int64) bool {
+	if o, ok := outbox.(*Store); !ok || o != r.s {
+		return false
+	}
+	if k, ok := counters.(*Store); !ok || k != r.s {
+		return false
+	}
+	if !plainClaim(c, e, m) || perUser < 0 || stock < 0 {
+		return false
+	}
+	return validCounter(c.Tenant, stockKey) == nil && (perUser == 0 || validCounter(c.Tenant, userKey) == nil)
+}
+
+// args lays out claimStatement's parameters for the claim.
+func (call *claimCall) args(d Dialect) []any {
+	c, e, m := &call.c, &call.e, &call.m
+	var payload any
+	if m.Payload != nil {
+		payload = string(m.Payload)
+	}
+	stockHi := int64(math.MaxInt64 - 1)
+	if call.stock > 0 {
+		stockHi = call.stock - 1
+	}
+	nullTime := func(t time.Time) any {
+		if t.IsZero() {
+			return nil
+		}
+		return d.timeArg(t)
+	}
+	args := make([]any, 0, 22)
+	args = append(args, string(c.Tenant), c.ID, c.TemplateID, c.UserID, string(c.State), nullTime(c.ValidFrom), nullTime(c.ValidUntil),
+		d.timeArg(c.IssuedAt), c.Version,
+		e.EventID, string(e.Event), string(e.From), e.Actor, e.Reason,
+		m.Topic, m.AggregateType, int16(m.Partition()), payload,
+		call.stockKey, stockHi)
+	if call.perUser > 0 {
+		args = append(args, call.userKey, call.perUser-1)
+	}
+	return args
 }
 
 // notInserted returns the indexes of chunk whose row is not the one just

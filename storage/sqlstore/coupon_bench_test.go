@@ -3,23 +3,200 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rewardkit/rewardkit/coupon"
 	"github.com/rewardkit/rewardkit/internal/pgtest"
 	"github.com/rewardkit/rewardkit/money"
+	"github.com/rewardkit/rewardkit/storage"
 	"github.com/rewardkit/rewardkit/storage/sqlstore"
 )
+
+// The claim's fast paths are tested here beside their benchmarks:
+// whichever path a claim takes (one autocommit statement, a group of
+// claims in one statement, one statement inside a transaction, or the
+// portable path on SQLite), it decides the same and leaves the same rows.
+
+// directCounter counts the claims the adapter served by ClaimDirect.
+type directCounter struct {
+	*sqlstore.CouponStore
+	handled atomic.Int64
+}
+
+func (d *directCounter) ClaimDirect(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
+	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
+	handled, userOK, stockOK, err = d.CouponStore.ClaimDirect(ctx, outbox, counters, c, e, m, userKey, perUser, stockKey, stock)
+	if handled {
+		d.handled.Add(1)
+	}
+	return handled, userOK, stockOK, err
+}
+
+func claimTemplate(id string, stock, perUser int64) coupon.Template {
+	return coupon.Template{
+		Tenant: tenantA, ID: id,
+		Benefit:  coupon.Benefit{Kind: coupon.KindAmountOff, Currency: money.USD, Amount: money.MustParse("5", money.USD)},
+		Validity: coupon.Validity{Days: 30},
+		Limits:   coupon.Limits{Stock: stock, PerUser: perUser},
+	}
+}
+
+func claimOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, coupon.ErrUserLimit):
+		return "user limit"
+	case errors.Is(err, coupon.ErrOutOfStock):
+		return "out of stock"
+	}
+	return err.Error()
+}
+
+func pendingOutbox(t *testing.T, s *sqlstore.Store) []storage.Message {
+	t.Helper()
+	var all []storage.Message
+	for p := range storage.OutboxPartitions {
+		msgs, err := s.PendingOutbox(context.Background(), p, 1000)
+		require.NoError(t, err)
+		all = append(all, msgs...)
+	}
+	return all
+}
+
+// TestClaimPathsAgree: the same claims, without a transaction (PostgreSQL:
+// one autocommit statement each) and each in a transaction of its own
+// (PostgreSQL: one statement between BEGIN and COMMIT), refuse the same
+// and write the same; a refusal leaves nothing behind.
+func TestClaimPathsAgree(t *testing.T) {
+	ctx := context.Background()
+	for _, inTx := range []bool{false, true} {
+		name := "alone"
+		if inTx {
+			name = "in a transaction"
+		}
+		t.Run(name, func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, be backend, place string) {
+				s := be.open(t, place, sqlstore.Options{})
+				store := &directCounter{CouponStore: s.Coupons().(*sqlstore.CouponStore)}
+				svc, err := coupon.New(coupon.Config{Store: store, Tx: s})
+				require.NoError(t, err)
+				_, err = svc.CreateTemplate(ctx, claimTemplate("t1", 3, 2))
+				require.NoError(t, err)
+				var got []string
+				for _, u := range []string{"u1", "u1", "u1", "u2", "u3"} {
+					claim := func(ctx context.Context) error {
+						_, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: u})
+						return err
+					}
+					if inTx {
+						err = s.InTx(ctx, claim)
+					} else {
+						err = claim(ctx)
+					}
+					got = append(got, claimOutcome(err))
+				}
+				assert.Equal(t, []string{"ok", "ok", "user limit", "ok", "out of stock"}, got)
+				assert.Equal(t, int64(3), counterOf(t, s, tenantA, "coupon/t1/issued"))
+				assert.Equal(t, int64(2), counterOf(t, s, tenantA, "coupon/t1/user/u1"))
+				assert.Equal(t, int64(0), counterOf(t, s, tenantA, "coupon/t1/user/u3"), "a refused claim takes nothing")
+				cs, err := s.Coupons().FindCoupons(ctx, coupon.Query{Tenant: tenantA, TemplateID: "t1"})
+				require.NoError(t, err)
+				require.Len(t, cs, 3)
+				msgs := pendingOutbox(t, s)
+				require.Len(t, msgs, 3, "one message per coupon issued")
+				byID := map[string]storage.Message{}
+				for _, m := range msgs {
+					byID[m.AggregateID] = m
+				}
+				for _, c := range cs {
+					assert.Equal(t, coupon.StateActivated, c.State)
+					trail, err := svc.Audit(ctx, tenantA, c.ID)
+					require.NoError(t, err)
+					require.Len(t, trail, 1)
+					assert.Equal(t, byID[c.ID].EventID, trail[0].EventID, "audit entry and message share the event")
+					assert.Equal(t, "coupon.claim", byID[c.ID].Topic)
+				}
+				if be.name == "postgres" && !inTx {
+					assert.Equal(t, int64(5), store.handled.Load(), "every claim was one autocommit statement")
+				} else {
+					assert.Zero(t, store.handled.Load(), "in a transaction, or on SQLite, the claim is not direct")
+				}
+			})
+		})
+	}
+}
+
+// TestClaimGroupsUnderContention: many concurrent claims of one template
+// from two store instances, four per user, on a stock smaller than the
+// users: on PostgreSQL they go in groups (one statement per group, with a
+// user's second claim in a later group and the last coupons claimed one
+// by one); exactly the stock is issued, one per user, nothing else is
+// written.
+func TestClaimGroupsUnderContention(t *testing.T) {
+	ctx := context.Background()
+	eachBackend(t, func(t *testing.T, be backend, place string) {
+		s1 := be.open(t, place, sqlstore.Options{})
+		s2 := be.open(t, place, sqlstore.Options{SkipMigrate: true})
+		svc1, err := coupon.New(coupon.Config{Store: s1.Coupons(), Tx: s1})
+		require.NoError(t, err)
+		svc2, err := coupon.New(coupon.Config{Store: s2.Coupons(), Tx: s2})
+		require.NoError(t, err)
+		const stock, users, claims = 60, 100, 400
+		_, err = svc1.CreateTemplate(ctx, claimTemplate("hot", stock, 1))
+		require.NoError(t, err)
+		var mu sync.Mutex
+		outcomes := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range claims {
+			svc := svc1
+			if i%2 == 1 {
+				svc = svc2
+			}
+			wg.Go(func() {
+				_, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "hot", UserID: fmt.Sprintf("u%03d", i%users)})
+				mu.Lock()
+				outcomes[claimOutcome(err)]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, stock, outcomes["ok"])
+		assert.Equal(t, claims, outcomes["ok"]+outcomes["user limit"]+outcomes["out of stock"], "%v", outcomes)
+		cs, err := s1.Coupons().FindCoupons(ctx, coupon.Query{Tenant: tenantA, TemplateID: "hot"})
+		require.NoError(t, err)
+		require.Len(t, cs, stock)
+		holders := map[string]bool{}
+		for _, c := range cs {
+			assert.False(t, holders[c.UserID], "user %s holds two", c.UserID)
+			holders[c.UserID] = true
+			assert.Equal(t, int64(1), counterOf(t, s1, tenantA, "coupon/hot/user/"+c.UserID))
+		}
+		assert.Equal(t, int64(stock), counterOf(t, s1, tenantA, "coupon/hot/issued"))
+		assert.Len(t, pendingOutbox(t, s1), stock)
+		for u := range users {
+			if id := fmt.Sprintf("u%03d", u); !holders[id] {
+				assert.Zero(t, counterOf(t, s1, tenantA, "coupon/hot/user/"+id), "user %s got nothing and holds no count", id)
+			}
+		}
+	})
+}
 
 func backendNamed(name string) backend {
 	for _, b := range backends {
@@ -30,47 +207,163 @@ func backendNamed(name string) backend {
 	panic("no backend " + name)
 }
 
-func benchCouponService(b *testing.B, backendName string, conns int) *coupon.Service {
+func benchCouponService(b *testing.B, backendName string, conns int, templates ...string) (*coupon.Service, *sqlstore.Store) {
 	be := backendNamed(backendName)
 	s := be.open(b, be.place(b), sqlstore.Options{MaxConns: conns})
 	svc, err := coupon.New(coupon.Config{Store: s.Coupons(), Tx: s})
 	require.NoError(b, err)
-	_, err = svc.CreateTemplate(context.Background(), coupon.Template{
-		Tenant: tenantA, ID: "hot",
-		Benefit:  coupon.Benefit{Kind: coupon.KindAmountOff, Currency: money.USD, Amount: money.MustParse("5", money.USD)},
-		Validity: coupon.Validity{Days: 30},
-		Limits:   coupon.Limits{Stock: 1 << 40, PerUser: 1},
-	})
-	require.NoError(b, err)
-	return svc
+	if len(templates) == 0 {
+		templates = []string{"hot"}
+	}
+	for _, id := range templates {
+		_, err = svc.CreateTemplate(context.Background(), coupon.Template{
+			Tenant: tenantA, ID: id,
+			Benefit:  coupon.Benefit{Kind: coupon.KindAmountOff, Currency: money.USD, Amount: money.MustParse("5", money.USD)},
+			Validity: coupon.Validity{Days: 30},
+			Limits:   coupon.Limits{Stock: 1 << 40, PerUser: 1},
+		})
+		require.NoError(b, err)
+	}
+	return svc, s
 }
 
 // BenchmarkClaimHotTemplatePostgres: claims of distinct users on one
 // template (one hot stock row) from 16 goroutines over 16 connections.
+// Besides claims/s it reports the CPU one claim costs the server
+// (srv-us/op) and this process (cli-us/op).
 func BenchmarkClaimHotTemplatePostgres(b *testing.B) {
-	svc := benchCouponService(b, "postgres", 16)
+	benchClaimsPostgres(b, 1)
+}
+
+// BenchmarkClaimSpreadTemplatesPostgres is BenchmarkClaimHotTemplatePostgres
+// over 16 templates: no stock row is hot, which shows what the hot row
+// costs.
+func BenchmarkClaimSpreadTemplatesPostgres(b *testing.B) {
+	benchClaimsPostgres(b, 16)
+}
+
+// claimers is the number of concurrent claimers in the PostgreSQL claim
+// benchmarks, one per connection.
+var claimers = 16
+
+func benchClaimsPostgres(b *testing.B, templates int) {
+	ids := make([]string, templates)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("hot%d", i)
+	}
+	svc, s := benchCouponService(b, "postgres", 16, ids...)
 	var n atomic.Int64
 	ctx := context.Background()
-	b.SetParallelism(16) // 16 * GOMAXPROCS goroutines; the pool caps them at 16 connections
+	// 16 claimers over 16 connections, like pgbench's 16 clients (more
+	// goroutines than connections would only queue for the pool)
+	b.SetParallelism(max(1, claimers/runtime.GOMAXPROCS(0)))
 	b.ReportAllocs()
+	cpu := startCPU(b, s.DB())
 	start := time.Now()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			u := fmt.Sprintf("u%d", n.Add(1))
-			if _, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "hot", UserID: u}); err != nil {
+			i := n.Add(1)
+			u := "u" + strconv.FormatInt(i, 10)
+			if _, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: ids[int(i)%templates], UserID: u}); err != nil {
 				b.Error(err)
 				return
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "claims/s")
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cpu.report(b, b.N, 0)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "claims/s")
+}
+
+// cpuMeter measures the CPU time a benchmark costs the PostgreSQL server
+// (its live processes and the children its postmaster reaped) and this
+// process (or, for pgbench, a child).
+type cpuMeter struct {
+	postmaster   int
+	srv, process time.Duration
+}
+
+func startCPU(b *testing.B, db *sql.DB) *cpuMeter {
+	var backend int
+	require.NoError(b, db.QueryRow("SELECT pg_backend_pid()").Scan(&backend))
+	st, ok := procStat(backend)
+	if !ok {
+		b.Skip("no /proc: CPU not measured")
+	}
+	m := &cpuMeter{postmaster: st.ppid}
+	m.srv = m.server()
+	m.process = selfCPU()
+	return m
+}
+
+// report adds srv-us/op and cli-us/op for n operations; child is the CPU
+// of a child process that did the client's work (pgbench), or 0 for this
+// process.
+func (m *cpuMeter) report(b *testing.B, n int, child time.Duration) {
+	srv := m.server() - m.srv
+	cli := child
+	if cli == 0 {
+		cli = selfCPU() - m.process
+	}
+	b.ReportMetric(float64(srv.Microseconds())/float64(n), "srv-us/op")
+	b.ReportMetric(float64(cli.Microseconds())/float64(n), "cli-us/op")
+}
+
+// server sums the CPU of the postmaster, its live children and its reaped
+// ones.
+func (m *cpuMeter) server() time.Duration {
+	st, _ := procStat(m.postmaster)
+	total := st.cpu + st.children
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		if c, ok := procStat(pid); ok && c.ppid == m.postmaster {
+			total += c.cpu
+		}
+	}
+	return total
+}
+
+type pstat struct {
+	ppid          int
+	cpu, children time.Duration
+}
+
+// procStat reads /proc/pid/stat: parent, own CPU, reaped children's CPU.
+func procStat(pid int) (pstat, bool) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return pstat{}, false
+	}
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // f[0] is field 3 (state)
+	if len(f) < 15 {
+		return pstat{}, false
+	}
+	num := func(i int) int64 { v, _ := strconv.ParseInt(f[i], 10, 64); return v }
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return pstat{
+		ppid:     int(num(1)),
+		cpu:      time.Duration(num(11)+num(12)) * tick,
+		children: time.Duration(num(13)+num(14)) * tick,
+	}, true
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkGenerateCodesPostgres loads 100,000 codes into PostgreSQL
 // (chunks of 5,000 per transaction, multi-row INSERTs of 500).
 func BenchmarkGenerateCodesPostgres(b *testing.B) {
-	svc := benchCouponService(b, "postgres", 4)
+	svc, _ := benchCouponService(b, "postgres", 4, "hot")
 	ctx := context.Background()
 	const count = 100_000
 	b.ReportAllocs()
@@ -107,12 +400,15 @@ func BenchmarkPgbenchHotRowUpdate(b *testing.B) {
 	require.NoError(b, os.WriteFile(script, []byte("UPDATE t SET v = v - 1 WHERE id = 1 AND v > 0;\n"), 0o644))
 	const clients = 16
 	perClient := max(1, b.N/clients)
+	cpu := startCPU(b, db)
 	b.ResetTimer()
 	start := time.Now()
-	out, err := exec.Command(pgbench, "-n", "-c", strconv.Itoa(clients), "-j", "2", "-t", strconv.Itoa(perClient), "-f", script, dsn).CombinedOutput()
+	cmd := exec.Command(pgbench, "-n", "-c", strconv.Itoa(clients), "-j", "2", "-t", strconv.Itoa(perClient), "-f", script, dsn)
+	out, err := cmd.CombinedOutput()
 	elapsed := time.Since(start)
 	b.StopTimer()
 	require.NoError(b, err, "%s", out)
+	cpu.report(b, perClient*clients, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	b.ReportMetric(float64(perClient*clients)/elapsed.Seconds(), "updates/s")
 	if m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial`).FindSubmatch(out); m != nil {
 		tps, _ := strconv.ParseFloat(string(m[1]), 64)

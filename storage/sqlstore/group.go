@@ -4,15 +4,13 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/rewardkit/rewardkit/storage"
 )
 
 // groupCommit lets concurrent one-statement commits share a statement, as
 // PostgreSQL's own group commit shares a WAL flush. At most limit
-// statements per tenant run at once; a call that finds them all busy
+// statements per key (a tenant, say) run at once; a call that finds them all busy
 // queues, and when a statement ends, the first queued call takes every
-// queued call of its tenant and sends them as one statement. A queue that
+// queued call of its key and sends them as one statement. A queue that
 // has not moved for stall (a statement waiting for a row lock held by a
 // long transaction) opens another lane, up to burst, so that one slow
 // statement does not hold up every transfer behind it. Nobody waits
@@ -24,12 +22,12 @@ import (
 // then runs alone, so a call is never failed (nor replayed) by another
 // call's input, and what one call sees is exactly what it would have seen
 // without grouping.
-type groupCommit[C, R any] struct {
+type groupCommit[K comparable, C, R any] struct {
 	limit int           // lanes per tenant
 	burst int           // lanes per tenant when the queue stalls
 	stall time.Duration // how long the head of the queue waits before it opens a lane
 	mu    sync.Mutex
-	lanes map[storage.TenantID]*groupLane[C, R]
+	lanes map[K]*groupLane[C, R]
 }
 
 type groupLane[C, R any] struct {
@@ -48,8 +46,8 @@ type groupCall[C, R any] struct {
 	lead chan []*groupCall[C, R]
 }
 
-func newGroupCommit[C, R any](limit, burst int, stall time.Duration) *groupCommit[C, R] {
-	return &groupCommit[C, R]{limit: limit, burst: max(limit, burst), stall: stall, lanes: make(map[storage.TenantID]*groupLane[C, R])}
+func newGroupCommit[K comparable, C, R any](limit, burst int, stall time.Duration) *groupCommit[K, C, R] {
+	return &groupCommit[K, C, R]{limit: limit, burst: max(limit, burst), stall: stall, lanes: make(map[K]*groupLane[C, R])}
 }
 
 // do runs in through send, alone or with other calls of its tenant. send
@@ -59,18 +57,18 @@ func newGroupCommit[C, R any](limit, burst int, stall time.Duration) *groupCommi
 // call's out, or alone=true when the caller is to send it by itself.
 // ctx bounds only the wait in the queue: its error is returned when the
 // call left the queue before any statement took it.
-func (g *groupCommit[C, R]) do(ctx context.Context, tenant storage.TenantID, in C, send func(context.Context, []*groupCall[C, R])) (out R, alone bool, err error) {
+func (g *groupCommit[K, C, R]) do(ctx context.Context, key K, in C, send func(context.Context, []*groupCall[C, R])) (out R, alone bool, err error) {
 	c := &groupCall[C, R]{in: in}
 	g.mu.Lock()
-	lane := g.lanes[tenant]
+	lane := g.lanes[key]
 	if lane == nil {
 		lane = &groupLane[C, R]{}
-		g.lanes[tenant] = lane
+		g.lanes[key] = lane
 	}
 	if lane.running < g.limit {
 		lane.running++
 		g.mu.Unlock()
-		c = g.lead(ctx, tenant, []*groupCall[C, R]{c}, send)
+		c = g.lead(ctx, key, []*groupCall[C, R]{c}, send)
 		return c.out, c.alone, nil
 	}
 	c.lead = make(chan []*groupCall[C, R], 1)
@@ -83,7 +81,7 @@ func (g *groupCommit[C, R]) do(ctx context.Context, tenant storage.TenantID, in 
 		select {
 		case group := <-c.lead:
 			if group != nil {
-				c = g.lead(ctx, tenant, group, send)
+				c = g.lead(ctx, key, group, send)
 			}
 			return c.out, c.alone, nil
 		case <-stall.C:
@@ -96,7 +94,7 @@ func (g *groupCommit[C, R]) do(ctx context.Context, tenant storage.TenantID, in 
 				lane.queue = nil
 				lane.running++
 				g.mu.Unlock()
-				c = g.lead(ctx, tenant, group, send)
+				c = g.lead(ctx, key, group, send)
 				return c.out, c.alone, nil
 			}
 			g.mu.Unlock()
@@ -113,7 +111,7 @@ func (g *groupCommit[C, R]) do(ctx context.Context, tenant storage.TenantID, in 
 			// Taken into a group already: its statement is short, so wait
 			// for the outcome rather than leave the caller not knowing it.
 			if group := <-c.lead; group != nil {
-				c = g.lead(ctx, tenant, group, send)
+				c = g.lead(ctx, key, group, send)
 			}
 			return c.out, c.alone, nil
 		}
@@ -123,20 +121,20 @@ func (g *groupCommit[C, R]) do(ctx context.Context, tenant storage.TenantID, in 
 // lead sends group (whose first call is the caller's), wakes the other
 // members with their results and hands the lane to the calls that queued
 // meanwhile.
-func (g *groupCommit[C, R]) lead(ctx context.Context, tenant storage.TenantID, group []*groupCall[C, R], send func(context.Context, []*groupCall[C, R])) *groupCall[C, R] {
+func (g *groupCommit[K, C, R]) lead(ctx context.Context, key K, group []*groupCall[C, R], send func(context.Context, []*groupCall[C, R])) *groupCall[C, R] {
 	send(context.WithoutCancel(ctx), group)
 	for _, c := range group[1:] {
 		c.lead <- nil
 	}
 	g.mu.Lock()
-	lane := g.lanes[tenant]
+	lane := g.lanes[key]
 	if next := lane.queue; len(next) > 0 {
 		lane.queue = nil
 		next[0].lead <- next
 	} else {
 		lane.running--
 		if lane.running == 0 {
-			delete(g.lanes, tenant)
+			delete(g.lanes, key)
 		}
 	}
 	g.mu.Unlock()

@@ -18,7 +18,7 @@ import (
 // context's error and is in no send, and other tenants have lanes of
 // their own.
 func TestGroupCommitQueue(t *testing.T) {
-	g := newGroupCommit[int, int](1, 1, time.Hour)
+	g := newGroupCommit[storage.TenantID, int, int](1, 1, time.Hour)
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var sends [][]int
@@ -88,7 +88,7 @@ func TestGroupCommitQueue(t *testing.T) {
 // that does not move for the stall time opens another lane (up to the
 // burst), so the calls behind a stuck statement are not held up by it.
 func TestGroupCommitStall(t *testing.T) {
-	g := newGroupCommit[int, int](1, 2, 10*time.Millisecond)
+	g := newGroupCommit[storage.TenantID, int, int](1, 2, 10*time.Millisecond)
 	release := make(chan struct{})
 	send := func(_ context.Context, group []*groupCall[int, int]) {
 		for _, c := range group {

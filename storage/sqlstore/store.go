@@ -143,8 +143,9 @@ type Store struct {
 	owned   bool // Close closes the pools
 	q       queries
 
-	ledgerGroup   *groupCommit[[]ledger.TxRow, directOutcome] // nil: grouping off
-	knownBalances *knownBalances                              // balance rows seen to exist
+	ledgerGroup   *groupCommit[storage.TenantID, []ledger.TxRow, directOutcome] // nil: grouping off
+	claimGroup    *groupCommit[claimLane, claimCall, claimOutcome]              // nil: grouping off
+	knownBalances *knownBalances                                                // balance rows seen to exist
 }
 
 var (
@@ -180,7 +181,10 @@ func newStore(db, read *sql.DB, d Dialect, opts Options, owned bool) *Store {
 		s.knownBalances = newKnownBalances(1 << 16)
 	}
 	if opts.GroupCommit > 0 {
-		s.ledgerGroup = newGroupCommit[[]ledger.TxRow, directOutcome](opts.GroupCommit, groupBurst*opts.GroupCommit, groupStall)
+		s.ledgerGroup = newGroupCommit[storage.TenantID, []ledger.TxRow, directOutcome](opts.GroupCommit, groupBurst*opts.GroupCommit, groupStall)
+		if d == Postgres {
+			s.claimGroup = newGroupCommit[claimLane, claimCall, claimOutcome](opts.GroupCommit, groupBurst*opts.GroupCommit, groupStall)
+		}
 	}
 	return s
 }
