@@ -1,9 +1,9 @@
 package ledger
 
 import (
+	"github.com/rewardkit/rewardkit/internal/jsontext"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -213,49 +213,5 @@ func appendMeta(b []byte, m map[string]string) []byte {
 	return append(b, '}')
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it with SetEscapeHTML(false): invalid UTF-8 becomes U+FFFD, and
-// U+2028 and U+2029 are escaped.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				if c < 0x20 {
-					b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-				} else {
-					b = append(b, c)
-				}
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
-}
+// appendJSONString appends s as a JSON string, as an Encoder with SetEscapeHTML(false) does.
+func appendJSONString(b []byte, s string) []byte { return jsontext.AppendString(b, s, false) }

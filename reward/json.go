@@ -1,10 +1,10 @@
 package reward
 
 import (
+	"github.com/rewardkit/rewardkit/internal/jsontext"
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rewardkit/rewardkit/money"
 )
@@ -374,58 +374,5 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-const jsonHex = "0123456789abcdef"
-
-// appendJSONString writes s as encoding/json does by default: quoted, with
-// \" \\ \b \f \n \r \t for those bytes, \u00XX for other control bytes and
-// for < > & (HTML-safe), \ufffd for each byte of invalid UTF-8, and
-// \u2028 and \u2029 escaped (JavaScript line terminators).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	done := 0 // s[:done] is written
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[done:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xf])
-			}
-			i++
-			done = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[done:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[done:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', jsonHex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		done = i
-	}
-	b = append(b, s[done:]...)
-	return append(b, '"')
-}
+// appendJSONString appends s as a JSON string, HTML-escaped as json.Marshal does.
+func appendJSONString(b []byte, s string) []byte { return jsontext.AppendString(b, s, true) }

@@ -2,9 +2,9 @@ package settlement
 
 import (
 	"encoding/json"
+	"github.com/rewardkit/rewardkit/internal/jsontext"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rewardkit/rewardkit/money"
 )
@@ -44,22 +44,8 @@ func appendOrderEvent(b []byte, ev *orderEvent) ([]byte, error) {
 	return b, nil
 }
 
-// appendJSONString appends s as a JSON string the way encoding/json
-// writes it. IDs and amounts are plain ASCII, written as they are; any
-// other string goes through encoding/json, which knows the escapes (HTML
-// characters, control characters, U+2028, invalid UTF-8).
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+// appendJSONString appends s as a JSON string, HTML-escaped as json.Marshal does.
+func appendJSONString(b []byte, s string) []byte { return jsontext.AppendString(b, s, true) }
 
 // fixed is a.StringFixed(), written from the minor units without decimal
 // formatting when a holds exactly its currency's decimals (an order's
