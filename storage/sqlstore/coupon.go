@@ -526,6 +526,14 @@ func (r *CouponStore) claimOne(ctx context.Context, call *claimCall) (handled, u
 		case strings.Contains(msg, claimMarker+"user:"):
 			return true, false, false, nil
 		case strings.Contains(msg, claimMarker+"taken:"):
+			// Sent again after a group statement whose answer was lost
+			// (the connection dropped after its commit), the claim finds
+			// its own coupon: the ID is new per call, so a stored coupon
+			// with this ID, template and user is this claim, made.
+			if prior, err := r.Coupon(ctx, call.c.Tenant, call.c.ID); err == nil &&
+				prior.TemplateID == call.c.TemplateID && prior.UserID == call.c.UserID {
+				return true, true, true, nil
+			}
 			return true, false, false, fmt.Errorf("%w: new coupon ID %s taken", storage.ErrDuplicate, call.c.ID)
 		}
 	}

@@ -415,3 +415,64 @@ func BenchmarkPgbenchHotRowUpdate(b *testing.B) {
 		b.ReportMetric(tps, "pgbench-tps")
 	}
 }
+
+// recordingClaims keeps the arguments of the last ClaimDirect call.
+type recordingClaims struct {
+	*sqlstore.CouponStore
+	outbox   storage.OutboxStore
+	counters storage.CounterStore
+	c        coupon.Coupon
+	e        coupon.AuditEntry
+	m        storage.Message
+	userKey  string
+	perUser  int64
+	stockKey string
+	stock    int64
+}
+
+func (r *recordingClaims) ClaimDirect(ctx context.Context, outbox storage.OutboxStore, counters storage.CounterStore, c coupon.Coupon, e coupon.AuditEntry, m storage.Message,
+	userKey string, perUser int64, stockKey string, stock int64) (handled, userOK, stockOK bool, err error) {
+	r.outbox, r.counters, r.c, r.e, r.m, r.userKey, r.perUser, r.stockKey, r.stock = outbox, counters, c, e, m, userKey, perUser, stockKey, stock
+	return r.again(ctx, c, e)
+}
+
+// again sends the last claim once more, with c and e as its coupon and
+// audit entry.
+func (r *recordingClaims) again(ctx context.Context, c coupon.Coupon, e coupon.AuditEntry) (handled, userOK, stockOK bool, err error) {
+	return r.CouponStore.ClaimDirect(ctx, r.outbox, r.counters, c, e, r.m, r.userKey, r.perUser, r.stockKey, r.stock)
+}
+
+// TestClaimDirectSentAgain: a claim sent again after its statement
+// committed (a group statement whose answer the connection lost) finds
+// its own coupon and answers made, counting nothing twice; a coupon ID
+// taken by another user's coupon is still ErrDuplicate.
+func TestClaimDirectSentAgain(t *testing.T) {
+	ctx := context.Background()
+	be := backends[1] // ClaimDirect is PostgreSQL's
+	require.Equal(t, "postgres", be.name)
+	s := be.open(t, be.place(t), sqlstore.Options{})
+	store := &recordingClaims{CouponStore: s.Coupons().(*sqlstore.CouponStore)}
+	svc, err := coupon.New(coupon.Config{Store: store, Tx: s})
+	require.NoError(t, err)
+	_, err = svc.CreateTemplate(ctx, claimTemplate("t1", 5, 0))
+	require.NoError(t, err)
+	c, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: "u1"})
+	require.NoError(t, err)
+	require.Equal(t, c.ID, store.c.ID, "the claim went through ClaimDirect")
+
+	handled, userOK, stockOK, err := store.again(ctx, store.c, store.e)
+	require.NoError(t, err)
+	assert.True(t, handled && userOK && stockOK, "the claim's own coupon: made")
+	st, err := svc.Stats(ctx, tenantA, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), st.RemainingStock, "the stock was taken once")
+
+	stranger, entry := store.c, store.e
+	stranger.UserID, entry.UserID = "u9", "u9"
+	handled, _, _, err = store.again(ctx, stranger, entry)
+	require.True(t, handled)
+	require.ErrorIs(t, err, storage.ErrDuplicate, "another user's coupon under this ID is not this claim")
+	st, err = svc.Stats(ctx, tenantA, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), st.RemainingStock)
+}
