@@ -364,13 +364,10 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 		for start := 0; start < len(cs); start += couponInsertRows {
 			chunk := cs[start:min(start+couponInsertRows, len(cs))]
 			args = args[:0]
-			var sb strings.Builder
-			sb.WriteString("INSERT INTO " + r.q.coupons + " (" + couponCols + ") VALUES ")
-			for i, c := range chunk {
-				if i > 0 {
-					sb.WriteByte(',')
-				}
-				sb.WriteString("(" + placeholders(16) + ")")
+			// PostgreSQL and SQLite share ON CONFLICT DO NOTHING without a
+			// target (any unique key); MySQL would use INSERT IGNORE.
+			query := r.s.dialect.rebind("INSERT INTO " + r.q.coupons + " (" + couponCols + ") VALUES " + valueRows(len(chunk), 16) + " ON CONFLICT DO NOTHING")
+			for _, c := range chunk {
 				disc, err := r.discountArg(c.Discount)
 				if err != nil {
 					return err
@@ -380,10 +377,7 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 					r.s.nullTime(c.ValidFrom), r.s.nullTime(c.ValidUntil), c.OrderID, r.s.nullTime(c.LockedUntil), disc, boolInt(c.BudgetCut),
 					d.timeArg(c.IssuedAt), d.timeArg(c.UpdatedAt), c.Version)
 			}
-			// PostgreSQL and SQLite share ON CONFLICT DO NOTHING without a
-			// target (any unique key); MySQL would use INSERT IGNORE.
-			sb.WriteString(" ON CONFLICT DO NOTHING")
-			res, err := q.ExecContext(ctx, r.s.dialect.rebind(sb.String()), args...)
+			res, err := q.ExecContext(ctx, query, args...)
 			if err != nil {
 				return dbErr("insert coupons", err)
 			}
@@ -974,18 +968,12 @@ func (r *CouponStore) AppendAudit(ctx context.Context, entries ...coupon.AuditEn
 			return err
 		}
 	}
-	var sb strings.Builder
-	sb.WriteString("INSERT INTO " + r.q.audit + " (" + auditCols + ") VALUES ")
 	args := make([]any, 0, 12*len(entries))
-	for i, e := range entries {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString("(" + placeholders(12) + ")")
+	for _, e := range entries {
 		args = append(args, string(e.Tenant), e.EventID, e.CouponID, e.TemplateID, e.UserID, string(e.Event), string(e.From), string(e.To),
 			e.Actor, e.Reason, e.OrderID, r.s.dialect.timeArg(e.At))
 	}
-	query := r.s.dialect.rebind(sb.String())
+	query := r.s.dialect.rebind("INSERT INTO " + r.q.audit + " (" + auditCols + ") VALUES " + valueRows(len(entries), 12))
 	return r.s.write(ctx, "append coupon audit", func(ctx context.Context, q querier) error {
 		_, err := q.ExecContext(ctx, query, args...)
 		return dbErr("append coupon audit", err)

@@ -81,6 +81,16 @@ func placeholders(n int) string {
 	return strings.Repeat("?,", n-1) + "?"
 }
 
+// valueRows returns the VALUES list of a multi-row insert: rows
+// parenthesised groups of cols placeholders, comma-separated.
+func valueRows(rows, cols int) string {
+	if rows <= 0 {
+		return ""
+	}
+	one := "(" + placeholders(cols) + ")"
+	return strings.Repeat(one+",", rows-1) + one
+}
+
 // insertIgnore builds "insert this row unless its key exists", judged by
 // rows affected (1 inserted, 0 existed). It never raises a duplicate error,
 // which on PostgreSQL would abort the surrounding transaction.

@@ -290,30 +290,13 @@ func (l *ledgerStore) ensureBalances(n int) string {
 
 // insertEntries builds a multi-row INSERT of n entries.
 func (l *ledgerStore) insertEntries(n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + l.q.ent + " (tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at) VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-	}
-	return l.d.rebind(b.String())
+	return l.d.rebind("INSERT INTO " + l.q.ent + " (tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at) VALUES " + valueRows(n, 10))
 }
 
 // insertAccounts builds a multi-row insert of n accounts that skips those
 // that exist.
 func (l *ledgerStore) insertAccounts(n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + l.q.acc + " (tenant, id, overdraft_kind, created_at) VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?, ?, ?, ?)")
-	}
-	b.WriteString(" ON CONFLICT (tenant, id) DO NOTHING")
-	return l.d.rebind(b.String())
+	return l.d.rebind("INSERT INTO " + l.q.acc + " (tenant, id, overdraft_kind, created_at) VALUES " + valueRows(n, 4) + " ON CONFLICT (tenant, id) DO NOTHING")
 }
 
 func newLedgerStore(s *Store) *ledgerStore {

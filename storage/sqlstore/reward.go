@@ -413,8 +413,7 @@ func (r *RewardStore) progressBatch(n int) progressBatch {
 	// The one-row upsert of AddProgress, widened to n rows: the dialect
 	// builds the ON CONFLICT clause, whose syntax PostgreSQL and SQLite
 	// share for one row or many.
-	one := "(" + placeholders(6) + ")"
-	rows := strings.Repeat(one+", ", n-1) + one
+	one, rows := valueRows(1, 6), valueRows(n, 6)
 	upsert := strings.Replace(r.s.dialect.upsert(pr, []string{"tenant", "campaign", "period", "participant", "value", "reached_at"},
 		[]string{"tenant", "campaign", "period", "participant"}, progressSet(pr), ""), "VALUES "+one, "VALUES "+rows, 1)
 	if !strings.Contains(upsert, "VALUES "+rows) {
