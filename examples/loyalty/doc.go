@@ -5,7 +5,8 @@
 //
 //	go run ./examples/loyalty
 //
-// Points live in the ledger as expiring lots; a redemption debits them
-// and issues the coupon in one transaction. The output is deterministic:
-// a fake clock and fixed keys.
+// The facade wires the program (rewardkit.New with Config.Loyalty) over
+// its ledger and coupon service. Points live in the ledger as expiring
+// lots; a redemption debits them and issues the coupon in one
+// transaction. The output is deterministic: a fake clock and fixed keys.
 package main

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rewardkit/rewardkit"
 	"github.com/rewardkit/rewardkit/coupon"
-	"github.com/rewardkit/rewardkit/ledger"
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/reward"
 	"github.com/rewardkit/rewardkit/storage"
@@ -19,11 +19,6 @@ import (
 )
 
 const tenant storage.TenantID = "acme"
-
-var (
-	start  = time.Date(2025, 9, 1, 9, 0, 0, 0, time.UTC)
-	points = money.MustCurrency("POINTS", 0)
-)
 
 // earning is how the program's rules arrive from an admin tool.
 const earning = `[
@@ -42,46 +37,44 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer) error {
-	clock := storage.NewFakeClock(start)
+	clock := storage.NewFakeClock(time.Date(2025, 9, 1, 9, 0, 0, 0, time.UTC))
 	store, err := memory.New(memory.Options{Clock: clock})
 	if err != nil {
 		return err
 	}
+	points := money.MustCurrency("POINTS", 0)
 	assets, err := money.NewRegistry(points)
 	if err != nil {
-		return err
-	}
-	led, err := ledger.New(ledger.Config{Store: store.Ledger(), Tx: store, Clock: clock, Assets: assets})
-	if err != nil {
-		return err
-	}
-	coupons, err := coupon.New(coupon.Config{Store: store.Coupons(), Tx: store, Clock: clock})
-	if err != nil {
-		return err
-	}
-	if _, err := coupons.CreateTemplate(ctx, coupon.Template{
-		Tenant: tenant, ID: "ten-off", Name: "10 off",
-		Benefit:  coupon.Benefit{Kind: coupon.KindAmountOff, Currency: money.USD, Amount: usd("10.00")},
-		Validity: coupon.Validity{Days: 30}, Limits: coupon.Limits{Stock: 2},
-	}); err != nil {
 		return err
 	}
 	rules, err := reward.ParseEarningRules([]byte(earning))
 	if err != nil {
 		return err
 	}
-	program, err := reward.NewLoyalty(reward.LoyaltyConfig{
-		Store: store.Loyalty(), Tx: store, Ledger: led, Coupons: coupons, Clock: clock,
-		Points: points, Currency: money.USD,
-		Tiers:   []reward.TierRule{{Name: "member"}, {Name: "silver", Threshold: 500}, {Name: "gold", Threshold: 1500}},
-		Earning: rules,
-		Offers: []reward.Offer{
-			{ID: "ten-off-for-400", Name: "10 off for 400 points", Cost: 400, Template: "ten-off"},
-			{ID: "lounge", Name: "gold lounge pass", Cost: 300, Tiers: []string{"gold"}},
+	// The facade wires the ledger the points live in, the coupon service
+	// the offers issue from and, with Config.Loyalty, the program over
+	// them (the incentive example wires such services one by one).
+	kit, err := rewardkit.New(rewardkit.Config{Store: store, Clock: clock, Assets: assets,
+		Loyalty: &reward.LoyaltyConfig{
+			Points: points, Currency: money.USD,
+			Tiers:   []reward.TierRule{{Name: "member"}, {Name: "silver", Threshold: 500}, {Name: "gold", Threshold: 1500}},
+			Earning: rules,
+			Offers: []reward.Offer{
+				{ID: "ten-off-for-400", Name: "10 off for 400 points", Cost: 400, Template: "ten-off"},
+				{ID: "lounge", Name: "gold lounge pass", Cost: 300, Tiers: []string{"gold"}},
+			},
+			PointsTTL: 90 * 24 * time.Hour,
 		},
-		PointsTTL: 90 * 24 * time.Hour,
 	})
 	if err != nil {
+		return err
+	}
+	program, coupons := kit.Loyalty, kit.Coupons
+	if _, err := coupons.CreateTemplate(ctx, coupon.Template{
+		Tenant: tenant, ID: "ten-off", Name: "10 off",
+		Benefit:  coupon.Benefit{Kind: coupon.KindAmountOff, Currency: money.USD, Amount: usd("10.00")},
+		Validity: coupon.Validity{Days: 30}, Limits: coupon.Limits{Stock: 2},
+	}); err != nil {
 		return err
 	}
 
@@ -159,7 +152,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	clock.Advance(31 * 24 * time.Hour)
-	sweep, err := led.SweepExpired(ctx, tenant, clock.Now(), 100)
+	sweep, err := kit.Ledger.SweepExpired(ctx, tenant, clock.Now(), 100)
 	if err != nil {
 		return err
 	}

@@ -28,38 +28,26 @@ func ownsTemplate(c Caller, t coupon.Template) bool {
 	return false
 }
 
-func (a *App) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleAdmin, RoleMerchant); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var t coupon.Template
-	if err := decode(w, r, a.cfg.MaxBody, &t); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleCreateTemplate(w http.ResponseWriter, r *http.Request, c Caller, t coupon.Template) error {
 	if t.Tenant != "" && t.Tenant != c.Tenant {
-		a.writeError(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	t.Tenant = c.Tenant
 	t.CreatedAt = time.Time{}
 	if c.Role == RoleMerchant {
 		if len(t.Scope.Merchants) > 0 && !ownsTemplate(c, t) {
-			a.writeError(w, r, errForbidden)
-			return
+			return errForbidden
 		}
 		t.Scope.Merchants = []string{c.Subject}
 	}
 	if err := checkID("id", t.ID); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.write(w, r, "templates.create", t, func(ctx context.Context) (int, any, error) {
 		out, err := a.kit.Coupons.CreateTemplate(ctx, t)
 		return http.StatusCreated, out, err
 	})
+	return nil
 }
 
 // template reads a template the caller may manage; others get 404.
@@ -86,19 +74,17 @@ type TemplateStats struct {
 	ByState        map[coupon.State]int64 `json:"by_state"`
 }
 
-func (a *App) handleTemplateStats(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
+func (a *App) handleTemplateStats(w http.ResponseWriter, r *http.Request, c Caller) error {
 	id := r.PathValue("id")
 	if _, err := a.managedTemplate(r.Context(), c, id); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := a.kit.Coupons.Stats(r.Context(), c.Tenant, id)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.writeData(w, r, http.StatusOK, TemplateStats{TemplateID: st.TemplateID, Issued: st.Issued, Used: st.Used, RemainingStock: st.RemainingStock, ByState: st.ByState})
+	return nil
 }
 
 type codesReq struct {
@@ -106,21 +92,13 @@ type codesReq struct {
 	Length int `json:"length,omitempty"`
 }
 
-func (a *App) handleGenerateCodes(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
+func (a *App) handleGenerateCodes(w http.ResponseWriter, r *http.Request, c Caller, req codesReq) error {
 	id := r.PathValue("id")
-	var req codesReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
 	if req.Count < 1 || req.Count > 1000 {
-		a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "count must be 1 to 1000"))
-		return
+		return errorf(http.StatusBadRequest, "invalid_field", "count must be 1 to 1000")
 	}
 	if _, err := a.managedTemplate(r.Context(), c, id); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.write(w, r, "templates.codes", struct {
 		Template string
@@ -136,6 +114,7 @@ func (a *App) handleGenerateCodes(w http.ResponseWriter, r *http.Request) {
 		}
 		return http.StatusCreated, map[string]any{"template_id": id, "codes": out}, nil
 	})
+	return nil
 }
 
 type claimReq struct {
@@ -143,89 +122,61 @@ type claimReq struct {
 	DeviceID   string `json:"device_id,omitempty"`
 }
 
-func (a *App) handleClaim(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleMember); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var req claimReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleClaim(w http.ResponseWriter, r *http.Request, c Caller, req claimReq) error {
 	if err := checkID("template_id", req.TemplateID); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.DeviceID != "" {
 		if err := checkID("device_id", req.DeviceID); err != nil {
-			a.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if _, err := a.riskCheck(r.Context(), c, risk.Action{Kind: actClaim, UserID: c.Subject, IP: a.clientIP(r), DeviceID: req.DeviceID}); err != nil {
 		a.metrics.claims.WithLabelValues("risk").Inc()
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	ok := a.write(w, r, "coupons.claim", req, func(ctx context.Context) (int, any, error) {
 		cp, err := a.kit.Coupons.Claim(ctx, coupon.ClaimRequest{Tenant: c.Tenant, TemplateID: req.TemplateID, UserID: c.Subject, Actor: "member:" + c.Subject})
 		return http.StatusCreated, cp, err
 	})
 	a.metrics.claims.WithLabelValues(strconv.FormatBool(ok)).Inc()
+	return nil
 }
 
 type redeemCodeReq struct {
 	CouponCode string `json:"coupon_code"`
 }
 
-func (a *App) handleRedeemCode(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleMember); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var req redeemCodeReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleRedeemCode(w http.ResponseWriter, r *http.Request, c Caller, req redeemCodeReq) error {
 	if _, err := coupon.ParseCode(req.CouponCode); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	ok := a.write(w, r, "coupons.redeem-code", req, func(ctx context.Context) (int, any, error) {
 		cp, err := a.kit.Coupons.RedeemCode(ctx, coupon.RedeemRequest{Tenant: c.Tenant, Code: req.CouponCode, UserID: c.Subject, Actor: "member:" + c.Subject})
 		return http.StatusCreated, cp, err
 	})
 	a.metrics.redemptions.WithLabelValues("code", strconv.FormatBool(ok)).Inc()
+	return nil
 }
 
-func (a *App) handleMyCoupons(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleMember); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleMyCoupons(w http.ResponseWriter, r *http.Request, c Caller) error {
 	var states []coupon.State
 	if s := r.URL.Query().Get("state"); s != "" {
 		st := coupon.State(s)
 		if !st.Valid() {
-			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "state must be one of the coupon states"))
-			return
+			return errorf(http.StatusBadRequest, "invalid_field", "state must be one of the coupon states")
 		}
 		states = append(states, st)
 	}
 	list, err := a.kit.Coupons.ListByUser(r.Context(), c.Tenant, c.Subject, states...)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if list == nil {
 		list = []coupon.Coupon{}
 	}
 	a.writeData(w, r, http.StatusOK, list)
+	return nil
 }
 
 type consumeReq struct {
@@ -252,56 +203,38 @@ type ConsumeResult struct {
 // controls, and in one transaction prices the purchase with the coupon,
 // locks it, creates the order and confirms its payment (the coupon is USED).
 // The transaction ID is the order ID.
-func (a *App) handleConsume(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleMerchant); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var req consumeReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleConsume(w http.ResponseWriter, r *http.Request, c Caller, req consumeReq) error {
 	if err := checkID("merchant_id", req.MerchantID); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.MerchantID != c.Subject {
-		a.writeError(w, r, errorf(http.StatusForbidden, "forbidden", "merchant_id must be the calling merchant"))
-		return
+		return errorf(http.StatusForbidden, "forbidden", "merchant_id must be the calling merchant")
 	}
 	if (req.CouponCode == "") == (req.CouponID == "") {
-		a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "give exactly one of coupon_code and coupon_id"))
-		return
+		return errorf(http.StatusBadRequest, "invalid_field", "give exactly one of coupon_code and coupon_id")
 	}
 	var code string
 	if req.CouponCode != "" {
 		var err error
 		if code, err = coupon.ParseCode(req.CouponCode); err != nil {
-			a.writeError(w, r, err)
-			return
+			return err
 		}
 	} else if err := checkID("coupon_id", req.CouponID); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.SKU == "" {
 		req.SKU = "in-store"
 	} else if err := checkID("sku", req.SKU); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	amt, err := req.Amount.amount("amount", a.cfg.Currency, false)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	d, err := a.riskCheck(r.Context(), c, risk.Action{Kind: actConsume, MerchantID: c.Subject, IP: a.clientIP(r), Amount: amt})
 	if err != nil {
 		a.metrics.redemptions.WithLabelValues("consume", "risk").Inc()
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	ok := a.write(w, r, "coupons.consume", req, func(ctx context.Context) (int, any, error) {
 		var res ConsumeResult
@@ -351,6 +284,7 @@ func (a *App) handleConsume(w http.ResponseWriter, r *http.Request) {
 		return http.StatusOK, res, err
 	})
 	a.metrics.redemptions.WithLabelValues("consume", strconv.FormatBool(ok)).Inc()
+	return nil
 }
 
 func compactUUID() string {

@@ -297,15 +297,11 @@ func (a *App) reverseAccrual(ctx context.Context, tenant storage.TenantID, ev re
 // (keys this short are not hashed).
 func loyaltyAccrualTx(key string) string { return "loyalty:accrue:" + key }
 
-func (a *App) handlePublishEvent(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleAdmin, RoleMerchant); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+// handlePublishEvent reads the body as it is, without decode: the event is
+// published as sent, once reward.ParseEvent accepts it.
+func (a *App) handlePublishEvent(w http.ResponseWriter, r *http.Request, c Caller) error {
 	if a.cfg.NATS == nil {
-		a.writeError(w, r, errorf(http.StatusServiceUnavailable, "no_transport", "this instance runs without NATS"))
-		return
+		return errorf(http.StatusServiceUnavailable, "no_transport", "this instance runs without NATS")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBody)
 	var raw []byte
@@ -316,56 +312,48 @@ func (a *App) handlePublishEvent(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				a.writeError(w, r, err)
-				return
+				return err
 			}
 			break
 		}
 	}
 	ev, err := reward.ParseEvent(raw)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if c.Role == RoleMerchant && ev.ShopID != c.Subject {
-		a.writeError(w, r, errorf(http.StatusForbidden, "forbidden", "a merchant publishes events of its own shop only (shop_id)"))
-		return
+		return errorf(http.StatusForbidden, "forbidden", "a merchant publishes events of its own shop only (shop_id)")
 	}
 	js, err := jetstream.New(a.cfg.NATS)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	msg := &nats.Msg{Subject: a.cfg.OrdersSubject + "." + string(c.Tenant), Data: raw, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
 	ack, err := js.PublishMsg(r.Context(), msg)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.writeData(w, r, http.StatusAccepted, map[string]any{"event_id": ev.ID, "stream_seq": ack.Sequence, "duplicate": ack.Duplicate})
+	return nil
 }
 
-func (a *App) handleLeaderboard(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
+func (a *App) handleLeaderboard(w http.ResponseWriter, r *http.Request, c Caller) error {
 	n := 10
 	if s := r.URL.Query().Get("n"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 || v > 100 {
-			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "n must be 1 to 100"))
-			return
+			return errorf(http.StatusBadRequest, "invalid_field", "n must be 1 to 100")
 		}
 		n = v
 	}
 	campaign := r.PathValue("campaign")
 	if err := checkID("campaign", campaign); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := a.rewards.Leaderboard(r.Context(), c.Tenant, campaign, n)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if st == nil {
 		st = []reward.Standing{}
@@ -378,6 +366,7 @@ func (a *App) handleLeaderboard(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.writeData(w, r, http.StatusOK, st)
+	return nil
 }
 
 // mask hides all but the first two characters of another party's ID.
@@ -388,11 +377,10 @@ func mask(id string) string {
 	return id[:2] + "***"
 }
 
-func (a *App) handleProgress(w http.ResponseWriter, r *http.Request) {
-	c, id, err := a.memberTarget(r, false)
+func (a *App) handleProgress(w http.ResponseWriter, r *http.Request, c Caller) error {
+	id, err := memberTarget(r, c, false)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	type view struct {
 		Campaign string `json:"campaign"`
@@ -406,8 +394,7 @@ func (a *App) handleProgress(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if err != nil {
-			a.writeError(w, r, err)
-			return
+			return err
 		}
 		v := view{Campaign: camp.ID, Value: p.Value}
 		if camp.Kind == reward.Ranking {
@@ -418,4 +405,5 @@ func (a *App) handleProgress(w http.ResponseWriter, r *http.Request) {
 		out = append(out, v)
 	}
 	a.writeData(w, r, http.StatusOK, out)
+	return nil
 }

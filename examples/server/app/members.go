@@ -61,31 +61,23 @@ type registerReq struct {
 	Name     string `json:"name"`
 }
 
-func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	var req registerReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+// handleRegister reads the body before it checks the caller: a member
+// registers itself, with or without its member_id.
+func (a *App) handleRegister(w http.ResponseWriter, r *http.Request, c Caller, req registerReq) error {
 	if c.Role == RoleMember && req.MemberID == "" {
 		req.MemberID = c.Subject
 	}
 	if err := allow(c, RoleAdmin, RoleMember); err != nil || (c.Role == RoleMember && req.MemberID != c.Subject) {
-		a.writeError(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	if !memberPattern.MatchString(req.MemberID) {
-		a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "member_id must be 1 to 64 characters of [A-Za-z0-9_-]"))
-		return
+		return errorf(http.StatusBadRequest, "invalid_field", "member_id must be 1 to 64 characters of [A-Za-z0-9_-]")
 	}
 	if addr, err := mail.ParseAddress(req.Email); err != nil || addr.Address != req.Email || len(req.Email) > 254 {
-		a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "email must be a plain e-mail address"))
-		return
+		return errorf(http.StatusBadRequest, "invalid_field", "email must be a plain e-mail address")
 	}
 	if req.Name == "" || utf8.RuneCountInString(req.Name) > 100 {
-		a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "name must have 1 to 100 characters"))
-		return
+		return errorf(http.StatusBadRequest, "invalid_field", "name must have 1 to 100 characters")
 	}
 	a.write(w, r, "members.register", req, func(ctx context.Context) (int, any, error) {
 		if _, err := a.kit.Loyalty.Register(ctx, c.Tenant, reward.Registration{ID: req.MemberID, Email: req.Email, Name: req.Name}); err != nil {
@@ -94,31 +86,31 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 		p, err := a.profile(ctx, c.Tenant, req.MemberID)
 		return http.StatusCreated, p, err
 	})
+	return nil
 }
 
 // memberTarget resolves the {id} of a member route ("me" is the caller)
 // and checks that the caller may act on it: the member themself, or an
 // admin (and, where merchants is set, a merchant). A member asking for
 // another member gets 404, as if it did not exist.
-func (a *App) memberTarget(r *http.Request, merchants bool) (Caller, string, error) {
-	c, _ := callerFrom(r.Context())
+func memberTarget(r *http.Request, c Caller, merchants bool) (string, error) {
 	id := r.PathValue("id")
 	if id == "me" && c.Role == RoleMember {
 		id = c.Subject
 	}
 	if !memberPattern.MatchString(id) {
-		return c, "", errorf(http.StatusBadRequest, "invalid_field", "member id must be 1 to 64 characters of [A-Za-z0-9_-]")
+		return "", errorf(http.StatusBadRequest, "invalid_field", "member id must be 1 to 64 characters of [A-Za-z0-9_-]")
 	}
 	switch {
 	case c.Role == RoleAdmin:
 	case c.Role == RoleMerchant && merchants:
 	case c.Role == RoleMember && c.Subject == id:
 	case c.Role == RoleMember:
-		return c, "", errNotFound
+		return "", errNotFound
 	default:
-		return c, "", errForbidden
+		return "", errForbidden
 	}
-	return c, id, nil
+	return id, nil
 }
 
 // registered reports ErrMemberNotFound (404 member_not_found) unless id
@@ -152,18 +144,17 @@ func (a *App) profile(ctx context.Context, tenant storage.TenantID, id string) (
 	return p, nil
 }
 
-func (a *App) handleProfile(w http.ResponseWriter, r *http.Request) {
-	c, id, err := a.memberTarget(r, false)
+func (a *App) handleProfile(w http.ResponseWriter, r *http.Request, c Caller) error {
+	id, err := memberTarget(r, c, false)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := a.profile(r.Context(), c.Tenant, id)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.writeData(w, r, http.StatusOK, p)
+	return nil
 }
 
 // HistoryEntry is one points movement of a member.
@@ -177,33 +168,29 @@ type HistoryEntry struct {
 	At      time.Time `json:"at"`
 }
 
-func (a *App) handleHistory(w http.ResponseWriter, r *http.Request) {
-	c, id, err := a.memberTarget(r, false)
+func (a *App) handleHistory(w http.ResponseWriter, r *http.Request, c Caller) error {
+	id, err := memberTarget(r, c, false)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	limit, before := 50, int64(0)
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
-			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "limit must be 1 to 500"))
-			return
+			return errorf(http.StatusBadRequest, "invalid_field", "limit must be 1 to 500")
 		}
 		limit = n
 	}
 	if s := r.URL.Query().Get("before"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 {
-			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "before must be a positive sequence number"))
-			return
+			return errorf(http.StatusBadRequest, "invalid_field", "before must be a positive sequence number")
 		}
 		before = n
 	}
 	page, err := a.kit.Loyalty.History(r.Context(), c.Tenant, id, before, limit)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		Entries []HistoryEntry      `json:"entries"`
@@ -219,6 +206,7 @@ func (a *App) handleHistory(w http.ResponseWriter, r *http.Request) {
 		out.Entries = append(out.Entries, HistoryEntry{Seq: e.Seq, TxID: e.TxID, Kind: historyKind(e), Points: pts, Balance: bal, Other: e.Other, At: e.At})
 	}
 	a.writeData(w, r, http.StatusOK, out)
+	return nil
 }
 
 func historyKind(e ledger.Entry) string {
@@ -262,28 +250,26 @@ func (a *App) parsePoints(req pointsReq) (money.Amount, error) {
 	return amt, nil
 }
 
-func (a *App) handleAccrue(w http.ResponseWriter, r *http.Request) {
-	c, id, err := a.memberTarget(r, true)
-	if err == nil && c.Role == RoleMember {
-		err = errForbidden // members do not grant themselves points
-	}
+// handleAccrue checks the member and the caller before it reads the body
+// (which withBody would read first).
+func (a *App) handleAccrue(w http.ResponseWriter, r *http.Request, c Caller) error {
+	id, err := memberTarget(r, c, true)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
+	}
+	if c.Role == RoleMember {
+		return errForbidden // members do not grant themselves points
 	}
 	var req pointsReq
 	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	amt, err := a.parsePoints(req)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(a.clock.Now()) {
-		a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "expires_at must lie in the future"))
-		return
+		return errorf(http.StatusBadRequest, "invalid_field", "expires_at must lie in the future")
 	}
 	payload := struct {
 		Member string
@@ -304,6 +290,7 @@ func (a *App) handleAccrue(w http.ResponseWriter, r *http.Request) {
 	}) {
 		a.metrics.postings.WithLabelValues("accrual").Inc()
 	}
+	return nil
 }
 
 // grant gives a member a fixed number of points, in the caller's
@@ -404,38 +391,34 @@ func (a *App) riskCheck(ctx context.Context, c Caller, act risk.Action) (risk.De
 	return d, errorf(http.StatusTooManyRequests, "risk_limited", "refused by risk control: "+detail)
 }
 
-func (a *App) handleRedeem(w http.ResponseWriter, r *http.Request) {
-	c, id, err := a.memberTarget(r, false)
-	if err == nil && c.Role != RoleMember {
-		err = errForbidden // only members spend their points
-	}
+// handleRedeem, like handleAccrue, checks the member and the caller before
+// it reads the body.
+func (a *App) handleRedeem(w http.ResponseWriter, r *http.Request, c Caller) error {
+	id, err := memberTarget(r, c, false)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
+	}
+	if c.Role != RoleMember {
+		return errForbidden // only members spend their points
 	}
 	var req pointsReq
 	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if !req.ExpiresAt.IsZero() {
-		a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "expires_at applies to accruals only"))
-		return
+		return errorf(http.StatusBadRequest, "invalid_field", "expires_at applies to accruals only")
 	}
 	amt, err := a.parsePoints(req)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := a.registered(r.Context(), c.Tenant, id); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	d, err := a.riskCheck(r.Context(), c, risk.Action{Kind: actRedeem, UserID: id, IP: a.clientIP(r), Amount: amt})
 	if err != nil {
 		a.metrics.redemptions.WithLabelValues("points", "risk").Inc()
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	payload := struct {
 		Member string
@@ -467,23 +450,23 @@ func (a *App) handleRedeem(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		a.metrics.postings.WithLabelValues("redemption").Inc()
 	}
+	return nil
 }
 
-func (a *App) handleOffers(w http.ResponseWriter, r *http.Request) {
-	c, id, err := a.memberTarget(r, false)
+func (a *App) handleOffers(w http.ResponseWriter, r *http.Request, c Caller) error {
+	id, err := memberTarget(r, c, false)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	offers, err := a.kit.Loyalty.Offers(r.Context(), c.Tenant, id)
 	if offers == nil {
 		offers = []reward.Offer{}
 	}
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.writeData(w, r, http.StatusOK, offers)
+	return nil
 }
 
 // ClaimedOffer is an offer claimed: the coupon and the points it cost.
@@ -495,14 +478,13 @@ type ClaimedOffer struct {
 	LedgerTx string        `json:"transaction_id,omitempty"`
 }
 
-func (a *App) handleClaimOffer(w http.ResponseWriter, r *http.Request) {
-	c, id, err := a.memberTarget(r, false)
-	if err == nil && c.Role != RoleMember {
-		err = errForbidden
-	}
+func (a *App) handleClaimOffer(w http.ResponseWriter, r *http.Request, c Caller) error {
+	id, err := memberTarget(r, c, false)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
+	}
+	if c.Role != RoleMember {
+		return errForbidden
 	}
 	offerID := r.PathValue("offer")
 	ok := a.write(w, r, "offers.claim", struct{ Member, Offer string }{id, offerID}, func(ctx context.Context) (int, any, error) {
@@ -534,6 +516,7 @@ func (a *App) handleClaimOffer(w http.ResponseWriter, r *http.Request) {
 		return http.StatusCreated, res, err
 	})
 	a.metrics.claims.WithLabelValues("offer_" + strconv.FormatBool(ok)).Inc()
+	return nil
 }
 
 // pointsAwarder grants campaign awards of points to loyalty members (a

@@ -137,52 +137,29 @@ func quoteView(q *settlement.Quote) QuoteView {
 	return v
 }
 
-func (a *App) handlePreview(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleMember); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var req cartReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handlePreview(w http.ResponseWriter, r *http.Request, c Caller, req cartReq) error {
 	cart, err := a.cart(req)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	start := time.Now()
 	offers, err := a.kit.Orders.Offers(r.Context(), settlement.OffersRequest{Tenant: c.Tenant, UserID: c.Subject, Cart: cart, CouponIDs: req.CouponIDs})
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	q, err := settlement.Price(cart, offers, settlement.Options{BestCombination: req.BestCombination})
 	a.metrics.pricing.Observe(time.Since(start).Seconds())
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.writeData(w, r, http.StatusOK, quoteView(q))
+	return nil
 }
 
-func (a *App) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleMember); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var req cartReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleCreateOrder(w http.ResponseWriter, r *http.Request, c Caller, req cartReq) error {
 	cart, err := a.cart(req)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.write(w, r, "orders.create", req, func(ctx context.Context) (int, any, error) {
 		start := time.Now()
@@ -195,6 +172,7 @@ func (a *App) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 			Channel: req.Channel, Cart: cart, Offers: offers, Options: settlement.Options{BestCombination: req.BestCombination}})
 		return http.StatusCreated, o, err
 	})
+	return nil
 }
 
 // canSee reports whether the caller may read the order: its member, a
@@ -231,24 +209,21 @@ func (a *App) order(ctx context.Context, c Caller, id string) (settlement.Order,
 	return o, nil
 }
 
-func (a *App) handleGetOrder(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
+func (a *App) handleGetOrder(w http.ResponseWriter, r *http.Request, c Caller) error {
 	o, err := a.order(r.Context(), c, r.PathValue("id"))
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.writeData(w, r, http.StatusOK, o)
+	return nil
 }
 
-func (a *App) handleListOrders(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
+func (a *App) handleListOrders(w http.ResponseWriter, r *http.Request, c Caller) error {
 	q := settlement.OrderQuery{Tenant: c.Tenant, AfterID: r.URL.Query().Get("after"), Limit: 50}
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 200 {
-			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "limit must be 1 to 200"))
-			return
+			return errorf(http.StatusBadRequest, "invalid_field", "limit must be 1 to 200")
 		}
 		q.Limit = n
 	}
@@ -261,8 +236,7 @@ func (a *App) handleListOrders(w http.ResponseWriter, r *http.Request) {
 		q.Limit = 200
 		page, err := a.store.Settlement().FindOrders(r.Context(), q)
 		if err != nil {
-			a.writeError(w, r, err)
-			return
+			return err
 		}
 		for _, o := range page {
 			if canSee(c, o) && len(out) < want {
@@ -276,6 +250,7 @@ func (a *App) handleListOrders(w http.ResponseWriter, r *http.Request) {
 		q.AfterID = page[len(page)-1].ID
 	}
 	a.writeData(w, r, http.StatusOK, out)
+	return nil
 }
 
 type payReq struct {
@@ -283,25 +258,13 @@ type payReq struct {
 	Amount     Decimal `json:"amount"`
 }
 
-func (a *App) handlePay(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleMember, RoleAdmin); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var req payReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handlePay(w http.ResponseWriter, r *http.Request, c Caller, req payReq) error {
 	if err := checkID("payment_ref", req.PaymentRef); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	amt, err := req.Amount.amount("amount", a.cfg.Currency, true)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	id := r.PathValue("id")
 	a.write(w, r, "orders.pay", struct {
@@ -314,21 +277,14 @@ func (a *App) handlePay(w http.ResponseWriter, r *http.Request) {
 		o, err := a.kit.Orders.Pay(ctx, settlement.PayRequest{Tenant: c.Tenant, OrderID: id, PaymentRef: req.PaymentRef, Amount: amt})
 		return http.StatusOK, o, err
 	})
+	return nil
 }
 
-// lifecycle handles fulfil, complete and cancel: who may call it is the
-// order's merchant (fulfil, complete), its member (cancel), or an admin.
-func (a *App) lifecycle(step string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c, _ := callerFrom(r.Context())
-		roles := []Role{RoleAdmin, RoleMerchant}
-		if step == "cancel" {
-			roles = []Role{RoleAdmin, RoleMember}
-		}
-		if err := allow(c, roles...); err != nil {
-			a.writeError(w, r, err)
-			return
-		}
+// lifecycle handles fulfil, complete and cancel of an order the caller may
+// see (routes lets the merchants fulfil and complete, the members cancel,
+// and admins do all three).
+func (a *App) lifecycle(step string) route {
+	return func(w http.ResponseWriter, r *http.Request, c Caller) error {
 		id := r.PathValue("id")
 		a.write(w, r, "orders."+step, id, func(ctx context.Context) (int, any, error) {
 			if _, err := a.order(ctx, c, id); err != nil {
@@ -347,6 +303,7 @@ func (a *App) lifecycle(step string) http.HandlerFunc {
 			}
 			return http.StatusOK, o, err
 		})
+		return nil
 	}
 }
 
@@ -361,36 +318,22 @@ type refundItem struct {
 	Quantity int    `json:"quantity"`
 }
 
-func (a *App) handleRefund(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleAdmin, RoleMerchant); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	var req refundReq
-	if err := decode(w, r, a.cfg.MaxBody, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleRefund(w http.ResponseWriter, r *http.Request, c Caller, req refundReq) error {
 	if err := checkID("refund_id", req.RefundID); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if len(req.Items) == 0 || len(req.Items) > 100 || len(req.Reason) > 200 {
-		a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "a refund needs 1 to 100 items and a reason of at most 200 bytes"))
-		return
+		return errorf(http.StatusBadRequest, "invalid_field", "a refund needs 1 to 100 items and a reason of at most 200 bytes")
 	}
 	items := make([]settlement.RefundItem, len(req.Items))
 	for i, it := range req.Items {
 		if it.LineID != settlement.ShippingLineID {
 			if err := checkID(fmt.Sprintf("items[%d].line_id", i), it.LineID); err != nil {
-				a.writeError(w, r, err)
-				return
+				return err
 			}
 		}
 		if it.Quantity < 1 {
-			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", fmt.Sprintf("items[%d].quantity must be positive", i)))
-			return
+			return errorf(http.StatusBadRequest, "invalid_field", fmt.Sprintf("items[%d].quantity must be positive", i))
 		}
 		items[i] = settlement.RefundItem{LineID: it.LineID, Quantity: it.Quantity}
 	}
@@ -413,51 +356,43 @@ func (a *App) handleRefund(w http.ResponseWriter, r *http.Request) {
 		o, err = a.kit.Orders.Refund(ctx, settlement.RefundRequest{Tenant: c.Tenant, OrderID: id, Key: req.RefundID, Items: items, Reason: req.Reason})
 		return http.StatusOK, o, err
 	})
+	return nil
 }
 
-func (a *App) handleStatements(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
+func (a *App) handleStatements(w http.ResponseWriter, r *http.Request, c Caller) error {
 	party := r.URL.Query().Get("party")
 	switch c.Role {
 	case RoleMerchant:
 		own := "merchant:" + c.Subject
 		if party != "" && party != own {
-			a.writeError(w, r, errForbidden)
-			return
+			return errForbidden
 		}
 		party = own
 	case RoleAdmin:
 		if party != "" && !strings.Contains(party, ":") && party != settlement.PartyPlatform {
-			a.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "party is platform or kind:id"))
-			return
+			return errorf(http.StatusBadRequest, "invalid_field", "party is platform or kind:id")
 		}
 	default:
-		a.writeError(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	sts, err := a.kit.Orders.Statements(r.Context(), c.Tenant, party)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if sts == nil {
 		sts = []settlement.Statement{}
 	}
 	a.writeData(w, r, http.StatusOK, sts)
+	return nil
 }
 
-func (a *App) handleRunCycles(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleAdmin); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleRunCycles(w http.ResponseWriter, r *http.Request, c Caller) error {
 	res, err := a.kit.Orders.RunCycles(r.Context(), c.Tenant)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.writeData(w, r, http.StatusOK, map[string]any{"statements": len(res.Statements), "skipped": res.Skipped})
+	return nil
 }
 
 // ReconcileView is a reconciliation report.
@@ -468,20 +403,15 @@ type ReconcileView struct {
 	Mismatches []string `json:"mismatches"`
 }
 
-func (a *App) handleReconcile(w http.ResponseWriter, r *http.Request) {
-	c, _ := callerFrom(r.Context())
-	if err := allow(c, RoleAdmin); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *App) handleReconcile(w http.ResponseWriter, r *http.Request, c Caller) error {
 	rep, err := a.kit.Orders.Reconcile(r.Context(), c.Tenant)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	v := ReconcileView{Orders: rep.Orders, Coupons: rep.Coupons, Postings: rep.Postings, Mismatches: []string{}}
 	for _, m := range rep.Mismatches {
 		v.Mismatches = append(v.Mismatches, m.String())
 	}
 	a.writeData(w, r, http.StatusOK, v)
+	return nil
 }
