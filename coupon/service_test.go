@@ -3,13 +3,11 @@ package coupon_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,97 +18,18 @@ import (
 	"github.com/rewardkit/rewardkit/storage/memory"
 )
 
-const tenant storage.TenantID = "shop"
-
-var t0 = time.Date(2025, 8, 11, 10, 0, 0, 0, time.UTC)
-
-type fixture struct {
-	svc   *coupon.Service
-	mem   *memory.Store
-	store coupon.Store
-	clock *storage.FakeClock
-}
-
-func newFixture(t testing.TB) *fixture {
-	t.Helper()
-	clock := storage.NewFakeClock(t0)
-	mem, err := memory.New(memory.Options{Clock: clock, LockWait: 2 * time.Second})
-	require.NoError(t, err)
-	env, err := rules.NewEnv()
-	require.NoError(t, err)
-	svc, err := coupon.New(coupon.Config{Store: mem.Coupons(), Tx: mem, Clock: clock, Rules: env})
-	require.NoError(t, err)
-	return &fixture{svc: svc, mem: mem, store: mem.Coupons(), clock: clock}
-}
-
-func usd(s string) money.Amount { return money.MustParse(s, money.USD) }
-
-func tenOff(id string) coupon.Template {
-	return coupon.Template{
-		Tenant: tenant, ID: id, Name: "10 off 50",
-		Benefit:  coupon.Benefit{Kind: coupon.KindThreshold, Currency: money.USD, Amount: usd("10.00"), MinSpend: usd("50.00")},
-		Validity: coupon.Validity{Days: 7, TimeZone: "Asia/Shanghai"},
-		Limits:   coupon.Limits{Stock: 100, PerUser: 1},
-	}
-}
-
-func (f *fixture) create(t testing.TB, tpl coupon.Template) coupon.Template {
-	t.Helper()
-	out, err := f.svc.CreateTemplate(context.Background(), tpl)
-	require.NoError(t, err)
-	return out
-}
-
-func (f *fixture) claim(t testing.TB, tpl, user string) coupon.Coupon {
-	t.Helper()
-	c, err := f.svc.Claim(context.Background(), coupon.ClaimRequest{Tenant: tenant, TemplateID: tpl, UserID: user})
-	require.NoError(t, err)
-	return c
-}
-
-// snapshot is everything a refused command must leave alone.
-type snapshot struct {
-	c      coupon.Coupon
-	audit  int
-	outbox int
-}
-
-func (f *fixture) snap(t testing.TB, id string) snapshot {
-	t.Helper()
-	ctx := context.Background()
-	c, err := f.store.Coupon(ctx, tenant, id)
-	require.NoError(t, err)
-	a, err := f.store.Audit(ctx, tenant, id)
-	require.NoError(t, err)
-	n := 0
-	for p := range storage.OutboxPartitions {
-		ms, err := f.mem.PendingOutbox(ctx, p, 1_000_000)
-		require.NoError(t, err)
-		n += len(ms)
-	}
-	return snapshot{c: c, audit: len(a), outbox: n}
-}
-
-func cart(lines ...coupon.Line) coupon.Cart {
-	c := coupon.Cart{Currency: money.USD, Subtotal: money.Zero(money.USD)}
-	for _, l := range lines {
-		c.Subtotal, _ = c.Subtotal.Add(l.Amount)
-		c.Lines = append(c.Lines, l)
-	}
-	return c
-}
+// The fixtures (newFixture, tenOff, the template options) are in
+// fixtures_test.go.
 
 func TestClaimValidityInTimeZone(t *testing.T) {
-	f := newFixture(t)
-	f.create(t, tenOff("t1"))
+	f := newFixture(t, tenOff("t1"))
 	c := f.claim(t, "t1", "u1")
 	assert.Equal(t, coupon.StateActivated, c.State)
 	assert.Equal(t, "u1", c.UserID)
 	// claimed 2025-08-11 18:00 in Shanghai; 7 days counting the claim day
 	// end at 2025-08-18 00:00 Shanghai = 2025-08-17 16:00 UTC.
 	assert.Equal(t, time.Date(2025, 8, 17, 16, 0, 0, 0, time.UTC), c.ValidUntil.UTC())
-	trail, err := f.svc.Audit(context.Background(), tenant, c.ID)
-	require.NoError(t, err)
+	trail := f.audit(t, c.ID)
 	require.Len(t, trail, 1)
 	assert.Equal(t, coupon.EventClaim, trail[0].Event)
 	assert.Equal(t, coupon.StateUnactivated, trail[0].From)
@@ -120,10 +39,7 @@ func TestClaimValidityInTimeZone(t *testing.T) {
 
 func TestClaimLimits(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	tpl := tenOff("t1")
-	tpl.Limits = coupon.Limits{Stock: 3, PerUser: 2}
-	f.create(t, tpl)
+	f := newFixture(t, tenOff("t1", limits(coupon.Limits{Stock: 3, PerUser: 2})))
 	f.claim(t, "t1", "u1")
 	f.claim(t, "t1", "u1")
 	_, err := f.svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: "u1"})
@@ -134,8 +50,7 @@ func TestClaimLimits(t *testing.T) {
 	cs, err := f.svc.ListByUser(ctx, tenant, "u3")
 	require.NoError(t, err)
 	assert.Empty(t, cs, "a refused claim leaves nothing")
-	st, err := f.svc.Stats(ctx, tenant, "t1")
-	require.NoError(t, err)
+	st := f.stats(t, "t1")
 	assert.Equal(t, int64(3), st.Issued)
 	assert.Equal(t, int64(0), st.RemainingStock)
 	assert.Equal(t, int64(3), st.ByState[coupon.StateActivated])
@@ -143,10 +58,7 @@ func TestClaimLimits(t *testing.T) {
 
 func TestClaimIdempotentByRequestKey(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	tpl := tenOff("t1")
-	tpl.Limits.PerUser = 5
-	f.create(t, tpl)
+	f := newFixture(t, tenOff("t1", perUser(5)))
 	req := coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: "u1", RequestKey: "req-1"}
 	a, err := f.svc.Claim(ctx, req)
 	require.NoError(t, err)
@@ -163,19 +75,12 @@ func TestClaimIdempotentByRequestKey(t *testing.T) {
 
 func TestClaimRefusals(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	auto := tenOff("auto")
-	auto.Auto = true
-	f.create(t, auto)
-	later := tenOff("later")
-	later.Validity.Start = t0.Add(time.Hour)
-	f.create(t, later)
-	over := tenOff("over")
-	over.Validity = coupon.Validity{Start: t0.Add(-48 * time.Hour), End: t0.Add(-time.Hour)}
-	f.create(t, over)
-	cond := tenOff("cond")
-	cond.Conditions = []coupon.Condition{{Name: "shanghai", Expr: `user.region == "SH"`, Reason: "Shanghai only", On: coupon.PhaseClaim}}
-	f.create(t, cond)
+	f := newFixture(t,
+		tenOff("auto", automatic),
+		tenOff("later", startsAt(t0.Add(time.Hour))),
+		tenOff("over", validity(coupon.Validity{Start: t0.Add(-48 * time.Hour), End: t0.Add(-time.Hour)})),
+		tenOff("cond", conditions(coupon.Condition{Name: "shanghai", Expr: `user.region == "SH"`, Reason: "Shanghai only", On: coupon.PhaseClaim})),
+	)
 
 	cases := []struct {
 		name string
@@ -208,15 +113,12 @@ func TestClaimRefusals(t *testing.T) {
 func TestCreateTemplateRefusals(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	bad := tenOff("bad")
-	bad.Conditions = []coupon.Condition{{Name: "x", Expr: `user.nope == 1`}}
-	_, err := f.svc.CreateTemplate(ctx, bad)
+	_, err := f.svc.CreateTemplate(ctx, tenOff("bad", conditions(coupon.Condition{Name: "x", Expr: `user.nope == 1`})))
 	require.ErrorIs(t, err, coupon.ErrInvalidTemplate)
 	var ce *rules.CompileError
 	require.ErrorAs(t, err, &ce)
 
-	bad = tenOff("bad")
-	bad.Validity = coupon.Validity{TimeZone: "Mars/Olympus"}
+	bad := tenOff("bad", validity(coupon.Validity{TimeZone: "Mars/Olympus"}))
 	bad.Limits.Budget = money.MustParse("5", money.JPY)
 	bad.Benefit.Amount = money.Amount{}
 	err = bad.Validate()
@@ -232,16 +134,15 @@ func TestCreateTemplateRefusals(t *testing.T) {
 
 func TestLockUseReleaseRefund(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	tpl := tenOff("t1")
-	tpl.Limits = coupon.Limits{PerUser: 3, PerOrder: 1, Budget: usd("100.00")}
-	tpl.Refund = coupon.RefundRestore
-	f.create(t, tpl)
+	f := newFixture(t, tenOff("t1",
+		limits(coupon.Limits{PerUser: 3, PerOrder: 1, Budget: usd("100.00")}),
+		refund(coupon.RefundRestore)))
 	c1 := f.claim(t, "t1", "u1")
 	c2 := f.claim(t, "t1", "u1")
 	basket := cart(coupon.Line{SKU: "A", Quantity: 1, Amount: usd("60.00")})
 
-	lock := coupon.LockRequest{Tenant: tenant, CouponID: c1.ID, OrderID: "o1", UserID: "u1", Discount: usd("10.00"), Cart: &basket}
+	lock := lockReq(c1.ID, "o1", "10.00")
+	lock.UserID, lock.Cart = "u1", &basket
 	r, err := f.svc.Lock(ctx, lock)
 	require.NoError(t, err)
 	assert.Equal(t, coupon.StateLocked, r.Coupon.State)
@@ -254,43 +155,37 @@ func TestLockUseReleaseRefund(t *testing.T) {
 	assert.Equal(t, r.Coupon, again.Coupon)
 
 	// one coupon of the template per order
-	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c2.ID, OrderID: "o1", Discount: usd("10.00")})
+	_, err = f.svc.Lock(ctx, lockReq(c2.ID, "o1", "10.00"))
 	require.ErrorIs(t, err, coupon.ErrOrderLimit)
 	// locked by o1: another order cannot take it
 	before := f.snap(t, c1.ID)
-	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c1.ID, OrderID: "o2", Discount: usd("10.00")})
+	_, err = f.svc.Lock(ctx, lockReq(c1.ID, "o2", "10.00"))
 	require.ErrorIs(t, err, coupon.ErrLocked)
 	require.ErrorIs(t, err, coupon.ErrIllegalTransition)
 	assert.Equal(t, before, f.snap(t, c1.ID))
 
 	// release restores the budget and the per-order count
-	rel, err := f.svc.Release(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	rel, err := f.svc.Release(ctx, order("o1"))
 	require.NoError(t, err)
 	require.Len(t, rel, 1)
 	assert.Equal(t, coupon.StateActivated, rel[0].State)
 	assert.Empty(t, rel[0].OrderID)
-	st, err := f.svc.Stats(ctx, tenant, "t1")
-	require.NoError(t, err)
-	assert.True(t, st.BudgetSpent.IsZero())
-	rel, err = f.svc.Release(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	assert.True(t, f.stats(t, "t1").BudgetSpent.IsZero())
+	rel, err = f.svc.Release(ctx, order("o1"))
 	require.NoError(t, err)
 	assert.Empty(t, rel, "releasing again does nothing")
 
 	// lock for o2, pay twice: used once, same result
-	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c1.ID, OrderID: "o2", Discount: usd("10.00")})
+	_, err = f.svc.Lock(ctx, lockReq(c1.ID, "o2", "10.00"))
 	require.NoError(t, err)
-	used, err := f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o2"})
-	require.NoError(t, err)
+	used := f.use(t, "o2")
 	require.Len(t, used, 1)
 	assert.Equal(t, coupon.StateUsed, used[0].State)
-	usedAgain, err := f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o2"})
-	require.NoError(t, err)
-	assert.Equal(t, used, usedAgain)
-	st, err = f.svc.Stats(ctx, tenant, "t1")
-	require.NoError(t, err)
+	assert.Equal(t, used, f.use(t, "o2"))
+	st := f.stats(t, "t1")
 	assert.Equal(t, int64(1), st.Used)
 	assert.True(t, st.BudgetSpent.Equal(usd("10.00")))
-	_, err = f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o-none"})
+	_, err = f.svc.Use(ctx, order("o-none"))
 	require.ErrorIs(t, err, coupon.ErrNotLocked)
 
 	// refund with RefundRestore: REFUNDED then ACTIVATED, budget back
@@ -298,12 +193,10 @@ func TestLockUseReleaseRefund(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ref, 1)
 	assert.Equal(t, coupon.StateActivated, ref[0].State)
-	st, err = f.svc.Stats(ctx, tenant, "t1")
-	require.NoError(t, err)
+	st = f.stats(t, "t1")
 	assert.Equal(t, int64(0), st.Used)
 	assert.True(t, st.BudgetSpent.IsZero())
-	trail, err := f.svc.Audit(ctx, tenant, c1.ID)
-	require.NoError(t, err)
+	trail := f.audit(t, c1.ID)
 	var evs []coupon.Event
 	for _, e := range trail {
 		evs = append(evs, e.Event)
@@ -315,18 +208,13 @@ func TestLockUseReleaseRefund(t *testing.T) {
 
 func TestRefundBurn(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	f.create(t, tenOff("t1"))
-	c := f.claim(t, "t1", "u1")
-	_, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o1"})
-	require.NoError(t, err)
-	_, err = f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
-	require.NoError(t, err)
-	ref, err := f.svc.Refund(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	f := newFixture(t, tenOff("t1"))
+	c := f.claimLockUse(t, "t1", "u1", "o1")
+	ref, err := f.svc.Refund(ctx, order("o1"))
 	require.NoError(t, err)
 	require.Len(t, ref, 1)
 	assert.Equal(t, coupon.StateRefunded, ref[0].State)
-	ref, err = f.svc.Refund(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	ref, err = f.svc.Refund(ctx, order("o1"))
 	require.NoError(t, err)
 	assert.Empty(t, ref)
 	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o2"})
@@ -335,35 +223,26 @@ func TestRefundBurn(t *testing.T) {
 
 func TestBudgetCut(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	tpl := tenOff("t1")
-	tpl.Limits = coupon.Limits{Budget: usd("15.00")}
-	f.create(t, tpl)
+	f := newFixture(t, tenOff("t1", limits(coupon.Limits{Budget: usd("15.00")})))
 	a, b, c := f.claim(t, "t1", "u1"), f.claim(t, "t1", "u2"), f.claim(t, "t1", "u3")
-	r, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: a.ID, OrderID: "o1", Discount: usd("10.00")})
+	r, err := f.svc.Lock(ctx, lockReq(a.ID, "o1", "10.00"))
 	require.NoError(t, err)
 	assert.False(t, r.Cut)
-	r, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: b.ID, OrderID: "o2", Discount: usd("10.00")})
+	r, err = f.svc.Lock(ctx, lockReq(b.ID, "o2", "10.00"))
 	require.NoError(t, err)
 	assert.True(t, r.Cut)
 	assert.True(t, r.Discount.Equal(usd("5.00")), r.Discount.String())
 	before := f.snap(t, c.ID)
-	_, err = f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o3", Discount: usd("10.00")})
+	_, err = f.svc.Lock(ctx, lockReq(c.ID, "o3", "10.00"))
 	require.ErrorIs(t, err, coupon.ErrBudgetExhausted)
 	assert.Equal(t, before, f.snap(t, c.ID))
-	st, err := f.svc.Stats(ctx, tenant, "t1")
-	require.NoError(t, err)
-	assert.True(t, st.BudgetLeft.IsZero())
+	assert.True(t, f.stats(t, "t1").BudgetLeft.IsZero())
 }
 
 func TestLockRefusalsChangeNothing(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	tpl := tenOff("t1")
-	tpl.Limits.PerUser = 10
-	tpl.Scope = coupon.Scope{Categories: []string{"shoes"}}
-	tpl.Conditions = []coupon.Condition{{Name: "app", Expr: `order.channel == "app"`, On: coupon.PhaseUse}}
-	f.create(t, tpl)
+	f := newFixture(t, tenOff("t1", perUser(10), inCategories("shoes"),
+		conditions(coupon.Condition{Name: "app", Expr: `order.channel == "app"`, On: coupon.PhaseUse})))
 	c := f.claim(t, "t1", "u1")
 	frozen := f.claim(t, "t1", "u1")
 	_, err := f.svc.Freeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: frozen.ID, Actor: "risk", Reason: "cash-out pattern"})
@@ -406,17 +285,15 @@ func TestLockRefusalsChangeNothing(t *testing.T) {
 
 func TestFreezeUnfreeze(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	f.create(t, tenOff("t1"))
+	f := newFixture(t, tenOff("t1"))
 	c := f.claim(t, "t1", "u1")
-	_, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o1"})
-	require.NoError(t, err)
+	f.lock(t, c.ID, "o1")
 	fr, err := f.svc.Freeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: c.ID, Actor: "risk"})
 	require.NoError(t, err)
 	assert.Equal(t, coupon.StateFrozen, fr.State)
 	assert.Equal(t, coupon.StateLocked, fr.FrozenFrom)
 	before := f.snap(t, c.ID)
-	_, err = f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
+	_, err = f.svc.Use(ctx, order("o1"))
 	require.ErrorIs(t, err, coupon.ErrFrozen)
 	_, err = f.svc.Freeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: c.ID})
 	require.ErrorIs(t, err, coupon.ErrIllegalTransition)
@@ -427,21 +304,15 @@ func TestFreezeUnfreeze(t *testing.T) {
 	assert.Equal(t, "o1", un.OrderID)
 	_, err = f.svc.Unfreeze(ctx, coupon.CouponRequest{Tenant: tenant, CouponID: c.ID})
 	require.ErrorIs(t, err, coupon.ErrIllegalTransition)
-	used, err := f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
-	require.NoError(t, err)
-	assert.Equal(t, coupon.StateUsed, used[0].State)
+	assert.Equal(t, coupon.StateUsed, f.use(t, "o1")[0].State)
 }
 
 func TestExpiry(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	tpl := tenOff("t1")
-	tpl.Limits.PerUser = 10
-	f.create(t, tpl)
+	f := newFixture(t, tenOff("t1", perUser(10)))
 	a := f.claim(t, "t1", "u1")
 	b := f.claim(t, "t1", "u1")
-	_, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: b.ID, OrderID: "o1"})
-	require.NoError(t, err)
+	f.lock(t, b.ID, "o1")
 	f.clock.Set(a.ValidUntil)
 
 	// seen on read, before any sweep
@@ -479,8 +350,7 @@ func TestExpiry(t *testing.T) {
 func TestSweepUnderLease(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	other, err := coupon.New(coupon.Config{Store: f.store, Tx: f.mem, Clock: f.clock, Owner: "other"})
-	require.NoError(t, err)
+	other := f.newService(t, coupon.Config{Owner: "other"})
 	_, ok, err := f.mem.AcquireLease(ctx, "coupon/expire/"+string(tenant), "someone", t0, time.Hour)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -493,17 +363,13 @@ func TestSweepUnderLease(t *testing.T) {
 
 func TestCodes(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	tpl := tenOff("t1")
-	tpl.Limits = coupon.Limits{Stock: 50, PerUser: 1}
-	f.create(t, tpl)
+	f := newFixture(t, tenOff("t1", limits(coupon.Limits{Stock: 50, PerUser: 1})))
 	codes, err := f.svc.GenerateCodes(ctx, coupon.GenerateRequest{Tenant: tenant, TemplateID: "t1", Count: 40, Length: 8, ChunkSize: 16})
 	require.NoError(t, err)
 	require.Len(t, codes, 40)
 	_, err = f.svc.GenerateCodes(ctx, coupon.GenerateRequest{Tenant: tenant, TemplateID: "t1", Count: 11})
 	require.ErrorIs(t, err, coupon.ErrOutOfStock)
-	st, err := f.svc.Stats(ctx, tenant, "t1")
-	require.NoError(t, err)
+	st := f.stats(t, "t1")
 	assert.Equal(t, int64(40), st.Issued)
 	assert.Equal(t, int64(40), st.ByState[coupon.StateUnactivated])
 
@@ -554,15 +420,11 @@ func (s *failingStore) UpdateDistribution(ctx context.Context, d coupon.Distribu
 
 func TestDistributeResumes(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	tpl := tenOff("t1")
-	tpl.Limits = coupon.Limits{Stock: 8, PerUser: 1}
-	f.create(t, tpl)
+	f := newFixture(t, tenOff("t1", limits(coupon.Limits{Stock: 8, PerUser: 1})))
 	// u3 already holds one: skipped by the per-user limit
 	f.claim(t, "t1", "u3")
 	users := []string{"u1", "u2", "u3", "u4", "u2", "u5", "u6", "u7", "u8", "u9", "u10"}
-	flaky, err := coupon.New(coupon.Config{Store: &failingStore{Store: f.store}, Tx: f.mem, Clock: f.clock})
-	require.NoError(t, err)
+	flaky := f.newService(t, coupon.Config{Store: &failingStore{Store: f.store}})
 	req := coupon.DistributeRequest{Tenant: tenant, ID: "d1", TemplateID: "t1", Users: users, BatchSize: 3}
 	d, err := flaky.Distribute(ctx, req)
 	require.Error(t, err)
@@ -583,9 +445,7 @@ func TestDistributeResumes(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, cs, 1, u)
 	}
-	st, err := f.svc.Stats(ctx, tenant, "t1")
-	require.NoError(t, err)
-	assert.Equal(t, int64(8), st.Issued)
+	assert.Equal(t, int64(8), f.stats(t, "t1").Issued)
 
 	again, err := f.svc.Distribute(ctx, req)
 	require.NoError(t, err)
@@ -597,20 +457,11 @@ func TestDistributeResumes(t *testing.T) {
 
 func TestUsable(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	shoes := tenOff("shoes")
-	shoes.Scope = coupon.Scope{Categories: []string{"shoes"}}
-	f.create(t, shoes)
-	pct := coupon.Template{
-		Tenant: tenant, ID: "pct", Benefit: coupon.Benefit{Kind: coupon.KindPercentOff, Currency: money.USD, Percent: decimal.NewFromInt(20), Cap: usd("500.00")},
-		Validity: coupon.Validity{End: t0.Add(24 * time.Hour)},
-	}
-	f.create(t, pct)
-	auto := coupon.Template{
-		Tenant: tenant, ID: "ship", Auto: true, Benefit: coupon.Benefit{Kind: coupon.KindFreeShipping, Currency: money.USD},
-		Validity: coupon.Validity{End: t0.Add(24 * time.Hour)},
-	}
-	f.create(t, auto)
+	f := newFixture(t,
+		tenOff("shoes", inCategories("shoes")),
+		oneDay("pct", percentOff(20, "500.00")),
+		oneDay("ship", freeShipping(), automatic),
+	)
 	s := f.claim(t, "shoes", "u1")
 	p := f.claim(t, "pct", "u1")
 	p2 := f.claim(t, "pct", "u1")
@@ -652,13 +503,8 @@ func TestUsable(t *testing.T) {
 
 func TestOutboxGetsEveryTransition(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	f.create(t, tenOff("t1"))
-	c := f.claim(t, "t1", "u1")
-	_, err := f.svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o1"})
-	require.NoError(t, err)
-	_, err = f.svc.Use(ctx, coupon.OrderRequest{Tenant: tenant, OrderID: "o1"})
-	require.NoError(t, err)
+	f := newFixture(t, tenOff("t1"))
+	c := f.claimLockUse(t, "t1", "u1", "o1")
 	p := storage.PartitionOf(tenant, "coupon", c.ID)
 	msgs, err := f.mem.PendingOutbox(ctx, p, 100)
 	require.NoError(t, err)
@@ -669,9 +515,7 @@ func TestOutboxGetsEveryTransition(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"coupon.claim", "coupon.lock", "coupon.use"}, topics)
-	trail, err := f.svc.Audit(ctx, tenant, c.ID)
-	require.NoError(t, err)
-	for i, e := range trail {
+	for i, e := range f.audit(t, c.ID) {
 		assert.Equal(t, e.EventID, msgs[i].EventID)
 	}
 }
@@ -682,8 +526,6 @@ func TestConfigValidate(t *testing.T) {
 	assert.Contains(t, err.Error(), "Store")
 	assert.Contains(t, err.Error(), "Transactor")
 }
-
-var _ = fmt.Sprint
 
 // plainStore hides the adapter's optional claim fast paths (IssueClaim,
 // ClaimDirect), so that Claim takes the portable path of one store call
@@ -704,19 +546,13 @@ func TestClaimFastAndPortablePathsAgree(t *testing.T) {
 	}
 	run := func(t *testing.T, hide, inTx bool) outcome {
 		ctx := context.Background()
-		clock := storage.NewFakeClock(t0)
-		mem, err := memory.New(memory.Options{Clock: clock})
-		require.NoError(t, err)
-		var store coupon.Store = mem.Coupons()
+		f := newFixture(t, tenOff("t1", limits(coupon.Limits{Stock: 3, PerUser: 2})))
+		mem := f.mem
+		var store coupon.Store = f.store
 		if hide {
 			store = plainStore{store}
 		}
-		svc, err := coupon.New(coupon.Config{Store: store, Tx: mem, Clock: clock})
-		require.NoError(t, err)
-		tpl := tenOff("t1")
-		tpl.Limits = coupon.Limits{Stock: 3, PerUser: 2}
-		_, err = svc.CreateTemplate(ctx, tpl)
-		require.NoError(t, err)
+		svc := f.newService(t, coupon.Config{Store: store})
 		var out outcome
 		var last coupon.Coupon
 		for _, u := range []string{"u1", "u1", "u1", "u2", "u3"} {
@@ -743,6 +579,7 @@ func TestClaimFastAndPortablePathsAgree(t *testing.T) {
 				last = c
 			}
 		}
+		var err error
 		out.issued, err = mem.Counter(ctx, tenant, "coupon/t1/issued")
 		require.NoError(t, err)
 		out.perUserU1, err = mem.Counter(ctx, tenant, "coupon/t1/user/u1")
@@ -798,10 +635,7 @@ func TestClaimTemplateCache(t *testing.T) {
 			req := coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: "u1"}
 			_, err = svc.Claim(ctx, req)
 			require.ErrorIs(t, err, coupon.ErrUnknownTemplate, "not there yet")
-			tpl := tenOff("t1")
-			tpl.Validity.TimeZone = ""
-			tpl.Limits.PerUser = 0
-			_, err = svc.CreateTemplate(ctx, tpl)
+			_, err = svc.CreateTemplate(ctx, tenOff("t1", validity(coupon.Validity{Days: 7}), perUser(0)))
 			require.NoError(t, err)
 			for range 3 {
 				_, err := svc.Claim(ctx, req)
