@@ -28,8 +28,19 @@ const (
 // txEvent builds the message of a committed transaction, with event ID
 // eventID (txEventPrefix and the ID). The payload is written by hand: it
 // is on the hot path, and every field is a string, an integer or a time.
-func txEvent(tenant storage.TenantID, r *TxRow, eventID string) storage.Message {
-	b := make([]byte, 0, txPayloadSize(r))
+// It is appended to buf when buf has room for it (txPayloadSize), else
+// allocated at its size.
+func txEvent(tenant storage.TenantID, r *TxRow, eventID string, buf []byte) storage.Message {
+	return txEventSized(tenant, r, eventID, buf, txPayloadSize(r))
+}
+
+// txEventSized is txEvent given txPayloadSize(r).
+func txEventSized(tenant storage.TenantID, r *TxRow, eventID string, buf []byte, size int) storage.Message {
+	b := buf
+	if cap(b)-len(b) < size {
+		b = make([]byte, 0, size)
+	}
+	at := len(b)
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, r.ID)
 	b = append(b, `,"key":`...)
@@ -72,7 +83,7 @@ func txEvent(tenant storage.TenantID, r *TxRow, eventID string) storage.Message 
 	b = append(b, '}')
 	return storage.Message{
 		EventID: eventID, Tenant: tenant, Topic: TopicTransactionCommitted,
-		AggregateType: AggregateTransaction, AggregateID: r.ID, Payload: b, CreatedAt: r.At,
+		AggregateType: AggregateTransaction, AggregateID: r.ID, Payload: b[at:len(b):len(b)], CreatedAt: r.At,
 	}
 }
 

@@ -80,7 +80,7 @@ func TestTxEventPayloadMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := txEvent("shop", &tt.row, txEventPrefix+tt.row.ID)
+			ev := txEvent("shop", &tt.row, txEventPrefix+tt.row.ID, nil)
 			want := encodingJSON(t, &tt.row)
 			require.True(t, json.Valid(ev.Payload), "%s", ev.Payload)
 			if tt.exact {
@@ -106,7 +106,7 @@ func TestTxPayloadSizeIsExact(t *testing.T) {
 		{ID: "x", Key: "k", Kind: KindReversal, At: at, Reverses: "y", Hold: "h", Lines: []LineRow{
 			{Source: "a", Destination: "b", Asset: "USD", Amount: 10}, {Source: "b", Destination: "a", Asset: "USD", Amount: 100}}},
 	} {
-		ev := txEvent("shop", &r, txEventPrefix+r.ID)
+		ev := txEvent("shop", &r, txEventPrefix+r.ID, nil)
 		assert.Equal(t, len(ev.Payload), cap(ev.Payload), "%s", ev.Payload)
 	}
 }
@@ -138,14 +138,31 @@ func TestTxIDsShareOneString(t *testing.T) {
 	l := &Ledger{defaultID: true}
 	var sum [16]byte
 	sum[0] = 0xab
-	id, eventID, fp := l.txIDs(sum)
+	id, eventID, key, fp := l.txIDs(sum, "order-7")
 	assert.Len(t, id, 36)
 	assert.Equal(t, txEventPrefix+id, eventID)
+	assert.Equal(t, "order-7", key)
 	assert.Equal(t, "ab000000000000000000000000000000", fp)
 
 	n := 0
 	l = &Ledger{newID: func() string { n++; return "custom" }}
-	id, eventID, fp = l.txIDs(sum)
-	assert.Equal(t, []string{"custom", "ledger.tx.custom", "ab000000000000000000000000000000"}, []string{id, eventID, fp})
+	id, eventID, key, fp = l.txIDs(sum, "k")
+	assert.Equal(t, []string{"custom", "ledger.tx.custom", "k", "ab000000000000000000000000000000"}, []string{id, eventID, key, fp})
 	assert.Equal(t, 1, n)
+}
+
+func TestTxEventAppendsToRoom(t *testing.T) {
+	r := TxRow{ID: "x", Key: "k", Kind: KindTransfer, At: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC),
+		Lines: []LineRow{{Source: "a", Destination: "b", Asset: "POINTS", Amount: 9}}}
+	want := txEvent("shop", &r, "e", nil)
+	buf := make([]byte, 3, 1024)
+	got := txEvent("shop", &r, "e", buf)
+	assert.Equal(t, want.Payload, got.Payload)
+	assert.Same(t, &buf[:4][3], &got.Payload[0], "written after buf's bytes, in place")
+	assert.Equal(t, len(got.Payload), cap(got.Payload), "a payload cannot be appended to over the next one")
+
+	short := make([]byte, 0, 4)
+	got = txEvent("shop", &r, "e", short)
+	assert.Equal(t, want.Payload, got.Payload)
+	assert.Equal(t, len(got.Payload), cap(got.Payload))
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -67,9 +68,10 @@ type Ledger struct {
 	assets      *money.Registry
 	expiry      string
 	newID       func() string
-	defaultID   bool  // newID is the default: transfers cut their IDs from one string (txIDs)
+	defaultID   bool  // newID is the default, UUIDv7 from ids (which txIDs writes without a string of its own)
 	ids         idGen // the default IDs
 	maxPostings int
+	scratch     sync.Pool // of *scratch: the working memory of Transfer
 }
 
 // New returns a Ledger, or the errors of cfg.Validate.
@@ -98,24 +100,34 @@ func New(cfg Config) (*Ledger, error) {
 // in milliseconds, a 12-bit count within the millisecond that keeps the
 // IDs of one Ledger increasing (method 3 of the RFC), and 62 random bits.
 // It is uuid.NewV7 without that package's process-wide lock and without
-// an allocation.
+// an allocation, and with the random bits read from crypto/rand for many
+// IDs at once (one read costs about as much as the rest of an ID).
 type idGen struct {
 	mu   sync.Mutex
 	last int64 // milliseconds<<12 | count, of the last ID
+	rnd  [idRandBatch * 8]byte
+	used int // bytes of rnd given out; len(rnd) when it is to be read again
 }
+
+// idRandBatch is the number of IDs whose random bits are read at once.
+const idRandBatch = 64
 
 func (g *idGen) next() uuid.UUID {
 	nano := time.Now().UnixNano()
 	milli := nano / 1e6
 	v := milli<<12 | (nano-milli*1e6)>>8 // the count starts at the time within the millisecond, in 256 ns steps
+	var u uuid.UUID
 	g.mu.Lock()
 	if v <= g.last {
 		v = g.last + 1
 	}
 	g.last = v
+	if g.used == 0 || g.used == len(g.rnd) {
+		_, _ = rand.Read(g.rnd[:]) // never fails (crypto/rand)
+		g.used = 0
+	}
+	g.used += copy(u[8:], g.rnd[g.used:])
 	g.mu.Unlock()
-	var u uuid.UUID
-	_, _ = rand.Read(u[8:]) // never fails (crypto/rand)
 	milli, count := v>>12, v&0xfff
 	binary.BigEndian.PutUint64(u[:8], uint64(milli)<<16|0x7000|uint64(count))
 	u[8] = u[8]&0x3f | 0x80 // the RFC 9562 variant
@@ -135,33 +147,106 @@ func (l *Ledger) asset(code string) (money.Currency, error) { return l.assets.Lo
 // ErrInsufficientFunds; ErrKeyReused when the key was used with other
 // postings; the Store's and Transactor's errors.
 func (l *Ledger) Transfer(ctx context.Context, tenant storage.TenantID, req TransferRequest) (*Transaction, error) {
-	var out [1]*Transaction
-	w := new(oneTransfer)
-	b := batch{rows: w.rows[:0], events: w.events[:]}
-	if len(req.Postings) == 1 && len(req.Legs) == 0 {
-		b.lines = w.lines[:]
+	w, _ := l.scratch.Get().(*scratch)
+	if w == nil {
+		w = new(scratch)
 	}
-	if err := l.commit(ctx, tenant, []TransferRequest{req}, out[:], b); err != nil {
+	b := w.batch(len(req.Postings))
+	var out [1]*Transaction
+	reqs := [1]TransferRequest{req}
+	err := l.commit(ctx, tenant, reqs[:], out[:], &b)
+	if !b.lent {
+		w.keep(&b)
+		l.scratch.Put(w)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return out[0], nil
 }
 
-// oneTransfer is the working memory of Transfer, in one allocation.
-type oneTransfer struct {
-	rows   [1]TxRow
-	events [1]storage.Message
-	lines  [1]LineRow
+// scratch is the working memory of one Transfer: its row, outbox
+// message, lines and payload, and the Store's answer. Ledger.scratch
+// keeps it for a later Transfer unless a Store may still hold it (see
+// batch.lent), so that a transfer allocates little more than what it
+// returns: allocation and the collector are most of what an in-memory
+// transfer costs.
+type scratch struct {
+	rows    [1]TxRow
+	events  [1]storage.Message
+	done    [1]Committed
+	line    [1]LineRow
+	lines   []LineRow // for transfers of several postings
+	payload []byte
+}
+
+// Bounds on what a scratch keeps between transfers, so that one large
+// transfer does not pin its memory for good.
+const (
+	maxScratchLines   = 16
+	maxScratchPayload = 4 << 10
+)
+
+// batch returns w as the working memory of a transfer of n postings.
+func (w *scratch) batch(n int) batch {
+	b := batch{rows: w.rows[:0], events: w.events[:], done: w.done[:], payload: w.payload[:0]}
+	switch {
+	case n == 1:
+		b.lines = w.line[:]
+	case n <= maxScratchLines:
+		if cap(w.lines) < n {
+			w.lines = make([]LineRow, maxScratchLines)
+		}
+		b.lines = w.lines[:n]
+	}
+	return b
+}
+
+// keep takes back the memory b used, cleared, for the next transfer.
+func (w *scratch) keep(b *batch) {
+	w.rows, w.events, w.done, w.line = [1]TxRow{}, [1]storage.Message{}, [1]Committed{}, [1]LineRow{}
+	clear(w.lines)
+	w.payload = nil
+	if cap(b.payload) <= maxScratchPayload {
+		w.payload = b.payload[:0]
+	}
 }
 
 // batch is the working memory of a commit: the rows (empty, with room for
-// one per request), their outbox messages (one per request) and the lines
-// of requests made of postings, carved up in order (nil: allocated per
-// request).
+// one per request), their outbox messages (one per request), the lines
+// of requests made of postings, carved up in order (nil or used up:
+// allocated per request), room for the Store's answer (one per request)
+// and a buffer the outbox payloads are carved from (grown when short).
 type batch struct {
-	rows   []TxRow
-	events []storage.Message
-	lines  []LineRow
+	rows    []TxRow
+	events  []storage.Message
+	lines   []LineRow
+	done    []Committed
+	payload []byte
+	// lent is set when the rows went to Store.CommitTx, which may keep
+	// them (with their lines and payloads) as long as the transaction in
+	// ctx lasts: their memory is not to be reused. CommitTxDirect keeps
+	// nothing.
+	lent bool
+}
+
+// payloadChunk is the least a batch's payload buffer grows by.
+const payloadChunk = 4 << 10
+
+// event writes row's outbox message into ev, its payload carved from
+// b.payload.
+func (b *batch) event(tenant storage.TenantID, row *TxRow, eventID string, ev *storage.Message) {
+	n := txPayloadSize(row)
+	if cap(b.payload)-len(b.payload) < n {
+		b.payload = make([]byte, 0, max(n, payloadChunk))
+	}
+	at := len(b.payload)
+	*ev = txEventSized(tenant, row, eventID, b.payload[at:at], n)
+	if k := len(ev.Payload); k <= cap(b.payload)-at {
+		// The payload was written in place (an escape in a string may
+		// have made it longer than n and moved it).
+		b.payload = b.payload[:at+k]
+	}
 }
 
 // Commit commits a batch of transfers in one database transaction (and,
@@ -178,11 +263,11 @@ func (l *Ledger) Commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 		return nil, fmt.Errorf("%w: empty batch", ErrInvalidRequest)
 	}
 	out := make([]*Transaction, len(reqs))
-	b := batch{rows: make([]TxRow, 0, len(reqs)), events: make([]storage.Message, len(reqs))}
+	b := batch{rows: make([]TxRow, 0, len(reqs)), events: make([]storage.Message, len(reqs)), done: make([]Committed, len(reqs))}
 	if n := postingCount(reqs); n > 0 {
 		b.lines = make([]LineRow, n)
 	}
-	if err := l.commit(ctx, tenant, reqs, out, b); err != nil {
+	if err := l.commit(ctx, tenant, reqs, out, &b); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -190,10 +275,10 @@ func (l *Ledger) Commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 
 // commit is Commit writing the transactions, one per request, into out,
 // with b as its working memory. The rows, their outbox messages, their
-// lines and the returned transactions and postings each take one
-// allocation per batch rather than one per transfer: a transfer is
-// counted in allocations.
-func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []TransferRequest, out []*Transaction, b batch) error {
+// lines and payloads and the returned transactions and postings each
+// take one allocation per batch (or a few) rather than one per transfer:
+// a transfer is counted in allocations.
+func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []TransferRequest, out []*Transaction, b *batch) error {
 	if err := tenant.Validate(); err != nil {
 		return err
 	}
@@ -201,15 +286,18 @@ func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 		return fmt.Errorf("%w: empty batch", ErrInvalidRequest)
 	}
 	now := l.clock.Now()
-	rows, events, lines := b.rows, b.events, b.lines
-	var rowOf []int // request index -> row index, when keys repeat in the batch
+	rows := b.rows
+	// For a batch: the row of each request (keys may repeat in a batch)
+	// and the request of each row.
+	var rowOf, reqOf []int
 	var seen map[string]int
 	if len(reqs) > 1 {
 		seen = make(map[string]int, len(reqs))
-		rowOf = make([]int, len(reqs))
+		idx := make([]int, 2*len(reqs))
+		rowOf, reqOf = idx[:len(reqs)], idx[len(reqs):len(reqs)]
 	}
 	for i := range reqs {
-		row, err := l.prepareTransfer(tenant, &reqs[i], now, &lines, &events[i])
+		row, err := l.prepareTransfer(tenant, &reqs[i], now, b, &b.events[i])
 		if err != nil {
 			if len(reqs) > 1 {
 				return fmt.Errorf("ledger: batch item %d: %w", i, err)
@@ -226,21 +314,21 @@ func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 			}
 			seen[row.Key] = len(rows)
 			rowOf[i] = len(rows)
+			reqOf = append(reqOf, i)
 		}
 		rows = append(rows, row)
 	}
 	var done []Committed
 	ok := false
 	if ds, is := l.store.(DirectStore); is {
+		done = b.done[:len(rows)]
 		var err error
-		if done, ok, err = ds.CommitTxDirect(ctx, tenant, rows); err != nil {
+		if ok, err = ds.CommitTxDirect(ctx, tenant, rows, done); err != nil {
 			return err
-		}
-		if ok && len(done) != len(rows) {
-			return fmt.Errorf("ledger: store committed %d of %d transactions", len(done), len(rows))
 		}
 	}
 	if !ok {
+		b.lent = true
 		var err error
 		if done, err = l.commitInTx(ctx, tenant, rows); err != nil {
 			return err
@@ -251,13 +339,13 @@ func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 		// The common transfer: the transaction and its posting in one
 		// allocation.
 		one := new(onePosting)
-		if err := l.fillTransaction(&one.tx[0], &done[0].Row, one.postings[:]); err != nil {
+		if err := l.fillTransaction(&one.tx[0], &done[0].Row, one.postings[:], givenPostings(&reqs[0], &done[0])); err != nil {
 			return err
 		}
 		txs = one.tx[:]
 	} else {
 		var err error
-		if txs, err = l.transactions(done); err != nil {
+		if txs, err = l.transactions(done, reqs, reqOf); err != nil {
 			return err
 		}
 	}
@@ -269,6 +357,15 @@ func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 		out[i] = &txs[j]
 	}
 	return nil
+}
+
+// givenPostings returns the postings of req when c was committed anew
+// from them, line for line (see fillTransaction), else nil.
+func givenPostings(req *TransferRequest, c *Committed) []Posting {
+	if c.Replayed || len(req.Legs) > 0 || len(req.Postings) != len(c.Row.Lines) {
+		return nil
+	}
+	return req.Postings
 }
 
 // onePosting is a transaction of one posting in one allocation.
@@ -307,7 +404,7 @@ func (l *Ledger) commitInTx(ctx context.Context, tenant storage.TenantID, rows [
 // commitOne stamps row's outbox event and commits it, checking that a
 // replay under its key asked for the same thing.
 func (l *Ledger) commitOne(ctx context.Context, tenant storage.TenantID, row TxRow) (Committed, error) {
-	ev := txEvent(tenant, &row, txEventPrefix+row.ID)
+	ev := txEvent(tenant, &row, txEventPrefix+row.ID, nil)
 	row.Event = &ev
 	done, err := l.store.CommitTx(ctx, tenant, []TxRow{row})
 	if err != nil {
@@ -352,8 +449,10 @@ func validKey(key string) error {
 
 // prepareTransfer validates req and turns it into a row, in minor units,
 // with its outbox message in ev. Its lines are taken from the front of
-// *lines when that has room (postingCount sized it), else allocated.
-func (l *Ledger) prepareTransfer(tenant storage.TenantID, req *TransferRequest, now time.Time, lines *[]LineRow, ev *storage.Message) (TxRow, error) {
+// b.lines when that has room, else allocated. The row keeps none of
+// req's memory but the strings and amounts of its postings or legs: its
+// key is a copy (see txIDs).
+func (l *Ledger) prepareTransfer(tenant storage.TenantID, req *TransferRequest, now time.Time, b *batch, ev *storage.Message) (TxRow, error) {
 	if err := validKey(req.Key); err != nil {
 		return TxRow{}, err
 	}
@@ -368,8 +467,8 @@ func (l *Ledger) prepareTransfer(tenant storage.TenantID, req *TransferRequest, 
 		if err := l.checkPostingCount(len(req.Postings)); err != nil {
 			return TxRow{}, err
 		}
-		if n := len(req.Postings); len(*lines) >= n {
-			own, *lines = (*lines)[:n:n], (*lines)[n:]
+		if n := len(req.Postings); len(b.lines) >= n {
+			own, b.lines = b.lines[:n:n], b.lines[n:]
 		} else {
 			own = make([]LineRow, n)
 		}
@@ -378,10 +477,10 @@ func (l *Ledger) prepareTransfer(tenant storage.TenantID, req *TransferRequest, 
 	if err != nil {
 		return TxRow{}, err
 	}
-	row := TxRow{Key: req.Key, Kind: KindTransfer, At: now, Lines: own, Metadata: cloneMeta(req.Metadata)}
+	row := TxRow{Kind: KindTransfer, At: now, Lines: own, Metadata: cloneMeta(req.Metadata)}
 	var eventID string
-	row.ID, eventID, row.Fingerprint = l.txIDs(fingerprintSum(&row))
-	*ev = txEvent(tenant, &row, eventID)
+	row.ID, eventID, row.Key, row.Fingerprint = l.txIDs(fingerprintSum(&row), req.Key)
+	b.event(tenant, &row, eventID, ev)
 	row.Event = ev
 	return row, nil
 }
@@ -389,23 +488,36 @@ func (l *Ledger) prepareTransfer(tenant storage.TenantID, req *TransferRequest, 
 // txEventPrefix starts the outbox event ID of a transaction.
 const txEventPrefix = "ledger.tx."
 
-// txIDs returns a new transaction's ID, its outbox event ID and its
-// fingerprint (sum in hex). With the default UUIDv7 IDs the three are cut
-// from one string, "ledger.tx.<id><fingerprint>": one allocation instead
-// of four on the transfer path.
-func (l *Ledger) txIDs(sum [16]byte) (id, eventID, fp string) {
+// txIDs returns a new transaction's ID, its outbox event ID, a copy of
+// its key and its fingerprint (sum in hex), all cut from one string,
+// "ledger.tx.<id><key><fingerprint>": one allocation instead of four on
+// the transfer path, and a row that holds none of the request's memory
+// (the Ledger reuses a transfer's working memory, and a request kept
+// from escaping costs its caller no allocation either).
+func (l *Ledger) txIDs(sum [16]byte, key string) (id, eventID, keyCopy, fp string) {
+	var custom string
+	idLen := 36
 	if !l.defaultID {
-		id = l.newID()
-		return id, txEventPrefix + id, hex.EncodeToString(sum[:])
+		custom = l.newID()
+		idLen = len(custom)
 	}
-	u := l.ids.next()
-	var buf [len(txEventPrefix) + 36 + 32]byte
-	b := append(buf[:0], txEventPrefix...)
-	b = appendUUID(b, u)
-	b = hex.AppendEncode(b, sum[:])
-	s := string(b)
-	cut := len(txEventPrefix) + 36
-	return s[len(txEventPrefix):cut], s[:cut], s[cut:]
+	var sb strings.Builder
+	sb.Grow(len(txEventPrefix) + idLen + len(key) + 2*len(sum))
+	sb.WriteString(txEventPrefix)
+	if l.defaultID {
+		var buf [36]byte
+		sb.Write(appendUUID(buf[:0], l.ids.next()))
+	} else {
+		sb.WriteString(custom)
+	}
+	sb.WriteString(key)
+	var hexSum [2 * len(sum)]byte
+	hex.Encode(hexSum[:], sum[:])
+	sb.Write(hexSum[:])
+	s := sb.String()
+	idEnd := len(txEventPrefix) + idLen
+	keyEnd := idEnd + len(key)
+	return s[len(txEventPrefix):idEnd], s[:idEnd], s[idEnd:keyEnd], s[keyEnd:]
 }
 
 // appendUUID appends u in its canonical form, as u.String() returns it.
@@ -579,15 +691,17 @@ func appendField(b []byte, s string) []byte {
 // transaction turns a stored row into the public form.
 func (l *Ledger) transaction(r TxRow) (*Transaction, error) {
 	t := &Transaction{}
-	if err := l.fillTransaction(t, &r, make([]Posting, len(r.Lines))); err != nil {
+	if err := l.fillTransaction(t, &r, make([]Posting, len(r.Lines)), nil); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
 // transactions turns committed rows into the public form, with one
-// allocation for the transactions and one for all their postings.
-func (l *Ledger) transactions(done []Committed) ([]Transaction, error) {
+// allocation for the transactions and one for all their postings. With
+// reqs, row i was made from reqs[i], or from reqs[reqOf[i]] when reqOf is
+// not nil (see fillTransaction's given).
+func (l *Ledger) transactions(done []Committed, reqs []TransferRequest, reqOf []int) ([]Transaction, error) {
 	n := 0
 	for i := range done {
 		n += len(done[i].Row.Lines)
@@ -597,7 +711,15 @@ func (l *Ledger) transactions(done []Committed) ([]Transaction, error) {
 	for i := range done {
 		r := &done[i].Row
 		k := len(r.Lines)
-		if err := l.fillTransaction(&txs[i], r, postings[:k:k]); err != nil {
+		var given []Posting
+		if reqs != nil {
+			j := i
+			if reqOf != nil {
+				j = reqOf[i]
+			}
+			given = givenPostings(&reqs[j], &done[i])
+		}
+		if err := l.fillTransaction(&txs[i], r, postings[:k:k], given); err != nil {
 			return nil, err
 		}
 		postings = postings[k:]
@@ -606,21 +728,35 @@ func (l *Ledger) transactions(done []Committed) ([]Transaction, error) {
 }
 
 // fillTransaction writes the public form of r into t, its postings into
-// postings (of len(r.Lines)).
-func (l *Ledger) fillTransaction(t *Transaction, r *TxRow, postings []Posting) error {
+// postings (of len(r.Lines)). given, when not nil, holds the postings r
+// was committed anew from, line for line: their amounts are taken as
+// they are when already at their asset's scale (as money.FromMinor would
+// make them), which saves a decimal per posting.
+func (l *Ledger) fillTransaction(t *Transaction, r *TxRow, postings []Posting, given []Posting) error {
 	*t = Transaction{ID: r.ID, Key: r.Key, Kind: r.Kind, At: r.At, Metadata: r.Metadata, Reverses: r.Reverses, Hold: r.Hold,
 		Postings: postings}
-	var cur money.Currency
+	var cur money.Currency // of the line, once looked up
 	for i := range r.Lines {
 		ln := &r.Lines[i]
-		if cur.Code() != ln.Asset {
-			c, err := l.asset(ln.Asset)
-			if err != nil {
-				return fmt.Errorf("%w: stored asset %s: %w", ErrUnknownAsset, ln.Asset, err)
+		p := Posting{Source: ln.Source, Destination: ln.Destination, ExpiresAt: ln.ExpiresAt}
+		if given != nil {
+			if a := given[i].Amount; a.Currency().Code() == ln.Asset && a.Decimal().Exponent() == -a.Currency().Scale() {
+				p.Amount = a
 			}
-			cur = c
 		}
-		t.Postings[i] = Posting{Source: ln.Source, Destination: ln.Destination, Amount: money.FromMinor(ln.Amount, cur), ExpiresAt: ln.ExpiresAt}
+		if p.Amount.Currency().IsZero() || ln.Reversed != 0 {
+			if cur.Code() != ln.Asset {
+				c, err := l.asset(ln.Asset)
+				if err != nil {
+					return fmt.Errorf("%w: stored asset %s: %w", ErrUnknownAsset, ln.Asset, err)
+				}
+				cur = c
+			}
+			if p.Amount.Currency().IsZero() {
+				p.Amount = money.FromMinor(ln.Amount, cur)
+			}
+		}
+		t.Postings[i] = p
 		if ln.Reversed != 0 {
 			if t.Reversed == nil {
 				t.Reversed = make([]money.Amount, len(r.Lines))

@@ -38,11 +38,12 @@ func (l *Ledger) Balance(ctx context.Context, tenant storage.TenantID, account s
 	if err != nil {
 		return Balance{}, err
 	}
-	return Balance{
-		Posted:    money.FromMinor(b.Posted, asset),
-		Held:      money.FromMinor(b.Held, asset),
-		Available: money.FromMinor(b.Posted-b.Held, asset),
-	}, nil
+	out := Balance{Posted: money.FromMinor(b.Posted, asset), Held: money.FromMinor(b.Held, asset)}
+	out.Available = out.Posted // amounts are immutable: nothing held, the same value
+	if b.Held != 0 {
+		out.Available = money.FromMinor(b.Posted-b.Held, asset)
+	}
+	return out, nil
 }
 
 // BalanceAt returns an account's posted balance in asset as it stood at

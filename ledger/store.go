@@ -93,12 +93,18 @@ type Store interface {
 // nothing, and the Ledger then runs CommitTx in a transaction.
 //
 // When it accepts, CommitTxDirect does what CommitTx does, all or
-// nothing, and in addition refuses a batch in which a stored key's
-// fingerprint differs from the row's (ErrKeyReused wrapping
-// storage.ErrIdempotencyMismatch), writing nothing.
+// nothing, writing the outcome of txs[i] into done[i] (done has
+// len(txs); its contents mean nothing unless ok), and in addition refuses
+// a batch in which a stored key's fingerprint differs from the row's
+// (ErrKeyReused wrapping storage.ErrIdempotencyMismatch), writing
+// nothing.
+//
+// It keeps nothing of txs (their lines, events and payloads) or done once
+// it returns, whatever it returns: the Ledger reuses that memory for its
+// next transfer. A Committed row may share memory with txs.
 type DirectStore interface {
 	Store
-	CommitTxDirect(ctx context.Context, tenant storage.TenantID, txs []TxRow) (done []Committed, ok bool, err error)
+	CommitTxDirect(ctx context.Context, tenant storage.TenantID, txs []TxRow, done []Committed) (ok bool, err error)
 }
 
 // TxKind tells what made a transaction.

@@ -3,10 +3,12 @@ package memory
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rewardkit/rewardkit/ledger"
@@ -46,20 +48,26 @@ func (l *ledgerState) init() {
 // hashes. The collector then has next to nothing to scan however many
 // transactions the store keeps.
 type ledgerTenant struct {
-	accounts  map[string]*memAccount
-	accs      []*memAccount // by memAccount.idx
-	assets    names         // asset codes
-	locs      locations
-	txs       slab[memTx]
-	lines     slab[memLine]
-	text      textArena
-	byID      txIndex
-	byKey     txIndex
+	accounts map[string]*memAccount
+	accs     []*memAccount // by memAccount.idx
+	assets   names         // asset codes
+	locs     locations
+	txs      slab[memTx]
+	lines    slab[memLine]
+	more     slab[lineMore] // of the lines that carry an expiry or a reversed amount
+	text     textArena
+	byID     txIndex // of the transactions not in ordered
+	byKey    txIndex
+	// ordered lists the transactions whose IDs were each greater than
+	// every ID in the list before them, in that order: the Ledger's
+	// UUIDv7 IDs, which increase. Such an ID needs no lookup to be known
+	// unique, and is found by binary search; only other IDs go into byID,
+	// whose random access is much of what an insert costs.
+	ordered   slab[int32]
 	seed      maphash.Seed          // of byID and byKey
 	extras    map[int32]*memTxExtra // by transaction index
 	holds     map[string]*ledger.HoldRow
 	holdByKey map[string]*ledger.HoldRow
-	seq       int64 // entries
 	lotSeq    int64
 }
 
@@ -70,24 +78,61 @@ type memAccount struct {
 	entries entryList              // every asset, Seq ascending
 }
 
-// memTx is a stored transaction.
+// memTx is a stored transaction. Every byte of it counts: a store that
+// keeps every transaction grows by its records, and fresh memory is much
+// of what a transfer costs (the first touch of a page is dear on a VM).
 type memTx struct {
-	text                 textRef // ID, key and fingerprint, back to back
-	idLen, keyLen, fpLen int32
+	text                 textRef  // ID, key and fingerprint, back to back
+	idLen, keyLen, fpLen int32    // fpLen: as kept in text (see fpBytes)
 	line0, lines         int32    // its lines: [line0, line0+lines) of ledgerTenant.lines
 	next                 [2]int32 // per txField, the next transaction with the same hash, or -1
-	seq0                 int64    // the tenant's entry sequence before its entries
 	at                   memTime
 	kind                 ledger.TxKind
 	extra                bool // ledgerTenant.extras holds the rest
+	// fpBytes: the fingerprint, lower-case hex as the Ledger makes it, is
+	// kept as the bytes it spells, in half the room.
+	fpBytes bool
 }
 
-// memLine is a stored posting.
+// memLine is a stored posting. Its entries take the tenant's entry
+// sequence numbers 2*i+1 (debit) and 2*i+2 (credit), i its index in
+// ledgerTenant.lines.
 type memLine struct {
 	src, dst, asset int32 // account and asset indexes
+	more            int32 // 1 + the index of its lineMore in ledgerTenant.more; 0: none
 	amount          int64
-	reversed        int64 // how much later reversals took back
-	expires         memTime
+}
+
+// lineMore is what few lines carry: an expiry, and how much later
+// reversals took back.
+type lineMore struct {
+	reversed int64
+	expires  memTime
+}
+
+// reversed returns how much of ln later reversals took back.
+func (lt *ledgerTenant) reversed(ln *memLine) int64 {
+	if ln.more == 0 {
+		return 0
+	}
+	return lt.more.at(ln.more - 1).reversed
+}
+
+// expires returns the expiry of ln's credit (zero: none).
+func (lt *ledgerTenant) expires(ln *memLine) time.Time {
+	if ln.more == 0 {
+		return time.Time{}
+	}
+	return lt.locs.unpack(lt.more.at(ln.more - 1).expires)
+}
+
+// moreOf returns ln's lineMore, adding one. The caller takes the addition
+// back on rollback (truncating ledgerTenant.more, resetting ln.more).
+func (lt *ledgerTenant) moreOf(ln *memLine) *lineMore {
+	if ln.more == 0 {
+		ln.more = lt.more.push(lineMore{}) + 1
+	}
+	return lt.more.at(ln.more - 1)
 }
 
 // memTxExtra holds what few transactions carry: metadata, the links of a
@@ -130,29 +175,64 @@ func (lt *ledgerTenant) index(f txField) txIndex {
 // find returns the index of the transaction whose field f is s, and s's
 // hash either way.
 func (lt *ledgerTenant) find(f txField, s string) (int32, uint32, bool) {
-	h := hash32(lt.seed, s)
-	i, ok := lt.index(f)[h]
-	for ok {
+	i, h, _, ok := lt.probe(f, s)
+	return i, h, ok
+}
+
+// probe is find also returning the head of the chain of s's hash (-1:
+// none), for linkAt: a commit looks each index up once.
+func (lt *ledgerTenant) probe(f txField, s string) (i int32, h uint32, head int32, found bool) {
+	h = hash32(lt.seed, s)
+	head, ok := lt.index(f)[h]
+	if !ok {
+		return -1, h, -1, false
+	}
+	for i = head; i >= 0; {
 		tx := lt.txs.at(i)
 		if string(lt.str(tx, f)) == s {
-			return i, h, true
+			return i, h, head, true
 		}
 		i = tx.next[f]
-		ok = i >= 0
 	}
-	return -1, h, false
+	return -1, h, head, false
+}
+
+// findID returns the index of the transaction with ID id.
+func (lt *ledgerTenant) findID(id string) (int32, bool) {
+	n := lt.ordered.len()
+	k := sort.Search(n, func(k int) bool { return string(lt.str(lt.txs.at(*lt.ordered.at(int32(k))), byID)) >= id })
+	if k < n {
+		if i := *lt.ordered.at(int32(k)); string(lt.str(lt.txs.at(i), byID)) == id {
+			return i, true
+		}
+	}
+	i, _, ok := lt.find(byID, id)
+	return i, ok
+}
+
+// afterOrdered reports whether id is greater than every ID in
+// lt.ordered, and so than every stored ID: an ID in byID was less than
+// the last of ordered when it was stored.
+func (lt *ledgerTenant) afterOrdered(id string) bool {
+	n := lt.ordered.len()
+	return n == 0 || id > string(lt.str(lt.txs.at(*lt.ordered.at(int32(n - 1))), byID))
 }
 
 // link makes transaction i, whose field f hashes to h, the head of its
 // chain; unlink takes it back (i must be the head).
 func (lt *ledgerTenant) link(f txField, h uint32, i int32) {
-	m := lt.index(f)
-	head, ok := m[h]
+	head, ok := lt.index(f)[h]
 	if !ok {
 		head = -1
 	}
+	lt.linkAt(f, h, i, head)
+}
+
+// linkAt is link given the chain's head as probe returned it, with
+// nothing linked under h since.
+func (lt *ledgerTenant) linkAt(f txField, h uint32, i, head int32) {
 	lt.txs.at(i).next[f] = head
-	m[h] = i
+	lt.index(f)[h] = i
 }
 
 func (lt *ledgerTenant) unlink(f txField, h uint32, i int32) {
@@ -164,13 +244,30 @@ func (lt *ledgerTenant) unlink(f txField, h uint32, i int32) {
 	}
 }
 
+// maxFpBytes bounds the fingerprints kept as bytes (see memTx.fpBytes).
+const maxFpBytes = 64
+
+// isFpHex reports whether fp is lower-case hex of at most maxFpBytes
+// bytes, so that it reads back from its bytes exactly.
+func isFpHex(fp string) bool {
+	if len(fp) == 0 || len(fp)%2 != 0 || len(fp) > 2*maxFpBytes {
+		return false
+	}
+	for i := 0; i < len(fp); i++ {
+		if c := fp[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // maxRecords bounds a tenant's transactions and lines, addressed by int32.
 const maxRecords = 1<<31 - 1
 
 // entryRef is one side of a posting in an account's history, kept small
 // and without pointers: the rest is read from the transaction. Each
 // posting takes two entries in the tenant's sequence, the debit then the
-// credit, so an entry's Seq follows from its transaction's seq0.
+// credit, so an entry's Seq follows from its line's index (see memLine).
 type entryRef struct {
 	balance int64
 	tx      int32
@@ -180,7 +277,9 @@ type entryRef struct {
 func (e *entryRef) line() int32  { return e.side >> 1 }
 func (e *entryRef) credit() bool { return e.side&1 == 1 }
 
-func (lt *ledgerTenant) entrySeq(e *entryRef) int64 { return lt.txs.at(e.tx).seq0 + int64(e.side) + 1 }
+func (lt *ledgerTenant) entrySeq(e *entryRef) int64 {
+	return 2*int64(lt.txs.at(e.tx).line0) + int64(e.side) + 1
+}
 
 // entryChunk is the size of the chunks of an entryList after its first.
 const entryChunk = 1024
@@ -247,13 +346,24 @@ func (lt *ledgerTenant) entryRow(e *entryRef, account, txID string) ledger.Entry
 // readTx returns stored transaction i as a row.
 func (lt *ledgerTenant) readTx(i int32) ledger.TxRow {
 	tx := lt.txs.at(i)
-	all := string(lt.text.bytes(tx.text, 0, tx.idLen+tx.keyLen+tx.fpLen)) // one copy, three strings
+	// One copy, three strings.
+	var all string
+	if tx.fpBytes {
+		var sb strings.Builder
+		sb.Grow(int(tx.idLen+tx.keyLen) + 2*int(tx.fpLen))
+		sb.Write(lt.text.bytes(tx.text, 0, tx.idLen+tx.keyLen))
+		var fp [2 * maxFpBytes]byte
+		sb.Write(hex.AppendEncode(fp[:0], lt.text.bytes(tx.text, tx.idLen+tx.keyLen, tx.fpLen)))
+		all = sb.String()
+	} else {
+		all = string(lt.text.bytes(tx.text, 0, tx.idLen+tx.keyLen+tx.fpLen))
+	}
 	r := ledger.TxRow{ID: all[:tx.idLen], Key: all[tx.idLen : tx.idLen+tx.keyLen], Fingerprint: all[tx.idLen+tx.keyLen:],
 		Kind: tx.kind, At: lt.locs.unpack(tx.at), Lines: make([]ledger.LineRow, tx.lines)}
 	for k := range r.Lines {
 		ln := lt.lines.at(tx.line0 + int32(k))
 		r.Lines[k] = ledger.LineRow{Source: lt.accs[ln.src].acc.ID, Destination: lt.accs[ln.dst].acc.ID,
-			Asset: lt.assets.strs[ln.asset], Amount: ln.amount, Reversed: ln.reversed, ExpiresAt: lt.locs.unpack(ln.expires)}
+			Asset: lt.assets.strs[ln.asset], Amount: ln.amount, Reversed: lt.reversed(ln), ExpiresAt: lt.expires(ln)}
 	}
 	if tx.extra {
 		x := lt.extras[i]
@@ -349,14 +459,14 @@ func (ls *LedgerStore) CommitTx(ctx context.Context, tenant storage.TenantID, tx
 			lt := s.tenantLedger(tenant, true)
 			for i := range txs {
 				// The undo record lives as long as the transaction in ctx.
-				row, replayed, err := s.ledgerCommitOne(t, lt, &txs[i], new(ledgerUndo))
+				replayed, err := s.ledgerCommitOne(t, lt, &txs[i], new(ledgerUndo), &out[i].Row)
 				if err != nil {
 					if len(txs) > 1 {
 						return fmt.Errorf("memory: transaction %d (key %q): %w", i, txs[i].Key, err)
 					}
 					return err
 				}
-				out[i] = ledger.Committed{Row: row, Replayed: replayed}
+				out[i].Replayed = replayed
 			}
 			return nil
 		})
@@ -374,16 +484,19 @@ var _ ledger.DirectStore = (*LedgerStore)(nil)
 // its own, without the context and bookkeeping of InTx; a replayed key
 // with another fingerprint rolls the batch back with ledger.ErrKeyReused.
 // Inside a transaction it declines.
-func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.TenantID, txs []ledger.TxRow) ([]ledger.Committed, bool, error) {
+func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.TenantID, txs []ledger.TxRow, done []ledger.Committed) (bool, error) {
 	s := ls.s
 	if _, in := storage.CurrentTx(ctx, s); in {
-		return nil, false, nil
+		return false, nil
 	}
 	if err := tenant.Validate(); err != nil {
-		return nil, false, err
+		return false, err
+	}
+	if len(done) != len(txs) {
+		return false, fmt.Errorf("%w: %d transactions, room for %d outcomes", storage.ErrInvalidArgument, len(txs), len(done))
 	}
 	if err := s.acquire(ctx); err != nil {
-		return nil, false, err
+		return false, err
 	}
 	// The lock is ours, and the transaction ends before we give it back:
 	// reuse the store's spare undo log and undo records, keeping their
@@ -394,7 +507,6 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 		t.undo = t.buf[:0]
 		s.ledger.spare = t
 	}
-	out := make([]ledger.Committed, len(txs))
 	lt := s.tenantLedger(tenant, true)
 	for i := range txs {
 		var u *ledgerUndo
@@ -407,8 +519,8 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 		default:
 			u = new(ledgerUndo)
 		}
-		row, replayed, err := s.ledgerCommitOne(t, lt, &txs[i], u)
-		if err == nil && replayed && row.Fingerprint != txs[i].Fingerprint {
+		replayed, err := s.ledgerCommitOne(t, lt, &txs[i], u, &done[i].Row)
+		if err == nil && replayed && done[i].Row.Fingerprint != txs[i].Fingerprint {
 			err = fmt.Errorf("%w: %w: key %q", ledger.ErrKeyReused, storage.ErrIdempotencyMismatch, txs[i].Key)
 		}
 		if err != nil {
@@ -418,64 +530,71 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 			}
 			s.release()
 			if len(txs) > 1 {
-				return nil, false, fmt.Errorf("memory: transaction %d (key %q): %w", i, txs[i].Key, err)
+				return false, fmt.Errorf("memory: transaction %d (key %q): %w", i, txs[i].Key, err)
 			}
-			return nil, false, err
+			return false, err
 		}
-		out[i] = ledger.Committed{Row: row, Replayed: replayed}
+		done[i].Replayed = replayed
 	}
 	t.reset()
 	for _, u := range s.ledger.undos[:min(len(txs), len(s.ledger.undos))] {
 		u.reset()
 	}
 	s.release()
-	return out, true, nil
+	return true, nil
 }
 
 // ledgerCommitOne commits in, using u (whose old contents it drops) as
-// its undo record.
-func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *ledgerUndo) (ledger.TxRow, bool, error) {
-	prior, keyHash, replayed := lt.find(byKey, in.Key)
+// its undo record, and writes the row as stored into out: a copy of in
+// without its event, or for a key that exists (replayed) the stored row.
+func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *ledgerUndo, out *ledger.TxRow) (replayed bool, err error) {
+	prior, keyHash, keyHead, replayed := lt.probe(byKey, in.Key)
 	if replayed {
-		return lt.readTx(prior), true, nil
+		*out = lt.readTx(prior)
+		return true, nil
 	}
-	_, idHash, dup := lt.find(byID, in.ID)
-	if dup {
-		return ledger.TxRow{}, false, fmt.Errorf("%w: transaction ID %q", storage.ErrDuplicate, in.ID)
+	var idHash uint32
+	var idHead int32
+	ordered := lt.afterOrdered(in.ID)
+	if !ordered {
+		if _, dup := lt.findID(in.ID); dup {
+			return false, fmt.Errorf("%w: transaction ID %q", storage.ErrDuplicate, in.ID)
+		}
+		_, idHash, idHead, _ = lt.probe(byID, in.ID)
 	}
 	if lt.txs.len() >= maxRecords || lt.lines.len() > maxRecords-len(in.Lines) {
-		return ledger.TxRow{}, false, fmt.Errorf("memory: the ledger of a tenant holds at most %d transactions and postings", maxRecords)
+		return false, fmt.Errorf("memory: the ledger of a tenant holds at most %d transactions and postings", maxRecords)
 	}
 	// Checks that need no write come first.
 	var hold *ledger.HoldRow
 	if in.Hold != "" {
 		hold = lt.holds[in.Hold]
 		if err := ledgerCheckCapture(hold, in); err != nil {
-			return ledger.TxRow{}, false, err
+			return false, err
 		}
 	}
 	var orig *memTx
 	if in.Reverses != "" {
-		i, _, ok := lt.find(byID, in.Reverses)
+		i, ok := lt.findID(in.Reverses)
 		if !ok {
-			return ledger.TxRow{}, false, fmt.Errorf("%w: %s", ledger.ErrTransactionNotFound, in.Reverses)
+			return false, fmt.Errorf("%w: %s", ledger.ErrTransactionNotFound, in.Reverses)
 		}
 		orig = lt.txs.at(i)
 		for _, tk := range in.Taken {
 			if tk.Index < 0 || tk.Index >= int64(orig.lines) {
-				return ledger.TxRow{}, false, fmt.Errorf("%w: posting %d of %s", ledger.ErrInvalidRequest, tk.Index, in.Reverses)
+				return false, fmt.Errorf("%w: posting %d of %s", ledger.ErrInvalidRequest, tk.Index, in.Reverses)
 			}
 			ln := lt.lines.at(orig.line0 + int32(tk.Index))
-			if tk.Amount <= 0 || ln.reversed+tk.Amount > ln.amount {
-				return ledger.TxRow{}, false, fmt.Errorf("%w: posting %d of %s has %d left, %d asked", ledger.ErrOverReversal, tk.Index, in.Reverses, ln.amount-ln.reversed, tk.Amount)
+			if rev := lt.reversed(ln); tk.Amount <= 0 || rev+tk.Amount > ln.amount {
+				return false, fmt.Errorf("%w: posting %d of %s has %d left, %d asked", ledger.ErrOverReversal, tk.Index, in.Reverses, ln.amount-rev, tk.Amount)
 			}
 		}
 	}
 
 	txIdx := int32(lt.txs.len())
 	u.reset()
-	*u = ledgerUndo{lt: lt, tx: txIdx, idHash: idHash, keyHash: keyHash, lines: lt.lines.len(), text: lt.text.mark(),
-		seq0: lt.seq, lotSeq0: lt.lotSeq, tt: u.tt}
+	*u = ledgerUndo{lt: lt, tx: txIdx, idHash: idHash, keyHash: keyHash, ordered: ordered, lines: lt.lines.len(),
+		more: lt.more.len(), text: lt.text.mark(), lotSeq0: lt.lotSeq, tt: u.tt}
 	if cap(u.tt) == 0 {
 		u.tt = u.buf[:0]
 	}
@@ -508,12 +627,14 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *l
 		si := find(ln.Source, ln.Asset)
 		di := find(ln.Destination, ln.Asset)
 		src, dst := &u.tt[si], &u.tt[di]
-		lt.lines.push(memLine{src: src.acc.idx, dst: dst.acc.idx, asset: lt.assets.of(ln.Asset), amount: ln.Amount,
-			expires: lt.locs.pack(ln.ExpiresAt)})
+		ml := memLine{src: src.acc.idx, dst: dst.acc.idx, asset: lt.assets.of(ln.Asset), amount: ln.Amount}
+		if !ln.ExpiresAt.IsZero() {
+			ml.more = lt.more.push(lineMore{expires: lt.locs.pack(ln.ExpiresAt)}) + 1
+		}
+		lt.lines.push(ml)
 		src.b.posted -= ln.Amount
 		src.debited = true
 		dst.b.posted += ln.Amount
-		lt.seq += 2
 		src.acc.entries.push(entryRef{tx: txIdx, balance: src.b.posted, side: int32(2 * li)})
 		dst.acc.entries.push(entryRef{tx: txIdx, balance: dst.b.posted, side: int32(2*li + 1)})
 		if !explicit && len(src.b.lots) > 0 {
@@ -538,7 +659,7 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *l
 				}
 				found = true
 				if x.b.lots[i].Remaining < tk.Amount {
-					return ledger.TxRow{}, false, fmt.Errorf("%w: lot %d has %d left, %d taken", storage.ErrConflict, tk.Index, x.b.lots[i].Remaining, tk.Amount)
+					return false, fmt.Errorf("%w: lot %d has %d left, %d taken", storage.ErrConflict, tk.Index, x.b.lots[i].Remaining, tk.Amount)
 				}
 				saveLots(x)
 				x.b.lots[i].Remaining -= tk.Amount
@@ -548,7 +669,7 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *l
 				break
 			}
 			if !found {
-				return ledger.TxRow{}, false, fmt.Errorf("%w: lot %d is gone", storage.ErrConflict, tk.Index)
+				return false, fmt.Errorf("%w: lot %d is gone", storage.ErrConflict, tk.Index)
 			}
 		}
 	}
@@ -569,53 +690,75 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *l
 			continue
 		}
 		if floor, ok := x.acc.acc.Overdraft.Floor(x.asset); ok && x.b.posted-x.b.held < floor && x.b.posted-x.b.held < x.posted-x.held {
-			return ledger.TxRow{}, false, fmt.Errorf("%w: %s has %d %s available, floor %d", ledger.ErrInsufficientFunds,
+			return false, fmt.Errorf("%w: %s has %d %s available, floor %d", ledger.ErrInsufficientFunds,
 				x.acc.acc.ID, x.posted-x.held, x.asset, floor)
 		}
 	}
 	if orig != nil {
-		old := make([]int64, orig.lines)
+		// The lineMore records a reversal adds go with u's mark; the
+		// lines' links to them and the amounts come back here.
+		type was struct {
+			more     int32
+			reversed int64
+		}
+		old := make([]was, orig.lines)
 		for k := range old {
-			old[k] = lt.lines.at(orig.line0 + int32(k)).reversed
+			ln := lt.lines.at(orig.line0 + int32(k))
+			old[k] = was{ln.more, lt.reversed(ln)}
 		}
 		for _, tk := range in.Taken {
-			lt.lines.at(orig.line0 + int32(tk.Index)).reversed += tk.Amount
+			lt.moreOf(lt.lines.at(orig.line0 + int32(tk.Index))).reversed += tk.Amount
 		}
 		t.onUndo(func() {
-			for k, r := range old {
-				lt.lines.at(orig.line0 + int32(k)).reversed = r
+			for k, w := range old {
+				ln := lt.lines.at(orig.line0 + int32(k))
+				ln.more = w.more
+				if w.more != 0 {
+					lt.more.at(w.more - 1).reversed = w.reversed
+				}
 			}
 		})
 	}
 	tx := memTx{idLen: int32(len(in.ID)), keyLen: int32(len(in.Key)), fpLen: int32(len(in.Fingerprint)),
-		line0: line0, lines: int32(len(in.Lines)), seq0: u.seq0, at: lt.locs.pack(in.At), kind: in.Kind}
+		line0: line0, lines: int32(len(in.Lines)), at: lt.locs.pack(in.At), kind: in.Kind, fpBytes: isFpHex(in.Fingerprint)}
+	if tx.fpBytes {
+		tx.fpLen /= 2
+	}
 	var text []byte
-	tx.text, text = lt.text.alloc(len(in.ID) + len(in.Key) + len(in.Fingerprint))
+	tx.text, text = lt.text.alloc(len(in.ID) + len(in.Key) + int(tx.fpLen))
 	text = append(text, in.ID...)
 	text = append(text, in.Key...)
-	_ = append(text, in.Fingerprint...)
+	if tx.fpBytes {
+		_, _ = hex.AppendDecode(text, []byte(in.Fingerprint)) // checked by isFpHex
+	} else {
+		_ = append(text, in.Fingerprint...)
+	}
 	if len(in.Metadata) > 0 || in.Reverses != "" || in.Hold != "" || len(in.Taken) > 0 || len(in.Lots) > 0 {
 		tx.extra = true
 		lt.extras[txIdx] = &memTxExtra{metadata: in.Metadata, reverses: in.Reverses, hold: in.Hold,
 			taken: slices.Clone(in.Taken), lots: slices.Clone(in.Lots)}
 	}
 	lt.txs.push(tx)
-	lt.link(byID, idHash, txIdx)
-	lt.link(byKey, keyHash, txIdx)
+	if ordered {
+		lt.ordered.push(txIdx)
+	} else {
+		lt.linkAt(byID, idHash, txIdx, idHead)
+	}
+	lt.linkAt(byKey, keyHash, txIdx, keyHead)
 	u.stored = true
 	if in.Event != nil {
 		if err := in.Event.Validate(); err != nil {
-			return ledger.TxRow{}, false, err
+			return false, err
 		}
 		// The Ledger hands the payload over (ledger.TxRow.Event): no copy.
 		m := *in.Event
 		if err := s.appendOutboxOwned(t, &m); err != nil {
-			return ledger.TxRow{}, false, err
+			return false, err
 		}
 	}
-	out := *in
+	*out = *in
 	out.Event = nil
-	return out, false, nil
+	return false, nil
 }
 
 // ledgerUndo takes back every write of one committed transaction: the
@@ -627,9 +770,10 @@ type ledgerUndo struct {
 	tx              int32 // the transaction's index
 	idHash, keyHash uint32
 	stored          bool // the transaction is in txs and the indexes
-	lines           int  // lt.lines.len() before
+	ordered         bool // its ID is in lt.ordered, not byID
+	lines, more     int  // lt.lines.len() and lt.more.len() before
 	text            textMark
-	seq0, lotSeq0   int64
+	lotSeq0         int64
 	tt              []ledgerTouched
 	buf             [2]ledgerTouched
 }
@@ -645,11 +789,16 @@ func (u *ledgerUndo) undo() {
 	lt := u.lt
 	if u.stored {
 		lt.unlink(byKey, u.keyHash, u.tx)
-		lt.unlink(byID, u.idHash, u.tx)
+		if u.ordered {
+			lt.ordered.truncate(lt.ordered.len() - 1)
+		} else {
+			lt.unlink(byID, u.idHash, u.tx)
+		}
 		delete(lt.extras, u.tx)
 	}
 	lt.txs.truncate(int(u.tx))
 	lt.lines.truncate(u.lines)
+	lt.more.truncate(u.more)
 	lt.text.truncate(u.text)
 	// Last touched first: an account touched in two assets has the
 	// shorter history length in its first touch, which must win.
@@ -661,7 +810,7 @@ func (u *ledgerUndo) undo() {
 			x.b.lots = x.lots
 		}
 	}
-	lt.seq, lt.lotSeq = u.seq0, u.lotSeq0
+	lt.lotSeq = u.lotSeq0
 }
 
 func ledgerCheckCapture(h *ledger.HoldRow, in *ledger.TxRow) error {
@@ -734,7 +883,13 @@ func (s *Store) ledgerReadTx(ctx context.Context, tenant storage.TenantID, f txF
 		if lt == nil {
 			return fmt.Errorf("%w: %s", ledger.ErrTransactionNotFound, what)
 		}
-		i, _, ok := lt.find(f, v)
+		var i int32
+		var ok bool
+		if f == byID {
+			i, ok = lt.findID(v)
+		} else {
+			i, _, ok = lt.find(f, v)
+		}
 		if !ok {
 			return fmt.Errorf("%w: %s", ledger.ErrTransactionNotFound, what)
 		}

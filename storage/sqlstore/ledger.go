@@ -1206,7 +1206,19 @@ func (l *ledgerStore) commitFast(ctx context.Context, q querier, tenant storage.
 // declines everything else, and a batch the statement finds needing the
 // general path (a replayed key, a debit that meets open lots) or that
 // failed on a retryable error, having written nothing.
-func (l *ledgerStore) CommitTxDirect(ctx context.Context, tenant storage.TenantID, txs []ledger.TxRow) ([]ledger.Committed, bool, error) {
+func (l *ledgerStore) CommitTxDirect(ctx context.Context, tenant storage.TenantID, txs []ledger.TxRow, done []ledger.Committed) (bool, error) {
+	out, ok, err := l.commitTxDirect(ctx, tenant, txs)
+	if ok {
+		if len(out) != len(done) {
+			return false, fmt.Errorf("sqlstore: %d ledger transactions, room for %d outcomes", len(out), len(done))
+		}
+		copy(done, out)
+	}
+	return ok, err
+}
+
+// commitTxDirect is CommitTxDirect returning the outcomes.
+func (l *ledgerStore) commitTxDirect(ctx context.Context, tenant storage.TenantID, txs []ledger.TxRow) ([]ledger.Committed, bool, error) {
 	if l.q.direct == "" || len(txs) == 0 {
 		return nil, false, nil
 	}
