@@ -196,7 +196,7 @@ func batchStatement(d Dialect, prefix string, user bool) string {
 	capped := "NULL::text"
 	if user {
 		q += ", $21::text[]) WITH ORDINALITY AS v(id, usr, vfrom, vuntil, at, event_id, actor, reason, part, payload, ukey, ord) WHERE NOT g.sold),"
-		q += " u AS (INSERT INTO " + cnt + " AS n (tenant, name, value) SELECT $1::text, v.ukey, 1 FROM v ORDER BY v.ukey" +
+		q += " u AS (INSERT INTO " + cnt + " AS n (tenant, name, value) SELECT $1::text, v.ukey, 1 FROM v ORDER BY v.ukey COLLATE \"C\"" +
 			" ON CONFLICT (tenant, name) DO UPDATE SET value = n.value + 1 WHERE n.value <= $22::bigint RETURNING n.name)," +
 			" w AS (SELECT v.* FROM v JOIN u ON u.name = v.ukey),"
 		capped = "(SELECT string_agg(k.ord::text, ',') FROM unnest($21::text[]) WITH ORDINALITY AS k(ukey, ord)" +

@@ -152,7 +152,7 @@ tx AS (
 acc AS (
   INSERT INTO ` + q.acc + ` (tenant, id, overdraft_kind, created_at)
   SELECT $1, v.id, v.kind, $6 FROM unnest($9::text[], $10::smallint[]) AS v(id, kind)
-  WHERE EXISTS (SELECT 1 FROM tx) ORDER BY v.id
+  WHERE EXISTS (SELECT 1 FROM tx) ORDER BY v.id COLLATE "C"
   ON CONFLICT (tenant, id) DO NOTHING),
 mv AS (
   INSERT INTO ` + q.bal + ` AS b (tenant, account, asset, posted, held, floor_minor, lots)
@@ -162,7 +162,7 @@ mv AS (
   FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bool[]) AS v(account, asset, delta, dfloor, nofloor)
   LEFT JOIN LATERAL (SELECT * FROM ` + q.acc + ` a WHERE a.tenant = $1 AND a.id = v.account OFFSET 0) a ON true
   WHERE EXISTS (SELECT 1 FROM tx)
-  ORDER BY v.account, v.asset
+  ORDER BY v.account COLLATE "C", v.asset COLLATE "C"
   ON CONFLICT (tenant, account, asset) DO UPDATE SET posted = b.posted + excluded.posted
   WHERE excluded.posted >= 0 OR b.floor_minor IS NULL OR b.posted - b.held + excluded.posted >= b.floor_minor
   RETURNING b.account, b.asset, b.posted, b.held, b.floor_minor, b.lots, (b.xmax = 0) AS born),
@@ -222,7 +222,7 @@ tx AS (
   ON CONFLICT (tenant, tx_key) DO NOTHING RETURNING 1),
 acc AS (
   INSERT INTO ` + q.acc + ` (tenant, id, overdraft_kind, created_at)
-  SELECT $1, v.id, v.kind, $2 FROM unnest($9::text[], $10::smallint[]) AS v(id, kind) ORDER BY v.id
+  SELECT $1, v.id, v.kind, $2 FROM unnest($9::text[], $10::smallint[]) AS v(id, kind) ORDER BY v.id COLLATE "C"
   ON CONFLICT (tenant, id) DO NOTHING RETURNING 1),
 v AS (
   SELECT * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bool[], $16::bigint[], $17::bool[], $36::bool[])
@@ -233,7 +233,7 @@ mv AS (
     CASE WHEN a.id IS NULL THEN (CASE WHEN v.nofloor THEN NULL ELSE v.dfloor END)
     ELSE ` + floorExpr("a.overdraft_kind", "a.limit_asset", "a.limit_minor", "v.asset") + ` END, 0
   FROM v LEFT JOIN LATERAL (SELECT * FROM ` + q.acc + ` a WHERE NOT v.known AND a.tenant = $1 AND a.id = v.account OFFSET 0) a ON true
-  ORDER BY v.account, v.asset
+  ORDER BY v.account COLLATE "C", v.asset COLLATE "C"
   ON CONFLICT (tenant, account, asset) DO UPDATE SET posted = b.posted + excluded.posted
   RETURNING b.account, b.asset, b.posted, b.held, b.floor_minor, b.lots),
 chk AS (

@@ -15,8 +15,9 @@ import (
 // Migration files live in migrations/<dialect>/NNNN_name.sql, embedded in
 // the binary. Versions are reserved by range so that each domain adds its
 // own files without clashing: 0001-0099 core, 0100 risk, 0200 ledger,
-// 0300 coupon, 0400 settlement, 0500 reward. "{{prefix}}" in a file is
-// replaced with the table prefix.
+// 0300 coupon, 0400 settlement, 0500 reward, 0600 changes across the
+// tables of every domain. "{{prefix}}" in a file is replaced with the
+// table prefix.
 //
 //go:embed migrations
 var migrationFiles embed.FS

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"regexp"
 	"strings"
 	"sync"
@@ -65,6 +66,21 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 		var n int
 		require.NoError(t, stores[0].DB().QueryRowContext(ctx, "SELECT count(*) FROM mig_schema_migrations").Scan(&n))
 		assert.Equal(t, len(ms), n, "each migration recorded once")
+
+		if b.name == "postgres" {
+			// Keys compare byte by byte on PostgreSQL too (migration 0600),
+			// whatever the database's collation: the same order as Go,
+			// memory and SQLite.
+			var n int
+			var loose sql.NullString
+			require.NoError(t, stores[0].DB().QueryRowContext(ctx, `SELECT count(*),
+				string_agg(table_name || '.' || column_name, ', ') FILTER (WHERE collation_name IS DISTINCT FROM 'C')
+				FROM information_schema.columns
+				WHERE table_schema = current_schema() AND data_type = 'text'
+				AND table_name LIKE 'mig\_%' AND table_name <> 'mig_schema_migrations'`).Scan(&n, &loose))
+			assert.Greater(t, n, 100, "text columns seen")
+			assert.False(t, loose.Valid, "text columns without COLLATE \"C\": %s", loose.String)
+		}
 
 		// Another prefix gets its own tables in the same database.
 		other := b.open(t, place, sqlstore.Options{TablePrefix: "other_"})
