@@ -70,10 +70,12 @@ func (c Cart) convert(dst []pline) ([]pline, int64, error) {
 	if len(c.Lines) > 64 {
 		seen = make(map[string]bool, len(c.Lines))
 	}
-	for i, l := range c.Lines {
+	var hashes [64]uint64 // of the line IDs, when there is no map
+	for i := range c.Lines {
+		l := &c.Lines[i]
 		if l.ID == "" {
 			bad(fmt.Errorf("%w: line %d has no ID", ErrInvalidCart, i))
-		} else if dupLineID(c.Lines, i, seen) {
+		} else if dupLineID(c.Lines, i, seen, &hashes) {
 			bad(fmt.Errorf("%w: duplicate line ID %q", ErrInvalidCart, l.ID))
 		}
 		if l.Quantity < 1 {
@@ -148,16 +150,24 @@ func (c Cart) describePrice(i int) string {
 }
 
 // dupLineID reports whether line i repeats the ID of an earlier line; seen,
-// when not nil, holds the IDs of the earlier lines (large carts).
-func dupLineID(lines []Line, i int, seen map[string]bool) bool {
+// when not nil, holds the IDs of the earlier lines (large carts), and
+// otherwise hashes holds a hash of each earlier line's ID (an empty ID's
+// is not used), so that IDs are compared only when their hashes are.
+func dupLineID(lines []Line, i int, seen map[string]bool, hashes *[64]uint64) bool {
+	id := lines[i].ID
 	if seen != nil {
-		id := lines[i].ID
 		dup := seen[id]
 		seen[id] = true
 		return dup
 	}
+	// FNV-1a.
+	h := uint64(14695981039346656037)
+	for x := 0; x < len(id); x++ {
+		h = (h ^ uint64(id[x])) * 1099511628211
+	}
+	hashes[i] = h
 	for j := range i {
-		if lines[j].ID == lines[i].ID {
+		if hashes[j] == h && lines[j].ID == id {
 			return true
 		}
 	}

@@ -146,7 +146,8 @@ func (o Options) Validate() error {
 // ErrCurrencyMismatch for the cart (every problem, joined), ErrInvalidOffer
 // for an offer, ErrInvalidOptions for opts.
 func Price(cart Cart, offers []Offer, opts Options) (*Quote, error) {
-	e, search, tried, err := runEngine(cart, offers, opts)
+	var e engine // its slices are on the heap, the engine need not be
+	search, tried, err := e.price(cart, offers, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -157,24 +158,32 @@ func Price(cart Cart, offers []Offer, opts Options) (*Quote, error) {
 // outcome is in minor units: Price turns it into a Quote, CreateOrder
 // straight into an order.
 func runEngine(cart Cart, offers []Offer, opts Options) (*engine, Search, int, error) {
-	if err := opts.Validate(); err != nil {
-		return nil, "", 0, err
-	}
-	e, err := newEngine(cart, offers)
+	e := new(engine)
+	search, tried, err := e.price(cart, offers, opts)
 	if err != nil {
 		return nil, "", 0, err
 	}
-	var search Search
-	var tried int
-	if opts.BestCombination {
-		limit := opts.ExactLimit
-		if limit == 0 {
-			limit = DefaultExactLimit
-		}
-		search, tried = e.best(limit)
-		e.explainUnchosen() // and prices the chosen combination
-	} else {
-		e.run(nil)
-	}
 	return e, search, tried, nil
+}
+
+// price checks the input, converts it and prices it, leaving the outcome
+// in e.
+func (e *engine) price(cart Cart, offers []Offer, opts Options) (Search, int, error) {
+	if err := opts.Validate(); err != nil {
+		return "", 0, err
+	}
+	if err := e.init(cart, offers); err != nil {
+		return "", 0, err
+	}
+	if !opts.BestCombination {
+		e.run(nil)
+		return SearchNone, 0, nil
+	}
+	limit := opts.ExactLimit
+	if limit == 0 {
+		limit = DefaultExactLimit
+	}
+	search, tried := e.best(limit)
+	e.explainUnchosen() // and prices the chosen combination
+	return search, tried, nil
 }

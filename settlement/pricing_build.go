@@ -2,6 +2,8 @@ package settlement
 
 import (
 	"fmt"
+	"math/bits"
+	"strconv"
 
 	"github.com/rewardkit/rewardkit/coupon"
 	"github.com/rewardkit/rewardkit/money"
@@ -9,31 +11,32 @@ import (
 
 // quote builds the Quote from the outcomes of the last run: the only place
 // where minor units become money.Amount.
+//
+// Every Amount costs allocations (a decimal holds a *big.Int), and so does
+// every slice of pointers, so this counts first and then fills one backing
+// array per kind of slice in place. Amounts are immutable values, so one
+// serves every field of its value: fields known to be equal share it (a
+// line's discount and its only part, a discount's amount and its only
+// allocation, a single funder's part and the allocation, a line's amount
+// and a one-unit line's price), and quoteAmounts finds most other repeats.
 func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 	cur := e.cur
-	zero := money.Zero(cur) // Amounts are immutable: one zero serves all
-	amt := func(v int64) money.Amount {
-		if v == 0 {
-			return zero
-		}
-		return money.FromMinor(v, cur)
-	}
+	am := quoteAmounts{cur: cur, zero: money.Zero(cur)}
+	zero := am.zero
 	n := len(e.lines)
-	q := &Quote{
-		Currency: cur,
-		Lines:    make([]QuoteLine, n),
-		Versions: make([]OfferVersion, len(offers)),
-		Search:   search,
-		Tried:    tried,
-	}
+	q := &Quote{Currency: cur, Search: search, Tried: tried}
+	q.Lines = make([]QuoteLine, n)
+	q.Versions = make([]OfferVersion, len(offers))
 	for j := range offers {
-		q.Versions[j] = OfferVersion{OfferID: offers[j].ID, Version: offers[j].Version}
+		v := &q.Versions[j]
+		v.OfferID, v.Version = offers[j].ID, offers[j].Version
 	}
 
-	// Count what to allocate up front: one backing array per kind of slice,
-	// and an Amount made once per part (Amounts are immutable values, so the
-	// line's view and the discount's view share it).
-	applied, parts, funders, rejected := 0, 0, 0, 0
+	// Count, and place each line's parts (pos[i]: where line i's next part
+	// goes in lineDiscounts). The engine's scratch is free once it has run.
+	pos := e.base
+	clear(pos)
+	var applied, rejected, allocs, lineParts, funders, nlim int
 	for _, oi := range e.order {
 		out := &e.out[oi]
 		if !out.applied {
@@ -41,132 +44,187 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 			continue
 		}
 		applied++
-		n := 0
-		for _, p := range out.parts {
+		k := 0
+		for i, p := range out.parts {
 			if p > 0 {
-				n++
+				k++
+				pos[i]++
 			}
 		}
+		lineParts += k
 		if out.ship > 0 {
-			n++
+			k++
 		}
-		parts += n
-		funders += n * max(1, len(e.offers[oi].parties))
+		allocs += k
+		funders += k * max(1, len(e.offers[oi].parties))
+		nlim += bits.OnesCount8(out.limits)
 	}
-	allocations := make([]Allocation, 0, parts)
-	funding := make([]FundingPart, 0, funders)
-	q.Discounts = make([]Discount, 0, applied)
+	var at int64
+	for i, c := range pos {
+		pos[i], at = at, at+c
+	}
+	allocations := make([]Allocation, allocs)
+	funding := make([]FundingPart, funders)
+	lineDiscounts := make([]LineDiscount, lineParts)
+	q.Discounts = make([]Discount, applied)
 	if rejected > 0 {
-		q.Rejected = make([]Rejection, 0, rejected)
+		q.Rejected = make([]Rejection, rejected)
 	}
+	var lims []Limit
+	if nlim > 0 {
+		lims = make([]Limit, 0, nlim)
+	}
+
+	var a, f, d, r int // next allocation, funding part, discount, rejection
 	for _, oi := range e.order {
 		o, out, of := &e.offers[oi], &e.out[oi], &offers[oi]
 		if !out.applied {
-			q.Rejected = append(q.Rejected, e.rejection(oi))
+			e.rejection(&q.Rejected[r], oi)
+			r++
 			continue
 		}
-		start := len(allocations)
+		start := a
 		for i, p := range out.parts {
-			if p > 0 {
-				a := Allocation{LineID: e.cart.Lines[i].ID, Amount: amt(p)}
-				funding, a.Funding = e.fund(funding, o, a.Amount, p, i)
-				allocations = append(allocations, a)
+			if p <= 0 {
+				continue
 			}
+			al := &allocations[a]
+			a++
+			al.LineID = e.cart.Lines[i].ID
+			am.set(&al.Amount, p)
+			f = e.fund(funding, f, o, al, p, i, &am)
+			ld := &lineDiscounts[pos[i]]
+			pos[i]++
+			ld.OfferID, ld.Amount = of.ID, al.Amount
 		}
 		if out.ship > 0 {
-			a := Allocation{Amount: amt(out.ship)}
-			funding, a.Funding = e.fund(funding, o, a.Amount, out.ship, -1)
-			allocations = append(allocations, a)
+			al := &allocations[a]
+			a++
+			am.set(&al.Amount, out.ship)
+			f = e.fund(funding, f, o, al, out.ship, -1, &am)
 		}
-		q.Discounts = append(q.Discounts, Discount{
-			OfferID:     of.ID,
-			Source:      of.Source,
-			CouponID:    of.CouponID,
-			TemplateID:  of.TemplateID,
-			Kind:        o.kind,
-			Wanted:      amt(out.wanted),
-			Amount:      amt(out.given),
-			Limits:      limits(out.limits),
-			Allocations: allocations[start:len(allocations):len(allocations)],
-		})
+		dq := &q.Discounts[d]
+		d++
+		dq.OfferID, dq.Source, dq.CouponID, dq.TemplateID, dq.Kind = of.ID, of.Source, of.CouponID, of.TemplateID, o.kind
+		dq.Allocations = allocations[start:a:a]
+		if a-start == 1 {
+			dq.Amount = allocations[start].Amount // the whole discount
+		} else {
+			am.set(&dq.Amount, out.given)
+		}
+		if out.wanted == out.given {
+			dq.Wanted = dq.Amount
+		} else {
+			am.set(&dq.Wanted, out.wanted)
+		}
+		if out.limits != 0 {
+			s := len(lims)
+			lims = appendLimits(lims, out.limits)
+			dq.Limits = lims[s:len(lims):len(lims)]
+		}
 	}
 
-	// Each line's parts, in the order the discounts applied: every
-	// discount's allocations are in cart order, so one cursor each.
-	cursor := make([]int, len(q.Discounts))
-	lineDiscounts := make([]LineDiscount, 0, parts)
+	var subtotal, lineDisc int64
+	var from int64 // line i's parts are lineDiscounts[from:pos[i]]
+	scale := cur.Scale()
 	for i := range n {
-		start := len(lineDiscounts)
-		id := e.cart.Lines[i].ID
-		for x := range q.Discounts {
-			d := &q.Discounts[x]
-			if c := cursor[x]; c < len(d.Allocations) && d.Allocations[c].LineID == id {
-				lineDiscounts = append(lineDiscounts, LineDiscount{OfferID: d.OfferID, Amount: d.Allocations[c].Amount})
-				cursor[x]++
-			}
+		l, cl, ql := &e.lines[i], &e.cart.Lines[i], &q.Lines[i]
+		subtotal += l.amount
+		lineDisc += l.amount - e.remaining[i]
+		ql.ID, ql.Quantity, ql.TaxInclusive = cl.ID, cl.Quantity, cl.TaxInclusive
+		if l.qty == 1 && l.amount != 0 && cl.UnitPrice.Decimal().Exponent() == -scale {
+			ql.Amount = cl.UnitPrice // the same value, written the same way
+		} else {
+			am.set(&ql.Amount, l.amount)
 		}
-		l := &e.lines[i]
-		ql := QuoteLine{
-			ID:           id,
-			Quantity:     e.cart.Lines[i].Quantity,
-			Amount:       amt(l.amount),
-			TaxInclusive: e.cart.Lines[i].TaxInclusive,
-			Discounts:    lineDiscounts[start:len(lineDiscounts):len(lineDiscounts)],
-		}
+		ql.Discounts = lineDiscounts[from:pos[i]:pos[i]]
+		from = pos[i]
 		switch disc := l.amount - e.remaining[i]; {
 		case disc == 0:
 			ql.Discount, ql.Final = zero, ql.Amount
 		case disc == l.amount:
 			ql.Discount, ql.Final = ql.Amount, zero
 		case len(ql.Discounts) == 1:
-			ql.Discount, ql.Final = ql.Discounts[0].Amount, amt(e.remaining[i])
+			ql.Discount = ql.Discounts[0].Amount
+			am.set(&ql.Final, e.remaining[i])
 		default:
-			ql.Discount, ql.Final = amt(disc), amt(e.remaining[i])
+			am.set(&ql.Discount, disc)
+			am.set(&ql.Final, e.remaining[i])
 		}
-		q.Lines[i] = ql
 	}
+	shipDisc := e.ship - e.shipLeft
+	total := subtotal - lineDisc + e.ship - shipDisc
 
-	var subtotal, lineDisc, shipDisc int64
-	for i := range e.lines {
-		subtotal += e.lines[i].amount
-		lineDisc += e.lines[i].amount - e.remaining[i]
+	if n == 1 {
+		q.Subtotal = q.Lines[0].Amount
+	} else {
+		am.set(&q.Subtotal, subtotal)
 	}
-	shipDisc = e.ship - e.shipLeft
-
-	q.Subtotal = amt(subtotal)
-	q.LineDiscount = amt(lineDisc)
-	q.Shipping = amt(e.ship)
-	q.ShippingDiscount = amt(shipDisc)
-	q.Discount = amt(lineDisc + shipDisc)
-	q.Total = amt(subtotal - lineDisc + e.ship - shipDisc)
+	am.set(&q.LineDiscount, lineDisc)
+	if sh := e.cart.Shipping; e.ship != 0 && sh.Decimal().Exponent() == -scale {
+		q.Shipping = sh
+	} else {
+		am.set(&q.Shipping, e.ship)
+	}
+	if shipDisc == e.ship {
+		q.ShippingDiscount = q.Shipping
+	} else {
+		am.set(&q.ShippingDiscount, shipDisc)
+	}
+	switch {
+	case shipDisc == 0:
+		q.Discount = q.LineDiscount
+	case lineDisc == 0:
+		q.Discount = q.ShippingDiscount
+	default:
+		am.set(&q.Discount, lineDisc+shipDisc)
+	}
+	if total == subtotal {
+		q.Total = q.Subtotal
+	} else {
+		am.set(&q.Total, total)
+	}
 	return q
 }
 
-// fund splits part (amount; of line i, or of the shipping fee when i < 0)
-// among the offer's funders, appending to buf; it returns buf and the view
-// of the new parts.
-func (e *engine) fund(buf []FundingPart, o *poffer, amount money.Amount, part int64, i int) ([]FundingPart, []FundingPart) {
-	start := len(buf)
+// fund splits the allocation al (part minor units of line i, or of the
+// shipping fee when i < 0) among the offer's funders, into buf from at; it
+// sets al.Funding and returns where the next parts go.
+func (e *engine) fund(buf []FundingPart, at int, o *poffer, al *Allocation, part int64, i int, am *quoteAmounts) int {
 	if o.parties == nil {
-		buf = append(buf, FundingPart{Party: e.party(o.party, i), Amount: amount})
-		return buf, buf[start:len(buf):len(buf)]
+		fp := &buf[at]
+		fp.Party, fp.Amount = e.party(o.party, i), al.Amount
+		al.Funding = buf[at : at+1 : at+1]
+		return at + 1
 	}
-	split, err := money.AllocateMinor(part, o.weights)
-	if err != nil { // cannot happen: the ratios sum to 1
+	var small [8]int64
+	split := small[:0]
+	if k := len(o.weights); k <= len(small) {
+		split = small[:k]
+	} else {
+		split = make([]int64, k)
+	}
+	if err := allocInto(split, part, o.weights); err != nil { // cannot happen: the ratios sum to 1
 		panic(fmt.Sprintf("settlement: funding split: %v", err))
 	}
+	start := at
 	for x, v := range split {
-		a := amount
-		if v != part {
-			a = money.FromMinor(v, e.cur)
+		fp := &buf[at]
+		at++
+		fp.Party = e.party(o.parties[x], i)
+		if v == part {
+			fp.Amount = al.Amount
+		} else {
+			am.set(&fp.Amount, v)
 		}
-		buf = append(buf, FundingPart{Party: e.party(o.parties[x], i), Amount: a})
 	}
-	return buf, buf[start:len(buf):len(buf)]
+	al.Funding = buf[start:at:at]
+	return at
 }
 
 // party resolves "merchant" to the merchant of line i (of the shipping fee
-// when i < 0); an unknown merchant stays "merchant".
+// when i < 0); an unknown merchant stays "merchant". Each merchant's name
+// is made once per engine.
 func (e *engine) party(p string, i int) string {
 	if p != coupon.PartyMerchant {
 		return p
@@ -178,37 +236,67 @@ func (e *engine) party(p string, i int) string {
 	if m == "" {
 		return p
 	}
+	for _, c := range e.merchants {
+		if c.merchant == m {
+			return c.party
+		}
+	}
 	if e.merchants == nil {
-		e.merchants = make([]string, len(e.lines)+1)
+		e.merchants = make([]merchantParty, 0, 4)
 	}
-	c := &e.merchants[i+1]
-	if *c == "" {
-		*c = coupon.PartyMerchant + ":" + m
-	}
-	return *c
+	party := coupon.PartyMerchant + ":" + m
+	e.merchants = append(e.merchants, merchantParty{m, party})
+	return party
 }
 
-func limits(l uint8) []Limit {
-	if l == 0 {
-		return nil
+// quoteAmounts makes the Amounts of one quote. An Amount costs two
+// allocations (a decimal holds a *big.Int), and values recur in a quote
+// (a few cents on many lines and funders), so each one made is
+// remembered, by where it was first stored, in a small direct-mapped
+// table on the stack: a value seen again shares it, as Amounts are
+// immutable.
+type quoteAmounts struct {
+	cur  money.Currency
+	zero money.Amount
+	keys [64]int64
+	made [64]*money.Amount
+}
+
+// set stores the Amount of v minor units in *dst, which must not be
+// written again.
+func (m *quoteAmounts) set(dst *money.Amount, v int64) {
+	if v == 0 {
+		*dst = m.zero
+		return
 	}
-	var out []Limit
+	x := uint64(v) * 0x9E3779B97F4A7C15 >> 58 // Fibonacci hashing: 6 bits
+	if p := m.made[x]; p != nil && m.keys[x] == v {
+		*dst = *p
+		return
+	}
+	*dst = money.FromMinor(v, m.cur)
+	m.keys[x], m.made[x] = v, dst
+}
+
+// appendLimits appends the limits set in l, in their declared order.
+func appendLimits(dst []Limit, l uint8) []Limit {
 	if l&limEligible != 0 {
-		out = append(out, LimitEligible)
+		dst = append(dst, LimitEligible)
 	}
 	if l&limCap != 0 {
-		out = append(out, LimitCap)
+		dst = append(dst, LimitCap)
 	}
 	if l&limBudget != 0 {
-		out = append(out, LimitBudget)
+		dst = append(dst, LimitBudget)
 	}
-	return out
+	return dst
 }
 
-// rejection explains why offer oi did not apply.
-func (e *engine) rejection(oi int) Rejection {
+// rejection fills r with why offer oi did not apply. The details are
+// built by concatenation rather than fmt: %q is strconv.Quote.
+func (e *engine) rejection(r *Rejection, oi int) {
 	o, out := &e.offers[oi], &e.out[oi]
-	r := Rejection{OfferID: o.id, Source: SourcePromotion, CouponID: o.couponID, Reason: out.reason}
+	r.OfferID, r.Source, r.CouponID, r.Reason = o.id, SourcePromotion, o.couponID, out.reason
 	if o.coupon {
 		r.Source = SourceCoupon
 	}
@@ -216,17 +304,18 @@ func (e *engine) rejection(oi int) Rejection {
 		r.By = e.offers[out.by].id
 	}
 	amt := func(v int64) string { return money.FromMinor(v, e.cur).String() }
+	itoa := func(v int64) string { return strconv.FormatInt(v, 10) }
 	switch out.reason {
 	case ReasonCurrencyMismatch:
 		what := "benefit"
 		if out.note == noteBudgetCurrency {
 			what = "budget"
 		}
-		r.Detail = fmt.Sprintf("%s in %s, cart in %s", what, o.noteCurIn.Code(), e.cur.Code())
+		r.Detail = what + " in " + o.noteCurIn.Code() + ", cart in " + e.cur.Code()
 	case ReasonNotADiscount:
-		r.Detail = fmt.Sprintf("%s is a tender, not a price discount", o.kind)
+		r.Detail = string(o.kind) + " is a tender, not a price discount"
 	case ReasonDuplicateCoupon:
-		r.Detail = fmt.Sprintf("coupon %q is already used by offer %q", o.couponID, r.By)
+		r.Detail = "coupon " + strconv.Quote(o.couponID) + " is already used by offer " + strconv.Quote(r.By)
 	case ReasonOutOfScope:
 		r.Detail = "no line in scope"
 		if out.note == noteGetScope {
@@ -236,24 +325,24 @@ func (e *engine) rejection(oi int) Rejection {
 		r.Detail = "the best combination saves as much or more without it"
 	case ReasonExclusiveConflict:
 		if o.exclusive {
-			r.Detail = fmt.Sprintf("exclusive, and offer %q applies", r.By)
+			r.Detail = "exclusive, and offer " + strconv.Quote(r.By) + " applies"
 		} else {
-			r.Detail = fmt.Sprintf("offer %q is exclusive", r.By)
+			r.Detail = "offer " + strconv.Quote(r.By) + " is exclusive"
 		}
 	case ReasonGroupTaken:
-		r.Detail = fmt.Sprintf("group %q is taken by offer %q", o.group, r.By)
+		r.Detail = "group " + strconv.Quote(o.group) + " is taken by offer " + strconv.Quote(r.By)
 	case ReasonBudgetExhausted:
 		r.Detail = "no budget left"
 	case ReasonBelowMinSpend:
-		r.Detail = fmt.Sprintf("eligible %s is below the minimum spend %s", amt(out.have), amt(out.need))
+		r.Detail = "eligible " + amt(out.have) + " is below the minimum spend " + amt(out.need)
 	case ReasonNoTierReached:
 		if out.note == noteQuantity {
-			r.Detail = fmt.Sprintf("%d eligible units are below the lowest tier of %d", out.have, out.need)
+			r.Detail = itoa(out.have) + " eligible units are below the lowest tier of " + itoa(out.need)
 		} else {
-			r.Detail = fmt.Sprintf("eligible %s is below the lowest tier %s", amt(out.have), amt(out.need))
+			r.Detail = "eligible " + amt(out.have) + " is below the lowest tier " + amt(out.need)
 		}
 	case ReasonNotEnoughUnits:
-		r.Detail = fmt.Sprintf("%d units in scope do not make a full set of buy %d get %d", out.have, o.buy, o.get)
+		r.Detail = itoa(out.have) + " units in scope do not make a full set of buy " + itoa(o.buy) + " get " + itoa(o.get)
 	case ReasonNothingToDiscount:
 		if out.note == noteNoShipping {
 			r.Detail = "no shipping fee left to discount"
@@ -261,5 +350,4 @@ func (e *engine) rejection(oi int) Rejection {
 			r.Detail = "the discount rounds to zero or earlier discounts left nothing"
 		}
 	}
-	return r
 }

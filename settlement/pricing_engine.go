@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"slices"
 
 	"github.com/shopspring/decimal"
 
@@ -85,11 +84,6 @@ const (
 	limBudget
 )
 
-type groupUse struct {
-	group string
-	by    int
-}
-
 type engine struct {
 	cart      Cart
 	cur       money.Currency
@@ -104,54 +98,95 @@ type engine struct {
 	w         []int64
 	k         []int64
 	lw        []int64
+	got       []int64
+	unitQ     []int64 // sortUnits: unit prices in whole minor units (got's memory)
+	unitR     []int64 // and the remainders (lw's memory; only allocate uses got, lw)
 	idx       []int
-	groups    []groupUse
+	groups    []int  // the offers that took a group in this run
 	selected  []bool // best combination: chosen coupons
-	merchants []string
+	merchants []merchantParty
 }
 
-func newEngine(cart Cart, offers []Offer) (*engine, error) {
+// merchantParty is "merchant" resolved for one merchant.
+type merchantParty struct{ merchant, party string }
+
+// slabPerLine is the number of int64 slices per line that are not an
+// offer's.
+const slabPerLine = 6
+
+// init checks the cart and the offers and converts them to minor units.
+// Its memory is a few slabs, one per type, whatever the number of lines
+// and offers: Price is called per cart, and allocations were most of its
+// cost.
+func (e *engine) init(cart Cart, offers []Offer) error {
+	e.cart, e.cur = cart, cart.Currency
 	lines, ship, err := cart.convert(make([]pline, 0, len(cart.Lines)))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n, m := len(lines), len(offers)
-	slab := make([]int64, n*(m+5))
-	flags := make([]bool, 2*n*m)
-	e := &engine{
-		cart:      cart,
-		cur:       cart.Currency,
-		lines:     lines,
-		ship:      ship,
-		offers:    make([]poffer, m),
-		order:     make([]int, m),
-		out:       make([]outcome, m),
-		remaining: slab[0:n:n],
-		base:      slab[n : 2*n : 2*n],
-		w:         slab[2*n : 3*n : 3*n],
-		k:         slab[3*n : 4*n : 4*n],
-		lw:        slab[4*n : 5*n : 5*n],
-		idx:       make([]int, n),
-	}
+	// Funding weights and parties of offers split among several funders,
+	// and the tiers of tiered ones, each in one array for all offers.
+	var shares, tiers int
 	for j := range offers {
-		e.out[j].parts = slab[(5+j)*n : (6+j)*n : (6+j)*n]
+		if f := len(offers[j].Funding); f > 1 {
+			shares += f
+		}
+		if offers[j].Benefit.Kind == coupon.KindTiered {
+			tiers += len(offers[j].Benefit.Tiers)
+		}
+	}
+	slab := make([]int64, n*(m+slabPerLine)+shares)
+	ints := make([]int, 2*m+n)
+	flags := make([]bool, 2*n*m)
+	e.offers, e.out = make([]poffer, m), make([]outcome, m)
+	var parties []string
+	if shares > 0 {
+		parties = make([]string, shares)
+	}
+	var ptiers []ptier
+	if tiers > 0 {
+		ptiers = make([]ptier, tiers)
+	}
+	cut := func(k int) []int64 {
+		s := slab[:k:k]
+		slab = slab[k:]
+		return s
+	}
+	e.lines, e.ship = lines, ship
+	e.order, e.groups, e.idx = ints[:m:m], ints[m:m:2*m], ints[2*m:2*m+n]
+	e.remaining, e.base, e.w, e.k, e.lw, e.got = cut(n), cut(n), cut(n), cut(n), cut(n), cut(n)
+	e.unitQ, e.unitR = e.got, e.lw
+	for j := range offers {
+		e.out[j].parts = cut(n)
 		o := &e.offers[j]
 		o.elig = flags[2*j*n : (2*j+1)*n : (2*j+1)*n]
 		o.getElig = flags[(2*j+1)*n : (2*j+2)*n : (2*j+2)*n]
+		if f := len(offers[j].Funding); f > 1 {
+			o.weights, o.parties, parties = cut(f), parties[:f:f], parties[f:]
+		}
+		if offers[j].Benefit.Kind == coupon.KindTiered {
+			t := len(offers[j].Benefit.Tiers)
+			o.tiers, ptiers = ptiers[:t:t], ptiers[t:]
+		}
 		if err := e.convertOffer(o, &offers[j]); err != nil {
-			return nil, err
+			return err
 		}
 		e.order[j] = j
 		if dupOfferID(offers, j) {
-			return nil, fmt.Errorf("%w: duplicate offer ID %q", ErrInvalidOffer, offers[j].ID)
+			return fmt.Errorf("%w: duplicate offer ID %q", ErrInvalidOffer, offers[j].ID)
 		}
 	}
-	slices.SortFunc(e.order, func(a, b int) int {
-		if c := cmp.Compare(e.offers[a].priority, e.offers[b].priority); c != 0 {
-			return c
+	// Priority order: insertion sort, as there are few offers; IDs are
+	// distinct, so the order is total.
+	for x := 1; x < m; x++ {
+		a := e.order[x]
+		y := x
+		for ; y > 0 && e.before(a, e.order[y-1]); y-- {
+			e.order[y] = e.order[y-1]
 		}
-		return cmp.Compare(e.offers[a].id, e.offers[b].id)
-	})
+		e.order[y] = a
+	}
 	// A coupon applies once: later offers of the same coupon are rejected.
 	for x, a := range e.order {
 		oa := &e.offers[a]
@@ -164,7 +199,17 @@ func newEngine(cart Cart, offers []Offer) (*engine, error) {
 			}
 		}
 	}
-	return e, nil
+	return nil
+}
+
+// before reports whether offer a applies before offer b: lower priority
+// first, then by ID.
+func (e *engine) before(a, b int) bool {
+	oa, ob := &e.offers[a], &e.offers[b]
+	if oa.priority != ob.priority {
+		return oa.priority < ob.priority
+	}
+	return oa.id < ob.id
 }
 
 func dupOfferID(offers []Offer, j int) bool {
@@ -193,8 +238,13 @@ func (e *engine) convertOffer(o *poffer, of *Offer) error {
 	if err := b.Validate(); err != nil {
 		return fmt.Errorf("%w: offer %q: %w", ErrInvalidOffer, of.ID, err)
 	}
-	if err := of.Funding.Validate(); err != nil {
-		return fmt.Errorf("%w: offer %q: %w", ErrInvalidOffer, of.ID, err)
+	// Most fundings are shown valid in integers; Validate, which adds
+	// decimals, decides the rest and words the error.
+	weighed := fundingWeights(of.Funding, o.weights)
+	if !weighed {
+		if err := of.Funding.Validate(); err != nil {
+			return fmt.Errorf("%w: offer %q: %w", ErrInvalidOffer, of.ID, err)
+		}
 	}
 	o.id = of.ID
 	o.kind = b.Kind
@@ -238,7 +288,6 @@ func (e *engine) convertOffer(o *poffer, of *Offer) error {
 		}
 	}
 	if b.Kind == coupon.KindTiered {
-		o.tiers = make([]ptier, len(b.Tiers))
 		for i, t := range b.Tiers {
 			pt := ptier{min: t.Min}
 			if t.Off.IsZero() {
@@ -250,7 +299,15 @@ func (e *engine) convertOffer(o *poffer, of *Offer) error {
 			}
 			o.tiers[i] = pt
 		}
-		slices.SortFunc(o.tiers, func(a, b ptier) int { return cmp.Compare(b.min, a.min) })
+		// Highest Min first (the minimums are distinct: Validate).
+		for x := 1; x < len(o.tiers); x++ {
+			t := o.tiers[x]
+			y := x
+			for ; y > 0 && o.tiers[y-1].min < t.min; y-- {
+				o.tiers[y] = o.tiers[y-1]
+			}
+			o.tiers[y] = t
+		}
 	}
 	if of.BudgetLeft != nil {
 		o.hasBudget = true
@@ -263,7 +320,7 @@ func (e *engine) convertOffer(o *poffer, of *Offer) error {
 	if err != nil {
 		return err
 	}
-	if err := o.setFunding(of); err != nil {
+	if err := o.setFunding(of, weighed); err != nil {
 		return err
 	}
 	// Static rejections: the cart cannot change them.
@@ -278,14 +335,16 @@ func (e *engine) convertOffer(o *poffer, of *Offer) error {
 		return nil
 	}
 	anyIn, anyGet := false, false
-	for i, l := range e.cart.Lines {
-		o.elig[i] = of.Scope.Matches(l.SKU, l.Category, l.Merchant)
+	all := scopeEmpty(&of.Scope) // matches every line
+	for i := range e.cart.Lines {
+		l := &e.cart.Lines[i]
+		o.elig[i] = all || of.Scope.Matches(l.SKU, l.Category, l.Merchant)
 		anyIn = anyIn || o.elig[i]
 		if b.Kind == coupon.KindBuyXGetY {
 			if b.GetScope == nil {
 				o.getElig[i] = o.elig[i]
 			} else {
-				o.getElig[i] = b.GetScope.Matches(l.SKU, l.Category, l.Merchant)
+				o.getElig[i] = scopeEmpty(b.GetScope) || b.GetScope.Matches(l.SKU, l.Category, l.Merchant)
 			}
 			anyGet = anyGet || o.getElig[i]
 		}
@@ -299,8 +358,14 @@ func (e *engine) convertOffer(o *poffer, of *Offer) error {
 	return nil
 }
 
-// setFunding turns the funding ratios into integer weights.
-func (o *poffer) setFunding(of *Offer) error {
+// scopeEmpty reports whether s has no condition, so it matches every line.
+func scopeEmpty(s *coupon.Scope) bool {
+	return len(s.SKUs) == 0 && len(s.Categories) == 0 && len(s.Merchants) == 0 && len(s.ExcludeSKUs) == 0
+}
+
+// setFunding sets the funders; with several, their integer weights
+// (already in o.weights when weighed, from fundingWeights).
+func (o *poffer) setFunding(of *Offer, weighed bool) error {
 	shares := of.Funding
 	if len(shares) == 0 {
 		o.party = coupon.PartyPlatform
@@ -311,25 +376,85 @@ func (o *poffer) setFunding(of *Offer) error {
 		o.anyMerch = o.party == coupon.PartyMerchant
 		return nil
 	}
-	exp := int32(0)
-	for _, s := range shares {
-		exp = min(exp, s.Ratio.Exponent())
+	if !weighed {
+		exp := int32(0)
+		for _, s := range shares {
+			exp = min(exp, s.Ratio.Exponent())
+		}
+		if exp < -18 {
+			return fmt.Errorf("%w: offer %q: funding ratios have more than 18 decimals", ErrInvalidOffer, of.ID)
+		}
+		for i, s := range shares {
+			o.weights[i] = s.Ratio.Shift(-exp).IntPart() // <= 10^18: ratios are at most 1
+		}
 	}
-	if exp < -18 {
-		return fmt.Errorf("%w: offer %q: funding ratios have more than 18 decimals", ErrInvalidOffer, of.ID)
-	}
-	o.parties = make([]string, len(shares))
-	o.weights = make([]int64, len(shares))
 	for i, s := range shares {
 		o.parties[i] = s.Party
-		o.weights[i] = s.Ratio.Shift(-exp).IntPart() // <= 10^18: ratios are at most 1
 		o.anyMerch = o.anyMerch || s.Party == coupon.PartyMerchant
 	}
 	return nil
 }
 
+// fundingWeights reports whether f is valid by the rules of
+// coupon.Funding.Validate (named, distinct parties; ratios not negative,
+// summing to exactly 1), working on the ratios' coefficients as integers;
+// with several parties it leaves in w each ratio as an integer at the
+// smallest exponent (at least -18) of them, the weights of the split.
+// False means only that this could not show it: some ratio has more than
+// 18 digits or decimals, or f is invalid.
+func fundingWeights(f coupon.Funding, w []int64) bool {
+	exp := int32(0)
+	for _, s := range f {
+		exp = min(exp, s.Ratio.Exponent())
+	}
+	if exp < -18 {
+		return false
+	}
+	var sum int64
+	for i, s := range f {
+		if s.Party == "" {
+			return false
+		}
+		for _, t := range f[:i] {
+			if t.Party == s.Party {
+				return false
+			}
+		}
+		r := s.Ratio
+		d := r.Exponent() - exp
+		if r.Sign() < 0 || r.NumDigits() > 18 || d > 18 {
+			return false
+		}
+		hi, lo := bits.Mul64(uint64(r.CoefficientInt64()), pow10(d))
+		if hi != 0 || lo > math.MaxInt64 {
+			return false
+		}
+		var ok bool
+		if sum, ok = addInt(sum, int64(lo)); !ok {
+			return false
+		}
+		if len(f) > 1 {
+			w[i] = int64(lo)
+		}
+	}
+	return len(f) == 0 || uint64(sum) == pow10(-exp)
+}
+
+// pow10 returns 10^d for 0 <= d <= 19.
+func pow10(d int32) uint64 {
+	p := uint64(1)
+	for range d {
+		p *= 10
+	}
+	return p
+}
+
 // percentRatio returns p percent as the fraction num/den, exactly.
 func percentRatio(p decimal.Decimal) (num, den int64, err error) {
+	if e := p.Exponent(); e <= 0 && e >= -16 && p.NumDigits() <= 18 {
+		// The coefficient is the numerator: no decimal arithmetic.
+		return p.CoefficientInt64(), 100 * int64(pow10(-e)), nil
+	}
 	scale := int32(0)
 	if e := p.Exponent(); e < 0 {
 		scale = -e
@@ -395,16 +520,16 @@ func (e *engine) run(sel []bool) int64 {
 			exclusive = oi
 		}
 		if o.group != "" {
-			e.groups = append(e.groups, groupUse{o.group, oi})
+			e.groups = append(e.groups, oi) // within its capacity: one per offer at most
 		}
 	}
 	return total
 }
 
 func (e *engine) groupTaken(g string, out *outcome) bool {
-	for _, u := range e.groups {
-		if u.group == g {
-			out.by = u.by
+	for _, by := range e.groups {
+		if e.offers[by].group == g {
+			out.by = by
 			return true
 		}
 	}
@@ -584,22 +709,36 @@ func (e *engine) portion(i int) int64 {
 // first (desc) or cheapest first, ties by cart order, and returns them (a
 // view of e.idx).
 func (e *engine) sortUnits(elig []bool, desc bool) []int {
+	// A line's unit price is base/qty: split it into whole minor units and
+	// a remainder once, so that most comparisons are of integers.
+	// Insertion sort: lines come in cart order and move only past lines
+	// that sort strictly after them, so ties keep cart order.
+	uq, ur := e.unitQ, e.unitR
 	idx := e.idx[:0]
 	for i, in := range elig {
-		if in {
-			idx = append(idx, i)
+		if !in {
+			continue
 		}
+		q := e.lines[i].qty
+		uq[i], ur[i] = e.base[i]/q, e.base[i]%q
+		idx = append(idx, i)
+		y := len(idx) - 1
+		for ; y > 0; y-- {
+			j := idx[y-1]
+			c := cmp.Compare(uq[j], uq[i])
+			if c == 0 && (ur[j] != 0 || ur[i] != 0) {
+				c = cmpUnit(ur[j], e.lines[j].qty, ur[i], q)
+			}
+			if desc {
+				c = -c
+			}
+			if c <= 0 {
+				break
+			}
+			idx[y] = idx[y-1]
+		}
+		idx[y] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		c := cmpUnit(e.base[a], e.lines[a].qty, e.base[b], e.lines[b].qty)
-		if desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
 	return idx
 }
 
@@ -685,8 +824,8 @@ func (e *engine) pickFree(o *poffer) (free, buyUnits int64) {
 // other weighted lines, in proportion to what they have left. d must not
 // exceed what the weighted lines have left.
 func (e *engine) allocate(d int64, parts []int64) {
-	got, err := money.AllocateMinor(d, e.w)
-	if err != nil { // cannot happen: 0 < d <= sum of weights
+	got := e.got
+	if err := allocInto(got, d, e.w); err != nil { // cannot happen: 0 < d <= sum of weights
 		panic(fmt.Sprintf("settlement: allocate %d: %v", d, err))
 	}
 	var excess int64
@@ -706,8 +845,8 @@ func (e *engine) allocate(d int64, parts []int64) {
 			e.lw[i] = e.remaining[i] - parts[i]
 		}
 	}
-	more, err := money.AllocateMinor(excess, e.lw)
-	if err != nil {
+	more := e.got
+	if err := allocInto(more, excess, e.lw); err != nil {
 		panic(fmt.Sprintf("settlement: reallocate %d: %v", excess, err))
 	}
 	for i, p := range more {
