@@ -41,8 +41,18 @@ type Awarder interface {
 // value is ready.
 type Recorder struct {
 	mu      sync.Mutex
-	granted map[string]AwardRequest
+	granted map[string]recorded
 	revoked map[string]bool
+	// The awards of the requests: a campaign gives a handful of distinct
+	// ones, so each request keeps an index rather than a copy.
+	awards   []Award
+	awardIdx map[Award]int32
+}
+
+// recorded is a granted request without its key (the map's).
+type recorded struct {
+	campaign, participant, slot string
+	award                       int32
 }
 
 // Grant records req and returns its key as the reference.
@@ -50,10 +60,19 @@ func (r *Recorder) Grant(_ context.Context, _ storage.TenantID, req AwardRequest
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.granted == nil {
-		r.granted = map[string]AwardRequest{}
+		r.granted = map[string]recorded{}
 		r.revoked = map[string]bool{}
+		r.awardIdx = map[Award]int32{}
 	}
-	r.granted[req.Key] = req
+	// Awards compare by their fields; equal amounts held in different
+	// decimals just take two entries.
+	i, ok := r.awardIdx[req.Award]
+	if !ok {
+		i = int32(len(r.awards))
+		r.awards = append(r.awards, req.Award)
+		r.awardIdx[req.Award] = i
+	}
+	r.granted[req.Key] = recorded{campaign: req.Campaign, participant: req.Participant, slot: req.Slot, award: i}
 	return req.Key, nil
 }
 
@@ -76,7 +95,7 @@ func (r *Recorder) Held() []AwardRequest {
 	var out []AwardRequest
 	for k, v := range r.granted {
 		if !r.revoked[k] {
-			out = append(out, v)
+			out = append(out, AwardRequest{Key: k, Campaign: v.campaign, Participant: v.participant, Slot: v.slot, Award: r.awards[v.award]})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -56,8 +57,9 @@ func (c Config) Validate() error {
 
 // Engine runs incentive campaigns: it turns host events into flows,
 // progress and awards. It holds no state of its own beyond a cache of
-// compiled rules, so any number of Engines (in any number of host
-// instances) may share one database. It is safe for concurrent use.
+// compiled rules and a pool of working memory for events, so any number
+// of Engines (in any number of host instances) may share one database. It
+// is safe for concurrent use.
 type Engine struct {
 	store   Store
 	tx      storage.Transactor
@@ -69,7 +71,8 @@ type Engine struct {
 	custom  []EventType
 	rev     []EventType
 
-	compiled sync.Map // compiledKey -> *compiled
+	compiled sync.Map  // compiledKey -> *compiled
+	calls    sync.Pool // *handling: the working memory of Handle calls
 }
 
 type compiledKey struct {
@@ -79,9 +82,12 @@ type compiledKey struct {
 }
 
 type compiled struct {
-	set   *rules.Set // nil: no rules
-	allow map[string]bool
-	slots []string // the grant slot of each tier: "tier/0", ...
+	set *rules.Set // nil: no rules
+	// rulesKey is the JSON of the rule definitions: campaigns with the
+	// same key judge an event alike ("" when it could not be written).
+	rulesKey string
+	allow    map[string]bool
+	slots    []string // the grant slot of each tier: "tier/0", ...
 }
 
 // New returns an Engine. It returns ErrInvalidConfig for a bad Config.
@@ -138,6 +144,9 @@ func (e *Engine) build(c *Campaign) (*compiled, error) {
 			return nil, fmt.Errorf("%w: campaign %q rules: %w", ErrInvalidCampaign, c.ID, err)
 		}
 		cc.set = set
+		if key, err := json.Marshal(c.Rules); err == nil {
+			cc.rulesKey = string(key)
+		}
 	}
 	cc.slots = make([]string, len(c.Tiers))
 	for i := range cc.slots {

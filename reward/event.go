@@ -192,7 +192,26 @@ func (ev *Event) participant(kind ParticipantKind) string {
 // facts builds the rule facts of ev. Now is the event time, so that rule
 // windows are judged by when things happened, not by when they arrived.
 func (ev *Event) facts() *rules.Facts {
-	f := &rules.Facts{
+	f := &rules.Facts{}
+	ev.fillFacts(f, nil, map[string]any{})
+	return f
+}
+
+// factsOf builds the rule facts of ev in sc's memory.
+func (sc *scratch) factsOf(ev *Event) *rules.Facts {
+	if sc.attrs == nil {
+		sc.attrs = make(map[string]any, 3)
+	}
+	sc.lines = ev.fillFacts(&sc.facts, sc.lines, sc.attrs)
+	return &sc.facts
+}
+
+// fillFacts sets f to ev's facts, with its lines in lines' memory and its
+// attrs in attrs (emptied first), and returns lines as grown.
+func (ev *Event) fillFacts(f *rules.Facts, lines []rules.Line, attrs map[string]any) []rules.Line {
+	clear(attrs)
+	attrs["staff_id"], attrs["team_id"], attrs["shop_id"] = ev.StaffID, ev.TeamID, ev.ShopID
+	*f = rules.Facts{
 		Order: rules.Order{
 			ID: ev.OrderID, Amount: ev.Amount, Status: ev.Status, Channel: ev.Channel,
 			Region: ev.Region, ShopID: ev.ShopID, FirstOrder: ev.FirstOrder, CreatedAt: ev.Time,
@@ -204,7 +223,7 @@ func (ev *Event) facts() *rules.Facts {
 		Event:    rules.Event{ID: ev.ID, Type: string(ev.Type), Time: ev.Time, Attrs: ev.Attrs},
 		Merchant: rules.Merchant{ID: ev.ShopID, ShopID: ev.ShopID, Region: ev.Region},
 		Now:      ev.Time,
-		Attrs:    map[string]any{"staff_id": ev.StaffID, "team_id": ev.TeamID, "shop_id": ev.ShopID},
+		Attrs:    attrs,
 	}
 	if f.Order.Amount.Currency().IsZero() {
 		// Rules compare order.amount as a decimal; an order-less event
@@ -212,12 +231,13 @@ func (ev *Event) facts() *rules.Facts {
 		f.Order.Amount = money.Zero(money.USD)
 	}
 	if len(ev.Lines) > 0 {
-		f.Lines = make([]rules.Line, len(ev.Lines))
+		lines = slices.Grow(lines[:0], len(ev.Lines))[:len(ev.Lines)]
 		for i, l := range ev.Lines {
-			f.Lines[i] = rules.Line{SKU: l.SKU, Category: l.Category, Quantity: l.Quantity, Amount: l.Amount}
+			lines[i] = rules.Line{SKU: l.SKU, Category: l.Category, Quantity: l.Quantity, Amount: l.Amount}
 		}
+		f.Lines = lines
 	}
-	return f
+	return lines
 }
 
 func (ev Event) clone() Event {

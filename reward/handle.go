@@ -1,13 +1,17 @@
 package reward
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/rewardkit/rewardkit/rules"
 	"github.com/rewardkit/rewardkit/storage"
 )
 
@@ -86,16 +90,131 @@ func (e *Engine) Handle(ctx context.Context, tenant storage.TenantID, ev Event) 
 	if err := e.types.validate(&ev); err != nil {
 		return Outcome{}, err
 	}
-	return storage.Idempotent(ctx, e.tx, e.store, e.clock, tenant, operation, ev.ID, &ev, func(ctx context.Context) (Outcome, error) {
-		out := Outcome{EventID: ev.ID}
-		var err error
-		if e.types.isReverse(ev.Type) {
-			err = e.reverse(ctx, tenant, &ev, &out)
-		} else {
-			err = e.forward(ctx, tenant, &ev, &out)
-		}
-		return out, err
+	h := e.handling()
+	h.tenant, h.ev = tenant, ev
+	if err := h.fingerprint(); err != nil {
+		e.release(h)
+		return Outcome{}, err
+	}
+	if err := e.tx.InTx(ctx, h.run); err != nil {
+		e.release(h)
+		return Outcome{}, err
+	}
+	out := h.out
+	e.release(h)
+	return out, nil
+}
+
+// handling is one Handle call: the event, its outcome, and the scratch
+// the Engine works in. The Engine keeps a pool of them, so that an event
+// allocates no working memory of its own: what it allocates is what it
+// leaves with the store or hands to the caller.
+type handling struct {
+	scratch
+	e      *Engine
+	tenant storage.TenantID
+	ev     Event
+	fp     string // the event's fingerprint
+	out    Outcome
+	run    func(ctx context.Context) error // h.handle, bound once
+}
+
+// scratch is working memory that no store call and no caller keeps.
+type scratch struct {
+	buf      []byte // JSON: the event's for its fingerprint, the stored outcome
+	facts    rules.Facts
+	lines    []rules.Line
+	attrs    map[string]any
+	hits     []matched
+	verdicts []ruleVerdict // the rule sets evaluated for the event
+	// The event's flows and progress changes: handed to the store, which
+	// does not keep them (see Store).
+	flows   []Flow
+	changes []ProgressChange
+}
+
+// maxScratch bounds the buffer a pooled handling keeps.
+const maxScratch = 64 << 10
+
+func (e *Engine) handling() *handling {
+	if h, ok := e.calls.Get().(*handling); ok {
+		return h
+	}
+	h := &handling{e: e}
+	h.run = h.handle
+	return h
+}
+
+// release returns h to the pool, dropping what belongs to its caller.
+func (e *Engine) release(h *handling) {
+	h.ev, h.out, h.fp = Event{}, Outcome{}, ""
+	h.facts = rules.Facts{}
+	clear(h.attrs)
+	clear(h.lines)
+	clear(h.hits)
+	clear(h.verdicts)
+	clear(h.flows)
+	clear(h.changes)
+	h.hits, h.verdicts, h.flows, h.changes = h.hits[:0], h.verdicts[:0], h.flows[:0], h.changes[:0]
+	if cap(h.buf) > maxScratch {
+		h.buf = nil
+	}
+	e.calls.Put(h)
+}
+
+// fingerprint sets h.fp to the event's fingerprint, as storage.Fingerprint
+// computes it (the SHA-256 of its JSON), without allocating the JSON.
+func (h *handling) fingerprint() error {
+	b, err := h.ev.AppendJSON(h.buf[:0])
+	if err != nil {
+		return fmt.Errorf("%w: fingerprint: %w", storage.ErrInvalidArgument, err)
+	}
+	h.buf = b
+	sum := sha256.Sum256(b)
+	var x [2 * sha256.Size]byte
+	hex.Encode(x[:], sum[:])
+	h.fp = string(x[:])
+	return nil
+}
+
+// handle is the transaction of one event, as storage.Idempotent runs one:
+// claim the event ID under its fingerprint; a prior claim with the same
+// fingerprint returns its stored outcome, with another one fails. The
+// outcome is stored in the short form of result.go.
+func (h *handling) handle(ctx context.Context) error {
+	e, ev := h.e, &h.ev
+	h.out = Outcome{}
+	prior, err := e.store.ClaimIdempotencyKey(ctx, storage.IdempotencyRecord{
+		Tenant: h.tenant, Operation: operation, Key: ev.ID, Fingerprint: h.fp, CreatedAt: e.clock.Now(),
 	})
+	if err != nil {
+		return err
+	}
+	if prior != nil {
+		if prior.Fingerprint != h.fp {
+			return fmt.Errorf("%w: %s key %q", storage.ErrIdempotencyMismatch, operation, ev.ID)
+		}
+		if prior.Result == nil {
+			return fmt.Errorf("%w: %s key %q is claimed but has no result", storage.ErrConflict, operation, ev.ID)
+		}
+		return decodeResult(prior.Result, &h.out)
+	}
+	h.out.EventID = ev.ID
+	if e.types.isReverse(ev.Type) {
+		err = e.reverse(ctx, h.tenant, ev, &h.out)
+	} else {
+		err = e.forward(ctx, h.tenant, ev, &h.out, &h.scratch)
+	}
+	if err != nil {
+		return err
+	}
+	b, err := h.out.appendResult(h.buf[:0])
+	if err != nil {
+		return fmt.Errorf("reward: encode the outcome of %q: %w", ev.ID, err)
+	}
+	h.buf = b
+	// The store keeps the result: it gets a copy, not the scratch.
+	return e.store.CompleteIdempotencyKey(ctx, h.tenant, operation, ev.ID, bytes.Clone(b))
 }
 
 // HandleJSON decodes payload (see ParseEvent; the Engine's custom forward
@@ -115,28 +234,26 @@ type matched struct {
 	cc *compiled
 }
 
-func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event, out *Outcome) error {
+func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event, out *Outcome, sc *scratch) error {
 	camps, err := e.store.ActiveCampaigns(ctx, tenant, ev.Type)
 	if err != nil {
 		return err
 	}
 	rec := EventRecord{ID: ev.ID, Type: ev.Type, Time: ev.Time}
-	// Most events meet a handful of campaigns: their list stays on the
-	// stack.
-	var buf [16]matched
-	hits := buf[:0]
+	hits := sc.hits[:0]
 	if len(camps) > 0 {
-		rec.Flows = make([]Flow, 0, len(camps))
-		f := ev.facts()
+		rec.Flows = sc.flows[:0]
+		f := sc.factsOf(ev)
+		var periods periodKeys
 		for i := range camps {
 			c := &camps[i]
-			cc, participant, reasons, err := e.match(ctx, tenant, c, ev, f, false)
+			cc, participant, reasons, err := e.match(ctx, tenant, c, ev, f, false, sc)
 			if err != nil {
 				return err
 			}
 			var flow Flow
 			if len(reasons) == 0 {
-				flow, reasons = flowOf(c, ev, participant)
+				flow, reasons = flowOf(c, ev, participant, &periods)
 			}
 			if len(reasons) > 0 {
 				out.Skipped = append(out.Skipped, Skip{Campaign: c.ID, Reasons: reasons})
@@ -146,8 +263,11 @@ func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event
 			rec.Flows = append(rec.Flows, flow)
 		}
 	}
+	sc.hits = hits
 	if len(rec.Flows) == 0 {
 		rec.Flows = []Flow{} // stored as an empty list, not null
+	} else {
+		sc.flows = rec.Flows
 	}
 	parked, err := e.store.SaveEvent(ctx, tenant, rec)
 	if err != nil {
@@ -158,7 +278,8 @@ func (e *Engine) forward(ctx context.Context, tenant storage.TenantID, ev *Event
 	}
 	// One progress change per hit, applied in one store call when the
 	// store can (see ProgressBatchStore), then the tiers of each in turn.
-	changes := make([]ProgressChange, len(hits))
+	changes := slices.Grow(sc.changes[:0], len(hits))[:len(hits)]
+	sc.changes = changes
 	for i, h := range hits {
 		f := &rec.Flows[i]
 		changes[i] = ProgressChange{Key: ProgressKey{Campaign: h.c.ID, Period: f.Period, Participant: f.Participant},

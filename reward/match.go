@@ -3,6 +3,8 @@ package reward
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/rewardkit/rewardkit/rules"
 	"github.com/rewardkit/rewardkit/storage"
@@ -11,8 +13,9 @@ import (
 // match decides whether campaign c counts forward event ev, and for whom.
 // It returns c's compiled state and the participant, or the reasons it
 // does not count (every failing rule when explain is set, the first
-// otherwise).
-func (e *Engine) match(ctx context.Context, tenant storage.TenantID, c *Campaign, ev *Event, f *rules.Facts, explain bool) (*compiled, string, []string, error) {
+// otherwise). With sc, a rule set that another campaign of the event
+// already evaluated (the same definitions) is not evaluated again.
+func (e *Engine) match(ctx context.Context, tenant storage.TenantID, c *Campaign, ev *Event, f *rules.Facts, explain bool, sc *scratch) (*compiled, string, []string, error) {
 	var reasons []string
 	if !c.listens(ev.Type) {
 		return nil, "", []string{fmt.Sprintf("campaign does not listen to %s events", ev.Type)}, nil
@@ -39,17 +42,48 @@ func (e *Engine) match(ctx context.Context, tenant storage.TenantID, c *Campaign
 		return cc, "", reasons, nil
 	}
 	if cc.set != nil {
-		var v rules.Verdict
-		if explain {
-			v = cc.set.Explain(ctx, f)
+		if explain || sc == nil {
+			var v rules.Verdict
+			if explain {
+				v = cc.set.Explain(ctx, f)
+			} else {
+				v = cc.set.Evaluate(ctx, f)
+			}
+			for _, r := range v.Failures {
+				reasons = append(reasons, ruleReason(r))
+			}
 		} else {
-			v = cc.set.Evaluate(ctx, f)
-		}
-		for _, r := range v.Failures {
-			reasons = append(reasons, ruleReason(r))
+			reasons = sc.evaluate(ctx, cc, f)
 		}
 	}
 	return cc, participant, reasons, nil
+}
+
+// ruleVerdict is the outcome of one rule set for the event in hand.
+type ruleVerdict struct {
+	key     string   // compiled.rulesKey
+	reasons []string // nil: passed
+}
+
+// evaluate returns the reasons cc's rules refuse the event for (nil when
+// they pass). Campaigns often share their eligibility rules (a region, a
+// channel, a minimum amount): a rule set whose definitions equal one
+// evaluated before for this event has the same verdict, since rules only
+// read the facts.
+func (sc *scratch) evaluate(ctx context.Context, cc *compiled, f *rules.Facts) []string {
+	for i := range sc.verdicts {
+		if v := &sc.verdicts[i]; v.key == cc.rulesKey {
+			return slices.Clone(v.reasons) // each Skip gets a list of its own
+		}
+	}
+	var reasons []string
+	for _, r := range cc.set.Evaluate(ctx, f).Failures {
+		reasons = append(reasons, ruleReason(r))
+	}
+	if cc.rulesKey != "" {
+		sc.verdicts = append(sc.verdicts, ruleVerdict{key: cc.rulesKey, reasons: reasons})
+	}
+	return reasons
 }
 
 func ruleReason(r rules.Result) string {
@@ -62,10 +96,37 @@ func ruleReason(r rules.Result) string {
 	return fmt.Sprintf("rule %s failed", r.Rule)
 }
 
+// periodKeys holds the period keys of one event time, computed once each.
+type periodKeys struct{ day, week, month string }
+
+func (k *periodKeys) of(p Period, t time.Time) string {
+	var slot *string
+	switch p {
+	case PeriodDay:
+		slot = &k.day
+	case PeriodWeek:
+		slot = &k.week
+	case PeriodMonth:
+		slot = &k.month
+	default:
+		return p.Key(t)
+	}
+	if *slot == "" {
+		*slot = p.Key(t)
+	}
+	return *slot
+}
+
 // flowOf computes the flow of forward event ev for participant in c by
-// the campaign's strategy, or the reason it contributes nothing.
-func flowOf(c *Campaign, ev *Event, participant string) (Flow, []string) {
-	f := Flow{Campaign: c.ID, Participant: participant, Period: c.period().Key(ev.Time)}
+// the campaign's strategy, or the reason it contributes nothing. keys,
+// when not nil, caches the period keys of ev's time.
+func flowOf(c *Campaign, ev *Event, participant string, keys *periodKeys) (Flow, []string) {
+	f := Flow{Campaign: c.ID, Participant: participant}
+	if keys != nil {
+		f.Period = keys.of(c.period(), ev.Time)
+	} else {
+		f.Period = c.period().Key(ev.Time)
+	}
 	switch c.Indicator.Strategy {
 	case OrderCount:
 		f.Delta = 1
@@ -170,13 +231,13 @@ func (e *Engine) Explain(ctx context.Context, tenant storage.TenantID, ev Event)
 	out := make([]Verdict, 0, len(camps))
 	for i := range camps {
 		c := &camps[i]
-		_, p, reasons, err := e.match(ctx, tenant, c, &ev, f, true)
+		_, p, reasons, err := e.match(ctx, tenant, c, &ev, f, true, nil)
 		if err != nil {
 			return nil, err
 		}
 		v := Verdict{Campaign: c.ID, Participant: p, Reasons: reasons}
 		if len(reasons) == 0 {
-			flow, why := flowOf(c, &ev, p)
+			flow, why := flowOf(c, &ev, p, nil)
 			v.Reasons, v.Delta, v.Counts = why, flow.Delta, len(why) == 0
 		}
 		out = append(out, v)

@@ -57,7 +57,15 @@ func (e *Engine) publish(ctx context.Context, tenant storage.TenantID, topic str
 	}
 	return e.outbox.AppendOutbox(ctx, storage.Message{
 		EventID: topic + ":" + string(tenant) + ":" + key, Tenant: tenant, Topic: topic,
-		AggregateType: AggregateGrant, AggregateID: g.Campaign + "/" + g.Period + "/" + g.Participant + "/" + g.Slot,
-		Payload: body, CreatedAt: e.clock.Now(),
+		AggregateType: AggregateGrant, AggregateID: grantAggregate(key, g), Payload: body, CreatedAt: e.clock.Now(),
 	})
+}
+
+// grantAggregate returns the aggregate ID of g's messages,
+// "campaign/period/participant/slot": the middle of key, g's AwardKey
+// ("reward/campaign/period/participant/slot/seq"), which spells it out
+// already.
+func grantAggregate(key string, g *Grant) string {
+	const prefix = len("reward/")
+	return key[prefix : prefix+len(g.Campaign)+len(g.Period)+len(g.Participant)+len(g.Slot)+3]
 }

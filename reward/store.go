@@ -17,6 +17,11 @@ import (
 // Budgets use the embedded CounterStore (key "reward/budget/<campaign>");
 // attendance days use it too. Idempotency of events uses the embedded
 // IdempotencyStore.
+//
+// Methods must not retain the slices they are passed (the flows of
+// SaveEvent and UpdateEventFlows, the changes of AddProgressBatch) once
+// they return: the Engine reuses that memory for its next event. A store
+// copies what it keeps, as io.Writer implementations copy p.
 type Store interface {
 	storage.IdempotencyStore
 	storage.CounterStore

@@ -2,11 +2,14 @@ package memory
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"time"
 
+	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/reward"
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -59,37 +62,215 @@ type rwBoardKey struct {
 	period   string
 }
 
-type rwPartKey struct {
-	period      string
-	participant string
-}
-
-// rwSlot is a forward event's place: its record once saved, and the
-// reverses parked until then. A slot is replaced, never changed, so that
-// an undo only puts the old one back.
-type rwSlot struct {
-	saved  bool
-	rec    reward.EventRecord
-	parked []reward.Event
-}
-
-// rewardState holds package reward's records.
+// rewardState holds package reward's records. Events and grants, which
+// every counted event adds to, are kept in pointer-free rows (slabs, a
+// text arena, names interned), so that a store holding millions of them
+// is not scanned by the garbage collector and takes a fraction of the
+// memory of Go structs with strings.
 type rewardState struct {
 	campaigns map[rwCampKey]reward.Campaign
 	active    map[rwTypeKey][]reward.Campaign // active campaigns by event type, ordered by ID
-	events    map[rwCampKey]*rwSlot           // keyed by tenant and event ID
 	boards    map[rwBoardKey]*rwBoard
-	grants    map[rwCampKey]map[rwPartKey]*rwGrants
 	members   map[rwCampKey]*lyMember // loyalty members by tenant and ID
+
+	events rwEvents
+	grants rwGrantTable
+	// names interns what many rows repeat: tenants, event types, campaign
+	// IDs, periods, attendance days, grant slots and statuses.
+	names names
+	// text keeps the rows' other strings: event IDs, encoded flows,
+	// participants, award references. Rollback truncates it.
+	text textArena
+	locs locations
+	seed maphash.Seed
+	buf  []byte // scratch for encoding flows, used under the lock only
+
+	rwUndoLog
 }
 
 func (r *rewardState) init() {
 	r.campaigns = map[rwCampKey]reward.Campaign{}
 	r.active = map[rwTypeKey][]reward.Campaign{}
-	r.events = map[rwCampKey]*rwSlot{}
 	r.boards = map[rwBoardKey]*rwBoard{}
-	r.grants = map[rwCampKey]map[rwPartKey]*rwGrants{}
 	r.members = map[rwCampKey]*lyMember{}
+	r.seed = maphash.MakeSeed()
+	r.events.heads = map[uint32]int32{}
+	r.events.parked = map[rwCampKey][]reward.Event{}
+	r.grants.heads = map[uint32]int32{}
+	r.grants.camps = map[rwCampKey]int32{}
+}
+
+// str returns an interned name.
+func (r *rewardState) str(i int32) string { return r.names.strs[i] }
+
+// hash is the hash of a row's key: a tenant and one or more strings.
+func (r *rewardState) hash(tenant storage.TenantID, parts ...string) uint32 {
+	h := maphash.String(r.seed, string(tenant))
+	for _, p := range parts {
+		h = (h ^ maphash.String(r.seed, p)) * 0x100000001b3
+	}
+	return uint32(h ^ h>>32)
+}
+
+// putText copies s into the text arena.
+func (r *rewardState) putText(s string) (textRef, int32) {
+	ref, b := r.text.alloc(len(s))
+	_ = append(b, s...)
+	return ref, int32(len(s))
+}
+
+// textOf returns a copy of the n bytes at ref.
+func (r *rewardState) textOf(ref textRef, n int32) string {
+	if n == 0 {
+		return ""
+	}
+	return string(r.text.bytes(ref, 0, n))
+}
+
+// textIs reports whether the n bytes at ref are s, without copying.
+func (r *rewardState) textIs(ref textRef, n int32, s string) bool {
+	return int(n) == len(s) && string(r.text.bytes(ref, 0, n)) == s
+}
+
+// rwUndoLog is the reward state's own undo log. The first write of reward
+// state in a transaction opens a frame: one entry in the transaction's
+// log (the rewardState itself, as an undoer: no allocation) standing for
+// every step that transaction's reward writes record here, so that an
+// event's writes cost the transaction's log one entry, not one per call.
+// Undo runs last first, and reward steps touch only reward state, so
+// running a frame's steps when its entry comes up is the same as running
+// each where it was written. A store call that fails takes back its own
+// steps first (see rwWrite), as do takes back a failed call's entries.
+//
+// A frame is reused only while its entry is in the transaction's log at
+// the place it was put; otherwise (another transaction, or the same
+// spare txn after a commit, which drops the log without running it) the
+// frames left are stale and the log starts anew. Only one transaction is
+// open at a time (the store's lock).
+type rwUndoLog struct {
+	steps  []rwUndo
+	frames []rwFrame
+	owner  *txn
+}
+
+// rwFrame is an open frame: its first step and the index of its entry in
+// the transaction's log.
+type rwFrame struct{ start, at int32 }
+
+// rwUndoKind names what an undo step takes back.
+type rwUndoKind uint8
+
+const (
+	rwUndoProgress   rwUndoKind = iota + 1 // a progress row's change
+	rwUndoEventSave                        // a saved event row (the newest)
+	rwUndoEventFlows                       // an event row's flows replaced
+	rwUndoEventPark                        // a reverse parked
+	rwUndoGrantNew                         // a grant row added (the newest)
+	rwUndoGrantSet                         // a grant row changed
+)
+
+// rwUndo is one step: the state a write changed, as it was.
+type rwUndo struct {
+	kind    rwUndoKind
+	created bool  // progress: the row was created
+	row     int32 // the progress, event or grant row
+	hash    uint32
+	value   int64
+	at      time.Time // progress: the old ReachedAt
+	board   *rwBoard
+	text    textMark
+	flows   rwFlowsRef
+	grant   rwGrantRow
+	key     rwCampKey      // parked reverses' forward event
+	parked  []reward.Event // the parked reverses as they were
+}
+
+// frame returns the log to record t's reward steps in, opening a frame
+// in t when t has none open.
+func (s *Store) frame(t *txn) *rwUndoLog {
+	r := &s.reward
+	u := &r.rwUndoLog
+	if n := len(u.frames); n > 0 && u.owner == t {
+		if at := int(u.frames[n-1].at); at < len(t.undo) && t.undo[at].kind == undoStep && t.undo[at].step == undoer(r) {
+			return u
+		}
+	}
+	if u.owner != t || len(u.frames) > 0 {
+		clear(u.steps) // stale: drop what they hold
+		u.steps, u.frames, u.owner = u.steps[:0], u.frames[:0], t
+	}
+	u.frames = append(u.frames, rwFrame{start: int32(len(u.steps)), at: int32(len(t.undo))})
+	t.onUndoer(r)
+	return u
+}
+
+func (u *rwUndoLog) add(step rwUndo) { u.steps = append(u.steps, step) }
+
+// rwWrite runs op, a write of reward state, in do. When op fails, the
+// steps it recorded are taken back here: a frame it did not open is not
+// taken back by do.
+func (s *Store) rwWrite(ctx context.Context, op func(u *rwUndoLog) error) error {
+	return s.do(ctx, func(t *txn) error {
+		u := s.frame(t)
+		mark := len(u.steps)
+		err := op(u)
+		if err != nil {
+			s.reward.undoTo(mark)
+		}
+		return err
+	})
+}
+
+// undo implements undoer: it takes back the newest frame.
+func (r *rewardState) undo() {
+	u := &r.rwUndoLog
+	n := len(u.frames) - 1
+	r.undoTo(int(u.frames[n].start))
+	u.frames = u.frames[:n]
+}
+
+// undoTo takes back the steps from mark on, last first.
+func (r *rewardState) undoTo(mark int) {
+	u := &r.rwUndoLog
+	for i := len(u.steps) - 1; i >= mark; i-- {
+		r.undoStep(&u.steps[i])
+		u.steps[i] = rwUndo{}
+	}
+	u.steps = u.steps[:mark]
+}
+
+func (r *rewardState) undoStep(st *rwUndo) {
+	switch st.kind {
+	case rwUndoProgress:
+		if st.created {
+			st.board.drop(st.row)
+			return
+		}
+		row := &st.board.rows[st.row]
+		row.value, row.reachedAt = st.value, st.at
+		st.board.touch(st.row)
+	case rwUndoEventSave:
+		r.events.unlink(st.hash, st.row)
+		if st.parked != nil {
+			r.events.parked[st.key] = st.parked
+		}
+		r.text.truncate(st.text)
+	case rwUndoEventFlows:
+		r.events.rows.at(st.row).flows = st.flows
+		r.text.truncate(st.text)
+	case rwUndoEventPark:
+		if st.parked == nil {
+			delete(r.events.parked, st.key)
+		} else {
+			r.events.parked[st.key] = st.parked
+		}
+	case rwUndoGrantNew:
+		r.grants.unlink(st.hash, st.key, st.row)
+		r.text.truncate(st.text)
+	case rwUndoGrantSet:
+		*r.grants.rows.at(st.row) = st.grant
+		r.text.truncate(st.text)
+	}
 }
 
 // reindex rebuilds the active index of a tenant.
@@ -212,6 +393,126 @@ func (r *RewardStore) SetCampaignStatus(ctx context.Context, tenant storage.Tena
 	return ok, err
 }
 
+// rwEvents holds the records of saved forward events, one pointer-free
+// row each, found through a map keyed by the hash of (tenant, event ID);
+// rows whose keys share a hash are chained, newest first, and every hit
+// is checked against the row's tenant and ID. Reverses waiting for their
+// forward event are few and short-lived: they keep their Go form.
+type rwEvents struct {
+	heads  map[uint32]int32 // key hash -> newest row with it
+	rows   slab[rwEventRow]
+	parked map[rwCampKey][]reward.Event // by tenant and forward event ID
+}
+
+// rwEventRow is a saved forward event.
+type rwEventRow struct {
+	id       textRef
+	idLen    int32
+	tenant   int32 // in rewardState.names
+	typ      int32 // in rewardState.names
+	sameHash int32 // the next older row whose key has the same hash; -1: none
+	at       memTime
+	flows    rwFlowsRef
+}
+
+// rwFlowsRef locates the encoded flows of an event row in the text arena
+// (see appendFlows).
+type rwFlowsRef struct {
+	text textRef
+	len  int32
+	n    int32 // flows
+}
+
+// find returns the row of event id, or -1, and the key's hash.
+func (r *rewardState) findEvent(tenant storage.TenantID, id string) (int32, uint32) {
+	h := r.hash(tenant, id)
+	head, ok := r.events.heads[h]
+	if !ok {
+		return -1, h
+	}
+	for i := head; i >= 0; {
+		row := r.events.rows.at(i)
+		if r.textIs(row.id, row.idLen, id) && r.str(row.tenant) == string(tenant) {
+			return i, h
+		}
+		i = row.sameHash
+	}
+	return -1, h
+}
+
+// unlink removes row i, the newest, from the index and the rows.
+func (e *rwEvents) unlink(h uint32, i int32) {
+	if next := e.rows.at(i).sameHash; next >= 0 {
+		e.heads[h] = next
+	} else {
+		delete(e.heads, h)
+	}
+	*e.rows.at(i) = rwEventRow{}
+	e.rows.truncate(int(i))
+}
+
+// putFlows encodes flows into the text arena: per flow the campaign and
+// the period (names, uvarint), the participant (uvarint length, bytes),
+// Delta and Reversed (varint), and the day (uvarint length, bytes).
+func (r *rewardState) putFlows(flows []reward.Flow) rwFlowsRef {
+	b := r.buf[:0]
+	period, pi := "", int32(0) // an event's flows mostly share their period
+	for i := range flows {
+		f := &flows[i]
+		if i == 0 || f.Period != period {
+			period, pi = f.Period, r.names.of(f.Period)
+		}
+		b = binary.AppendUvarint(b, uint64(r.names.of(f.Campaign)))
+		b = binary.AppendUvarint(b, uint64(pi))
+		b = binary.AppendUvarint(b, uint64(len(f.Participant)))
+		b = append(b, f.Participant...)
+		b = binary.AppendVarint(b, f.Delta)
+		b = binary.AppendVarint(b, f.Reversed)
+		b = binary.AppendUvarint(b, uint64(len(f.Day)))
+		b = append(b, f.Day...)
+	}
+	r.buf = b
+	ref, dst := r.text.alloc(len(b))
+	_ = append(dst, b...)
+	return rwFlowsRef{text: ref, len: int32(len(b)), n: int32(len(flows))}
+}
+
+// flowsOf decodes what putFlows wrote. An event with no flows reads as an
+// empty list, as it was saved (the Engine saves an empty list, not nil).
+func (r *rewardState) flowsOf(ref rwFlowsRef) []reward.Flow {
+	out := make([]reward.Flow, ref.n)
+	if ref.n == 0 {
+		return out
+	}
+	b := r.text.bytes(ref.text, 0, ref.len)
+	str := func() string {
+		n, k := binary.Uvarint(b)
+		s := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s
+	}
+	num := func() int64 {
+		v, k := binary.Varint(b)
+		b = b[k:]
+		return v
+	}
+	name := func() string {
+		v, k := binary.Uvarint(b)
+		b = b[k:]
+		return r.str(int32(v))
+	}
+	for i := range out {
+		f := &out[i]
+		f.Campaign = name()
+		f.Period = name()
+		f.Participant = str()
+		f.Delta = num()
+		f.Reversed = num()
+		f.Day = str()
+	}
+	return out
+}
+
 // SaveEvent implements reward.Store.
 func (r *RewardStore) SaveEvent(ctx context.Context, tenant storage.TenantID, rec reward.EventRecord) ([]reward.Event, error) {
 	s := r.s
@@ -219,21 +520,31 @@ func (r *RewardStore) SaveEvent(ctx context.Context, tenant storage.TenantID, re
 		return nil, err
 	}
 	var parked []reward.Event
-	err := s.do(ctx, func(t *txn) error {
-		k := rwCampKey{tenant, rec.ID}
-		slot, existed := s.reward.events[k]
-		if existed && slot.saved {
+	err := s.rwWrite(ctx, func(u *rwUndoLog) error {
+		rw := &s.reward
+		ev := &rw.events
+		i, h := rw.findEvent(tenant, rec.ID)
+		if i >= 0 {
 			return fmt.Errorf("%w: event %q", storage.ErrDuplicate, rec.ID)
 		}
-		next := &rwSlot{saved: true, rec: rec}
-		next.rec.Flows = slices.Clone(rec.Flows)
-		s.reward.events[k] = next
-		if !existed {
-			t.onUndo(func() { delete(s.reward.events, k) })
-			return nil
+		step := rwUndo{kind: rwUndoEventSave, text: rw.text.mark()}
+		if len(ev.parked) > 0 {
+			step.key = rwCampKey{tenant, rec.ID}
+			if parked = ev.parked[step.key]; parked != nil {
+				step.parked = parked
+				delete(ev.parked, step.key)
+			}
 		}
-		parked = slot.parked
-		t.onUndo(func() { s.reward.events[k] = slot })
+		row := rwEventRow{tenant: rw.names.of(string(tenant)), typ: rw.names.of(string(rec.Type)),
+			at: rw.locs.pack(rec.Time), sameHash: -1}
+		row.id, row.idLen = rw.putText(rec.ID)
+		row.flows = rw.putFlows(rec.Flows)
+		if head, ok := ev.heads[h]; ok {
+			row.sameHash = head
+		}
+		step.row, step.hash = ev.rows.push(row), h
+		ev.heads[h] = step.row
+		u.add(step)
 		return nil
 	})
 	return parked, err
@@ -247,28 +558,19 @@ func (r *RewardStore) LinkReverse(ctx context.Context, tenant storage.TenantID, 
 	}
 	var out reward.EventRecord
 	var found bool
-	err := s.do(ctx, func(t *txn) error {
-		k := rwCampKey{tenant, forwardID}
-		slot, existed := s.reward.events[k]
-		if existed && slot.saved {
-			out = slot.rec
-			out.Flows = slices.Clone(out.Flows)
+	err := s.rwWrite(ctx, func(u *rwUndoLog) error {
+		rw := &s.reward
+		if i, _ := rw.findEvent(tenant, forwardID); i >= 0 {
+			row := rw.events.rows.at(i)
+			out = reward.EventRecord{ID: forwardID, Type: reward.EventType(rw.str(row.typ)), Time: rw.locs.unpack(row.at),
+				Flows: rw.flowsOf(row.flows)}
 			found = true
 			return nil
 		}
-		next := &rwSlot{}
-		if existed {
-			next.parked = slices.Clone(slot.parked)
-		}
-		next.parked = append(next.parked, rev)
-		s.reward.events[k] = next
-		t.onUndo(func() {
-			if existed {
-				s.reward.events[k] = slot
-			} else {
-				delete(s.reward.events, k)
-			}
-		})
+		k := rwCampKey{tenant, forwardID}
+		old := rw.events.parked[k]
+		rw.events.parked[k] = append(slices.Clone(old), rev)
+		u.add(rwUndo{kind: rwUndoEventPark, key: k, parked: old})
 		return nil
 	})
 	return out, found, err
@@ -280,16 +582,16 @@ func (r *RewardStore) UpdateEventFlows(ctx context.Context, tenant storage.Tenan
 	if err := tenant.Validate(); err != nil {
 		return err
 	}
-	return s.do(ctx, func(t *txn) error {
-		k := rwCampKey{tenant, id}
-		slot, ok := s.reward.events[k]
-		if !ok || !slot.saved {
+	return s.rwWrite(ctx, func(u *rwUndoLog) error {
+		rw := &s.reward
+		i, _ := rw.findEvent(tenant, id)
+		if i < 0 {
 			return fmt.Errorf("%w: event %q", storage.ErrNotFound, id)
 		}
-		next := &rwSlot{saved: true, rec: slot.rec}
-		next.rec.Flows = slices.Clone(flows)
-		s.reward.events[k] = next
-		t.onUndo(func() { s.reward.events[k] = slot })
+		row := rw.events.rows.at(i)
+		step := rwUndo{kind: rwUndoEventFlows, row: i, flows: row.flows, text: rw.text.mark()}
+		row.flows = rw.putFlows(flows)
+		u.add(step)
 		return nil
 	})
 }
@@ -310,42 +612,33 @@ func (r *RewardStore) AddProgress(ctx context.Context, tenant storage.TenantID, 
 		return reward.Progress{}, err
 	}
 	var out reward.Progress
-	err := s.do(ctx, func(t *txn) error {
-		u := &rwProgressUndo{}
-		u.steps = u.one[:0]
-		var err error
-		out, err = s.addProgress(u, tenant, key, delta, at)
-		if len(u.steps) > 0 {
-			t.onUndoer(u)
-		}
+	err := s.rwWrite(ctx, func(u *rwUndoLog) error {
+		v, reached, err := s.addProgress(u, tenant, key, delta, at)
+		out = reward.Progress{ProgressKey: key, Value: v, ReachedAt: reached}
 		return err
 	})
-	return out, err
+	if err != nil {
+		return reward.Progress{}, err
+	}
+	return out, nil
 }
 
 // AddProgressBatch implements reward.ProgressBatchStore: the changes of
-// one event in one call, with one undo record for all of them.
+// one event in one call.
 func (r *RewardStore) AddProgressBatch(ctx context.Context, tenant storage.TenantID, changes []reward.ProgressChange) ([]int64, error) {
 	s := r.s
 	if err := tenant.Validate(); err != nil {
 		return nil, err
 	}
 	out := make([]int64, len(changes))
-	err := s.do(ctx, func(t *txn) error {
-		u := &rwProgressUndo{steps: make([]rwProgressStep, 0, len(changes))}
+	err := s.rwWrite(ctx, func(u *rwUndoLog) error {
 		for i := range changes {
 			ch := &changes[i]
-			p, err := s.addProgress(u, tenant, ch.Key, ch.Delta, ch.At)
+			v, _, err := s.addProgress(u, tenant, ch.Key, ch.Delta, ch.At)
 			if err != nil {
-				if len(u.steps) > 0 {
-					t.onUndoer(u) // do takes back the changes made so far
-				}
-				return err
+				return err // rwWrite takes back the changes made so far
 			}
-			out[i] = p.Value
-		}
-		if len(u.steps) > 0 {
-			t.onUndoer(u)
+			out[i] = v
 		}
 		return nil
 	})
@@ -355,8 +648,9 @@ func (r *RewardStore) AddProgressBatch(ctx context.Context, tenant storage.Tenan
 	return out, nil
 }
 
-// addProgress moves one row and records how to take it back in u.
-func (s *Store) addProgress(u *rwProgressUndo, tenant storage.TenantID, key reward.ProgressKey, delta int64, at time.Time) (reward.Progress, error) {
+// addProgress moves one row, records how to take it back in u, and
+// returns the row's new value and ReachedAt.
+func (s *Store) addProgress(u *rwUndoLog, tenant storage.TenantID, key reward.ProgressKey, delta int64, at time.Time) (int64, time.Time, error) {
 	b := s.board(rwBoardKey{tenant, key.Campaign, key.Period}, true)
 	i, existed := b.ids[key.Participant]
 	var value int64
@@ -366,7 +660,7 @@ func (s *Store) addProgress(u *rwProgressUndo, tenant storage.TenantID, key rewa
 	}
 	next := value + delta
 	if (delta > 0 && next < value) || (delta < 0 && next > value) {
-		return reward.Progress{}, fmt.Errorf("%w: progress of %q overflows", storage.ErrInvalidArgument, key.Participant)
+		return 0, time.Time{}, fmt.Errorf("%w: progress of %q overflows", storage.ErrInvalidArgument, key.Participant)
 	}
 	nextAt := reached
 	if at.After(reached) {
@@ -380,36 +674,8 @@ func (s *Store) addProgress(u *rwProgressUndo, tenant storage.TenantID, key rewa
 		b.rows = append(b.rows, rwRow{participant: key.Participant, value: next, reachedAt: nextAt})
 	}
 	b.touch(i)
-	u.steps = append(u.steps, rwProgressStep{b: b, row: i, value: value, reachedAt: reached, created: !existed})
-	return reward.Progress{ProgressKey: key, Value: next, ReachedAt: nextAt}, nil
-}
-
-// rwProgressUndo takes back progress changes, last first.
-type rwProgressUndo struct {
-	steps []rwProgressStep
-	one   [1]rwProgressStep // the step of a single AddProgress
-}
-
-// rwProgressStep is one row's state before a change.
-type rwProgressStep struct {
-	b         *rwBoard
-	row       int32
-	created   bool
-	value     int64
-	reachedAt time.Time
-}
-
-func (u *rwProgressUndo) undo() {
-	for i := len(u.steps) - 1; i >= 0; i-- {
-		st := &u.steps[i]
-		if st.created {
-			st.b.drop(st.row)
-			continue
-		}
-		r := &st.b.rows[st.row]
-		r.value, r.reachedAt = st.value, st.reachedAt
-		st.b.touch(st.row)
-	}
+	u.add(rwUndo{kind: rwUndoProgress, board: b, row: i, value: value, at: reached, created: !existed})
+	return next, nextAt, nil
 }
 
 // Progress implements reward.Store.
@@ -504,59 +770,165 @@ func (r *RewardStore) Rank(ctx context.Context, tenant storage.TenantID, key rew
 	return rank, out, err
 }
 
-// rwGrants holds the grants of one participant in one campaign period: a
-// short list by slot, since a campaign has a few tiers (a ranking one rank
-// slot per participant).
-type rwGrants struct{ list []reward.Grant }
-
-// get returns the grant of slot.
-func (gs *rwGrants) get(slot string) (reward.Grant, bool) {
-	if gs != nil {
-		for i := range gs.list {
-			if gs.list[i].Slot == slot {
-				return gs.list[i], true
-			}
-		}
-	}
-	return reward.Grant{}, false
+// rwGrantTable holds grants, one pointer-free row per slot, changed in
+// place. Rows are found through a map keyed by the hash of (tenant,
+// campaign, period, participant), whose chain (newest first) holds that
+// participant's slots and the rare rows of other keys with the same hash;
+// and through a list per campaign, for Grants of a whole campaign.
+type rwGrantTable struct {
+	heads map[uint32]int32    // participant key hash -> newest row with it
+	camps map[rwCampKey]int32 // (tenant, campaign) -> its newest row
+	rows  slab[rwGrantRow]
+	// awards interns the awards of grants: a campaign gives a handful.
+	awards   []reward.Award
+	awardIdx map[rwAwardKey]int32
 }
 
-func (s *Store) grantsOf(tenant storage.TenantID, k reward.GrantKey, create bool) *rwGrants {
-	ck := rwCampKey{tenant, k.Campaign}
-	parts := s.reward.grants[ck]
-	if parts == nil {
-		if !create {
-			return nil
-		}
-		parts = map[rwPartKey]*rwGrants{}
-		s.reward.grants[ck] = parts
-	}
-	pk := rwPartKey{k.Period, k.Participant}
-	gs := parts[pk]
-	if gs == nil && create {
-		gs = &rwGrants{}
-		parts[pk] = gs
-	}
-	return gs
+// rwGrantRow is one grant.
+type rwGrantRow struct {
+	tenant, campaign, period, slot, status int32 // in rewardState.names
+	award                                  int32 // in rwGrantTable.awards
+	participant, ref, eventID              textRef
+	participantLen, refLen, eventIDLen     int32
+	seq                                    int64
+	at                                     memTime
+	sameHash                               int32 // the next older row whose key has the same hash; -1: none
+	prevInCampaign                         int32 // the next older row of the same campaign; -1: none
 }
 
-func (s *Store) setGrant(t *txn, tenant storage.TenantID, g reward.Grant) {
-	gs := s.grantsOf(tenant, g.GrantKey, true)
-	for i := range gs.list {
-		if gs.list[i].Slot == g.Slot {
-			old := gs.list[i]
-			gs.list[i] = g
-			t.onUndo(func() { gs.list[i] = old })
-			return
+// rwAwardKey identifies an award by value, with its amount as written:
+// currency, exponent and coefficient (in text when it overflows int64).
+type rwAwardKey struct {
+	kind     reward.AwardKind
+	template string
+	quantity int
+	cost     int64
+	cur      money.Currency
+	exp      int32
+	coef     int64
+	big      string
+}
+
+func awardKeyOf(a reward.Award) rwAwardKey {
+	k := rwAwardKey{kind: a.Kind, template: a.Template, quantity: a.Quantity, cost: a.Cost, cur: a.Amount.Currency()}
+	if a.Amount.Sign() != 0 { // a zero decimal may be uninitialized: its coefficient is 0
+		d := a.Amount.Decimal()
+		k.exp = d.Exponent()
+		if d.NumDigits() <= 18 {
+			k.coef = d.CoefficientInt64()
+		} else {
+			k.big = d.Coefficient().String()
 		}
+	} else {
+		k.exp = a.Amount.Decimal().Exponent()
 	}
-	gs.list = append(gs.list, g)
-	// Undone last first: the grant added is the last of the list by then.
-	t.onUndo(func() {
-		n := len(gs.list) - 1
-		gs.list[n] = reward.Grant{}
-		gs.list = gs.list[:n]
-	})
+	return k
+}
+
+// award returns the index of a's interned copy.
+func (g *rwGrantTable) award(a reward.Award) int32 {
+	k := awardKeyOf(a)
+	if i, ok := g.awardIdx[k]; ok {
+		return i
+	}
+	if g.awardIdx == nil {
+		g.awardIdx = map[rwAwardKey]int32{}
+	}
+	i := int32(len(g.awards))
+	g.awards = append(g.awards, a)
+	g.awardIdx[k] = i
+	return i
+}
+
+// findGrant returns the row of key's grant, or -1, and the hash of its
+// participant key.
+func (r *rewardState) findGrant(tenant storage.TenantID, key reward.GrantKey) (int32, uint32) {
+	h := r.hash(tenant, key.Campaign, key.Period, key.Participant)
+	head, ok := r.grants.heads[h]
+	if !ok {
+		return -1, h
+	}
+	for i := head; i >= 0; {
+		row := r.grants.rows.at(i)
+		if r.grantIs(row, tenant, key.Campaign, key.Period, key.Participant) && r.str(row.slot) == key.Slot {
+			return i, h
+		}
+		i = row.sameHash
+	}
+	return -1, h
+}
+
+// grantIs reports whether row is a grant of the participant key given.
+func (r *rewardState) grantIs(row *rwGrantRow, tenant storage.TenantID, campaign, period, participant string) bool {
+	return r.textIs(row.participant, row.participantLen, participant) && r.str(row.campaign) == campaign &&
+		r.str(row.period) == period && r.str(row.tenant) == string(tenant)
+}
+
+// grant returns row as a Grant.
+func (r *rewardState) grant(row *rwGrantRow) reward.Grant {
+	return reward.Grant{
+		GrantKey: reward.GrantKey{Campaign: r.str(row.campaign), Period: r.str(row.period),
+			Participant: r.textOf(row.participant, row.participantLen), Slot: r.str(row.slot)},
+		Award: r.grants.awards[row.award], Status: reward.GrantStatus(r.str(row.status)), Seq: row.seq,
+		Ref: r.textOf(row.ref, row.refLen), EventID: r.textOf(row.eventID, row.eventIDLen), At: r.locs.unpack(row.at),
+	}
+}
+
+// setGrant writes the changeable parts of g into row.
+func (r *rewardState) setGrant(row *rwGrantRow, g *reward.Grant) {
+	row.award = r.grants.award(g.Award)
+	row.status = r.names.of(string(g.Status))
+	row.seq = g.Seq
+	row.ref, row.refLen = r.putText(g.Ref)
+	row.eventID, row.eventIDLen = r.putText(g.EventID)
+	row.at = r.locs.pack(g.At)
+}
+
+// putGrant stores g: in place when row i holds its slot, as a new row
+// when i is -1 (h is the hash of its participant key).
+func (s *Store) putGrant(u *rwUndoLog, tenant storage.TenantID, i int32, h uint32, g *reward.Grant) {
+	rw := &s.reward
+	gt := &rw.grants
+	mark := rw.text.mark()
+	if i >= 0 {
+		row := gt.rows.at(i)
+		step := rwUndo{kind: rwUndoGrantSet, row: i, grant: *row, text: mark}
+		rw.setGrant(row, g)
+		u.add(step)
+		return
+	}
+	row := rwGrantRow{tenant: rw.names.of(string(tenant)), campaign: rw.names.of(g.Campaign), period: rw.names.of(g.Period),
+		slot: rw.names.of(g.Slot), sameHash: -1, prevInCampaign: -1}
+	row.participant, row.participantLen = rw.putText(g.Participant)
+	rw.setGrant(&row, g)
+	if head, ok := gt.heads[h]; ok {
+		row.sameHash = head
+	}
+	ck := rwCampKey{tenant, g.Campaign}
+	if head, ok := gt.camps[ck]; ok {
+		row.prevInCampaign = head
+	}
+	i = gt.rows.push(row)
+	gt.heads[h] = i
+	gt.camps[ck] = i
+	u.add(rwUndo{kind: rwUndoGrantNew, row: i, hash: h, key: ck, text: mark})
+}
+
+// unlink removes row i, the newest, from the indexes and the rows.
+func (g *rwGrantTable) unlink(h uint32, ck rwCampKey, i int32) {
+	row := g.rows.at(i)
+	if row.sameHash >= 0 {
+		g.heads[h] = row.sameHash
+	} else {
+		delete(g.heads, h)
+	}
+	if row.prevInCampaign >= 0 {
+		g.camps[ck] = row.prevInCampaign
+	} else {
+		delete(g.camps, ck)
+	}
+	*row = rwGrantRow{}
+	g.rows.truncate(int(i))
 }
 
 // ClaimGrant implements reward.Store.
@@ -567,14 +939,20 @@ func (r *RewardStore) ClaimGrant(ctx context.Context, tenant storage.TenantID, g
 	}
 	var out reward.Grant
 	var ok bool
-	err := s.do(ctx, func(t *txn) error {
-		old, existed := s.grantsOf(tenant, g.GrantKey, false).get(g.Slot)
-		if existed && old.Status == reward.GrantAwarded {
-			out = old
-			return nil
+	err := s.rwWrite(ctx, func(u *rwUndoLog) error {
+		rw := &s.reward
+		i, h := rw.findGrant(tenant, g.GrantKey)
+		var seq int64
+		if i >= 0 {
+			row := rw.grants.rows.at(i)
+			if rw.str(row.status) == string(reward.GrantAwarded) {
+				out = rw.grant(row)
+				return nil
+			}
+			seq = row.seq
 		}
-		g.Status, g.Seq, g.Ref = reward.GrantAwarded, old.Seq+1, ""
-		s.setGrant(t, tenant, g)
+		g.Status, g.Seq, g.Ref = reward.GrantAwarded, seq+1, ""
+		s.putGrant(u, tenant, i, h, &g)
 		out, ok = g, true
 		return nil
 	})
@@ -589,17 +967,19 @@ func (r *RewardStore) RevokeGrant(ctx context.Context, tenant storage.TenantID, 
 	}
 	var out reward.Grant
 	var ok bool
-	err := s.do(ctx, func(t *txn) error {
-		g, existed := s.grantsOf(tenant, key, false).get(key.Slot)
-		if !existed {
+	err := s.rwWrite(ctx, func(u *rwUndoLog) error {
+		rw := &s.reward
+		i, h := rw.findGrant(tenant, key)
+		if i < 0 {
 			return fmt.Errorf("%w: grant %s/%s/%s/%s", storage.ErrNotFound, key.Campaign, key.Period, key.Participant, key.Slot)
 		}
+		g := rw.grant(rw.grants.rows.at(i))
 		if g.Status != reward.GrantAwarded {
 			out = g
 			return nil
 		}
 		g.Status, g.At = reward.GrantClawedBack, at
-		s.setGrant(t, tenant, g)
+		s.putGrant(u, tenant, i, h, &g)
 		out, ok = g, true
 		return nil
 	})
@@ -612,13 +992,16 @@ func (r *RewardStore) SetGrantRef(ctx context.Context, tenant storage.TenantID, 
 	if err := tenant.Validate(); err != nil {
 		return err
 	}
-	return s.do(ctx, func(t *txn) error {
-		g, existed := s.grantsOf(tenant, key, false).get(key.Slot)
-		if !existed {
+	return s.rwWrite(ctx, func(u *rwUndoLog) error {
+		rw := &s.reward
+		i, _ := rw.findGrant(tenant, key)
+		if i < 0 {
 			return fmt.Errorf("%w: grant %s/%s/%s/%s", storage.ErrNotFound, key.Campaign, key.Period, key.Participant, key.Slot)
 		}
-		g.Ref = ref
-		s.setGrant(t, tenant, g)
+		row := rw.grants.rows.at(i)
+		step := rwUndo{kind: rwUndoGrantSet, row: i, grant: *row, text: rw.text.mark()}
+		row.ref, row.refLen = rw.putText(ref)
+		u.add(step)
 		return nil
 	})
 }
@@ -631,16 +1014,27 @@ func (r *RewardStore) Grants(ctx context.Context, tenant storage.TenantID, campa
 	}
 	var out []reward.Grant
 	err := s.do(ctx, func(*txn) error {
+		rw := &s.reward
+		gt := &rw.grants
 		if period != "" && participant != "" {
-			if gs := s.grantsOf(tenant, reward.GrantKey{Campaign: campaign, Period: period, Participant: participant}, false); gs != nil {
-				out = append(out, gs.list...)
+			// One participant's slots: its hash chain.
+			head, ok := gt.heads[rw.hash(tenant, campaign, period, participant)]
+			for i := head; ok && i >= 0; {
+				row := gt.rows.at(i)
+				if rw.grantIs(row, tenant, campaign, period, participant) {
+					out = append(out, rw.grant(row))
+				}
+				i = row.sameHash
 			}
 		} else {
-			for pk, gs := range s.reward.grants[rwCampKey{tenant, campaign}] {
-				if (period != "" && pk.period != period) || (participant != "" && pk.participant != participant) {
-					continue
+			head, ok := gt.camps[rwCampKey{tenant, campaign}]
+			for i := head; ok && i >= 0; {
+				row := gt.rows.at(i)
+				if (period == "" || rw.str(row.period) == period) &&
+					(participant == "" || rw.textIs(row.participant, row.participantLen, participant)) {
+					out = append(out, rw.grant(row))
 				}
-				out = append(out, gs.list...)
+				i = row.prevInCampaign
 			}
 		}
 		slices.SortFunc(out, func(a, b reward.Grant) int { return reward.CompareGrantKey(a.GrantKey, b.GrantKey) })
