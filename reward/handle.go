@@ -177,44 +177,42 @@ func (h *handling) fingerprint() error {
 	return nil
 }
 
-// handle is the transaction of one event, as storage.Idempotent runs one:
-// claim the event ID under its fingerprint; a prior claim with the same
-// fingerprint returns its stored outcome, with another one fails. The
-// outcome is stored in the short form of result.go.
+// handle is the transaction of one event: storage.RunOnce claims the
+// event ID under its fingerprint and runs the event (h.work) the first
+// time; a replay with the same fingerprint decodes the stored outcome
+// (the short form of result.go).
 func (h *handling) handle(ctx context.Context) error {
-	e, ev := h.e, &h.ev
 	h.out = Outcome{}
-	prior, err := e.store.ClaimIdempotencyKey(ctx, storage.IdempotencyRecord{
-		Tenant: h.tenant, Operation: operation, Key: ev.ID, Fingerprint: h.fp, CreatedAt: e.clock.Now(),
-	})
-	if err != nil {
+	prior, err := storage.RunOnce(ctx, h.e.store, storage.IdempotencyRecord{
+		Tenant: h.tenant, Operation: operation, Key: h.ev.ID, Fingerprint: h.fp, CreatedAt: h.e.clock.Now(),
+	}, h.work)
+	if err != nil || prior == nil {
 		return err
 	}
-	if prior != nil {
-		if prior.Fingerprint != h.fp {
-			return fmt.Errorf("%w: %s key %q", storage.ErrIdempotencyMismatch, operation, ev.ID)
-		}
-		if prior.Result == nil {
-			return fmt.Errorf("%w: %s key %q is claimed but has no result", storage.ErrConflict, operation, ev.ID)
-		}
-		return decodeResult(prior.Result, &h.out)
-	}
+	return decodeResult(prior, &h.out)
+}
+
+// work runs the event the first time its ID is seen and returns the
+// outcome to store.
+func (h *handling) work(ctx context.Context) ([]byte, error) {
+	e, ev := h.e, &h.ev
 	h.out.EventID = ev.ID
+	var err error
 	if e.types.isReverse(ev.Type) {
 		err = e.reverse(ctx, h.tenant, ev, &h.out)
 	} else {
 		err = e.forward(ctx, h.tenant, ev, &h.out, &h.scratch)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b, err := h.out.appendResult(h.buf[:0])
 	if err != nil {
-		return fmt.Errorf("reward: encode the outcome of %q: %w", ev.ID, err)
+		return nil, fmt.Errorf("reward: encode the outcome of %q: %w", ev.ID, err)
 	}
 	h.buf = b
 	// The store keeps the result: it gets a copy, not the scratch.
-	return e.store.CompleteIdempotencyKey(ctx, h.tenant, operation, ev.ID, bytes.Clone(b))
+	return bytes.Clone(b), nil
 }
 
 // HandleJSON decodes payload (see ParseEvent; the Engine's custom forward

@@ -92,41 +92,66 @@ func Idempotent[R any](ctx context.Context, tx Transactor, store IdempotencyStor
 	}
 	var out R
 	err = tx.InTx(ctx, func(ctx context.Context) error {
-		prior, err := store.ClaimIdempotencyKey(ctx, IdempotencyRecord{
-			Tenant: tenant, Operation: operation, Key: key, Fingerprint: fp, CreatedAt: clock.Now(),
+		rec := IdempotencyRecord{Tenant: tenant, Operation: operation, Key: key, Fingerprint: fp, CreatedAt: clock.Now()}
+		prior, err := RunOnce(ctx, store, rec, func(ctx context.Context) ([]byte, error) {
+			r, err := fn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			// out lives on the heap already (this closure holds it):
+			// asking &out for AppendJSON costs no copy of r.
+			out = r
+			var b []byte
+			if a, ok := any(&out).(JSONAppender); ok {
+				b, err = a.AppendJSON(nil)
+			} else {
+				b, err = json.Marshal(out)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("storage: encode idempotent result: %w", err)
+			}
+			return b, nil
 		})
-		if err != nil {
+		if err != nil || prior == nil {
 			return err
 		}
-		if prior != nil {
-			if prior.Fingerprint != fp {
-				return fmt.Errorf("%w: %s key %q", ErrIdempotencyMismatch, operation, key)
-			}
-			if prior.Result == nil {
-				return fmt.Errorf("%w: %s key %q is claimed but has no result", ErrConflict, operation, key)
-			}
-			return json.Unmarshal(prior.Result, &out)
-		}
-		r, err := fn(ctx)
-		if err != nil {
-			return err
-		}
-		// out lives on the heap already (this closure holds it): asking
-		// &out for AppendJSON costs no copy of r.
-		out = r
-		var b []byte
-		if a, ok := any(&out).(JSONAppender); ok {
-			b, err = a.AppendJSON(nil)
-		} else {
-			b, err = json.Marshal(out)
-		}
-		if err != nil {
-			return fmt.Errorf("storage: encode idempotent result: %w", err)
-		}
-		return store.CompleteIdempotencyKey(ctx, tenant, operation, key, b)
+		return json.Unmarshal(prior, &out)
 	})
 	if err != nil {
 		return zero, err
 	}
 	return out, nil
+}
+
+// RunOnce is the claim protocol behind Idempotent, for callers that
+// fingerprint their payload and encode their result themselves (a hot
+// path that keeps its own buffers). It must run inside a transaction, so
+// that a failed fn leaves no claim behind.
+//
+// It claims rec's key under rec.Fingerprint. The first claim runs fn and
+// stores the bytes fn returns as the key's result (the store keeps them:
+// fn hands over memory it does not reuse); RunOnce then returns nil. A
+// later claim with the same fingerprint returns the stored result without
+// running fn; with another fingerprint, ErrIdempotencyMismatch. Errors:
+// also ErrConflict for a key claimed without a result, fn's error, the
+// store's errors.
+func RunOnce(ctx context.Context, store IdempotencyStore, rec IdempotencyRecord, fn func(ctx context.Context) ([]byte, error)) (prior []byte, err error) {
+	old, err := store.ClaimIdempotencyKey(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		if old.Fingerprint != rec.Fingerprint {
+			return nil, fmt.Errorf("%w: %s key %q", ErrIdempotencyMismatch, rec.Operation, rec.Key)
+		}
+		if old.Result == nil {
+			return nil, fmt.Errorf("%w: %s key %q is claimed but has no result", ErrConflict, rec.Operation, rec.Key)
+		}
+		return old.Result, nil
+	}
+	b, err := fn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nil, store.CompleteIdempotencyKey(ctx, rec.Tenant, rec.Operation, rec.Key, b)
 }
