@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -367,7 +368,8 @@ func (lt *ledgerTenant) readTx(i int32) ledger.TxRow {
 	}
 	if tx.extra {
 		x := lt.extras[i]
-		r.Metadata, r.Reverses, r.Hold = x.metadata, x.reverses, x.hold
+		// A copy: the caller may change what it is given.
+		r.Metadata, r.Reverses, r.Hold = maps.Clone(x.metadata), x.reverses, x.hold
 		r.Taken, r.Lots = slices.Clone(x.taken), slices.Clone(x.lots)
 	}
 	return r
@@ -735,7 +737,7 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *l
 	}
 	if len(in.Metadata) > 0 || in.Reverses != "" || in.Hold != "" || len(in.Taken) > 0 || len(in.Lots) > 0 {
 		tx.extra = true
-		lt.extras[txIdx] = &memTxExtra{metadata: in.Metadata, reverses: in.Reverses, hold: in.Hold,
+		lt.extras[txIdx] = &memTxExtra{metadata: maps.Clone(in.Metadata), reverses: in.Reverses, hold: in.Hold,
 			taken: slices.Clone(in.Taken), lots: slices.Clone(in.Lots)}
 	}
 	lt.txs.push(tx)
@@ -905,6 +907,7 @@ func (ls *LedgerStore) PutAccount(ctx context.Context, tenant storage.TenantID, 
 	if err := tenant.Validate(); err != nil {
 		return ledger.Account{}, err
 	}
+	a.Metadata = maps.Clone(a.Metadata) // the store's own copy
 	var out ledger.Account
 	err := s.ledgerInTx(ctx, func(ctx context.Context) error {
 		return s.do(ctx, func(t *txn) error {
@@ -924,6 +927,7 @@ func (ls *LedgerStore) PutAccount(ctx context.Context, tenant storage.TenantID, 
 			return nil
 		})
 	})
+	out.Metadata = maps.Clone(out.Metadata) // a copy the caller may change
 	return out, err
 }
 
@@ -940,6 +944,7 @@ func (ls *LedgerStore) Account(ctx context.Context, tenant storage.TenantID, id 
 			return fmt.Errorf("%w: %s", ledger.ErrUnknownAccount, id)
 		}
 		out = lt.accounts[id].acc
+		out.Metadata = maps.Clone(out.Metadata) // a copy the caller may change
 		return nil
 	})
 	return out, err
@@ -1104,6 +1109,7 @@ func (ls *LedgerStore) PlaceHold(ctx context.Context, tenant storage.TenantID, h
 			b.held += h.Amount
 			t.onUndo(func() { b.held -= h.Amount })
 			stored := h
+			stored.Metadata = maps.Clone(h.Metadata) // the store's own copy
 			lt.holds[h.ID] = &stored
 			lt.holdByKey[h.Key] = &stored
 			t.onUndo(func() { delete(lt.holds, h.ID); delete(lt.holdByKey, h.Key) })
@@ -1114,6 +1120,7 @@ func (ls *LedgerStore) PlaceHold(ctx context.Context, tenant storage.TenantID, h
 			return nil
 		})
 	})
+	out.Metadata = maps.Clone(out.Metadata) // a copy the caller may change
 	return out, replayed, err
 }
 
@@ -1132,6 +1139,7 @@ func (ls *LedgerStore) Hold(ctx context.Context, tenant storage.TenantID, id str
 		out = *lt.holds[id]
 		return nil
 	})
+	out.Metadata = maps.Clone(out.Metadata) // a copy the caller may change
 	return out, err
 }
 
@@ -1170,6 +1178,7 @@ func (ls *LedgerStore) ReleaseHold(ctx context.Context, tenant storage.TenantID,
 			return nil
 		})
 	})
+	out.Metadata = maps.Clone(out.Metadata) // a copy the caller may change
 	return out, released, err
 }
 

@@ -132,6 +132,22 @@ func RunLedger(t *testing.T, h Harness) {
 		got, err := l.TransactionByID(ctx, tenantA, tx.ID)
 		require.NoError(t, err)
 		assert.Equal(t, "o-1", got.Metadata["order"])
+		// What a caller is given is its own: changing it changes nothing stored.
+		tx.Metadata["order"], got.Metadata["order"] = "changed", "changed"
+		got, err = l.TransactionByID(ctx, tenantA, tx.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "o-1", got.Metadata["order"])
+		meta := map[string]string{"region": "eu"}
+		opened, err := l.OpenAccount(ctx, tenantA, ledger.Account{ID: "merchant:meta", Metadata: meta})
+		require.NoError(t, err)
+		meta["region"], opened.Metadata["region"] = "changed", "changed"
+		read, err := l.Account(ctx, tenantA, "merchant:meta")
+		require.NoError(t, err)
+		assert.Equal(t, "eu", read.Metadata["region"])
+		read.Metadata["region"] = "changed"
+		read, err = l.Account(ctx, tenantA, "merchant:meta")
+		require.NoError(t, err)
+		assert.Equal(t, "eu", read.Metadata["region"])
 		require.Len(t, got.Postings, 2)
 		assert.Equal(t, "merchant:1", got.Postings[0].Destination)
 		assert.Equal(t, "9.50", got.Postings[0].Amount.StringFixed())
@@ -255,6 +271,10 @@ func RunLedger(t *testing.T, h Harness) {
 		require.NoError(t, err)
 		assert.Equal(t, ledger.HoldVoided, v.Status)
 		assert.Equal(t, "C-1", v.Metadata["coupon"])
+		h3.Metadata["coupon"], v.Metadata["coupon"] = "changed", "changed" // the caller's own copies
+		got, err = l.HoldByID(ctx, tenantA, h3.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "C-1", got.Metadata["coupon"])
 		_, err = l.Void(ctx, tenantA, h3.ID)
 		require.NoError(t, err)
 		_, err = l.Capture(ctx, tenantA, h3.ID, ledger.CaptureRequest{Key: "c4"})
