@@ -30,7 +30,9 @@ type IdempotencyStore interface {
 	// on a failed insert (PostgreSQL aborts the transaction on any error).
 	ClaimIdempotencyKey(ctx context.Context, rec IdempotencyRecord) (*IdempotencyRecord, error)
 	// CompleteIdempotencyKey stores the result of a claimed key.
-	// ErrNotFound when the key was not claimed.
+	// ErrNotFound when the key was not claimed. The caller hands result
+	// over: the store may keep the slice itself rather than a copy, so
+	// the caller must not change it afterwards.
 	CompleteIdempotencyKey(ctx context.Context, tenant TenantID, operation, key string, result []byte) error
 }
 

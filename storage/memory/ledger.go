@@ -506,7 +506,6 @@ func (ls *LedgerStore) CommitTxDirect(ctx context.Context, tenant storage.Tenant
 	t := s.ledger.spare
 	if t == nil {
 		t = &txn{s: s}
-		t.undo = t.buf[:0]
 		s.ledger.spare = t
 	}
 	lt := s.tenantLedger(tenant, true)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/rewardkit/rewardkit/storage"
@@ -38,10 +39,11 @@ func (o Options) Validate() error {
 // Store is the in-memory adapter. It is safe for concurrent use. Create it
 // with New.
 type Store struct {
-	lock  chan struct{} // a one-slot semaphore: held by a transaction for its duration
-	wait  time.Duration
-	retry storage.RetryPolicy
-	clock storage.Clock
+	lock   chan struct{} // a one-slot semaphore: held by a transaction for its duration
+	wait   time.Duration
+	timers sync.Pool // of *time.Timer, for waits on the lock
+	retry  storage.RetryPolicy
+	clock  storage.Clock
 
 	core   coreState
 	ledger ledgerState
@@ -102,8 +104,18 @@ func (s *Store) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
-	t := time.NewTimer(s.wait)
-	defer t.Stop()
+	// Waiting is common when goroutines share the store: the timers are
+	// reused (a stopped timer delivers nothing stale since Go 1.23).
+	t, _ := s.timers.Get().(*time.Timer)
+	if t == nil {
+		t = time.NewTimer(s.wait)
+	} else {
+		t.Reset(s.wait)
+	}
+	defer func() {
+		t.Stop()
+		s.timers.Put(t)
+	}()
 	select {
 	case s.lock <- struct{}{}:
 		return nil
@@ -120,8 +132,11 @@ func (s *Store) release() { <-s.lock }
 type txn struct {
 	s    *Store
 	undo []undoEntry
-	buf  [4]undoEntry // the first entries, without a separate allocation
 }
+
+// maxSpareUndo bounds the capacity of an undo log kept for the next
+// transaction: a rare huge one should not pin its log for good.
+const maxSpareUndo = 1024
 
 // undoKind names a core undo step kept as data rather than as a closure,
 // so that the hot paths (outbox appends, idempotency claims) allocate
@@ -144,30 +159,45 @@ type undoer interface{ undo() }
 type undoEntry struct {
 	fn   func()
 	step undoer
-	idem *idemRow
-	part int32
+	part int32 // undoOutbox: the partition
+	row  int32 // undoIdemReset: the record
 	kind undoKind
 }
 
+// begin opens a transaction for InTx. Its undo log is the one the last
+// transaction left (only one is open at a time: the lock), so a
+// transaction allocates only its small txn, and a log that grew once
+// need not grow again.
 func (s *Store) begin(ctx context.Context) (storage.TxHandle, error) {
 	if err := s.acquire(ctx); err != nil {
 		return nil, err
 	}
-	t := &txn{s: s}
-	t.undo = t.buf[:0]
+	t := &txn{s: s, undo: s.core.undoLog[:0]}
+	s.core.undoLog = nil
 	return t, nil
 }
 
 func (t *txn) Commit() error {
 	t.reset()
-	t.s.release()
+	t.end()
 	return nil
 }
 
 func (t *txn) Rollback() error {
 	t.rollbackTo(0)
-	t.s.release()
+	t.end()
 	return nil
+}
+
+// end hands t's undo log back to the store and releases the lock. t
+// keeps no log: a call that (wrongly) still used t would not write into
+// the next transaction's.
+func (t *txn) end() {
+	if cap(t.undo) <= maxSpareUndo {
+		t.s.core.undoLog = t.undo[:0]
+	}
+	t.undo = nil
+	t.s.release()
 }
 
 // reset empties the undo log, dropping the references it held.
@@ -217,7 +247,6 @@ func (s *Store) do(ctx context.Context, op func(t *txn) error) error {
 	t := s.core.spare
 	if t == nil {
 		t = &txn{s: s}
-		t.undo = t.buf[:0]
 		s.core.spare = t
 	}
 	err := op(t)
@@ -225,6 +254,9 @@ func (s *Store) do(ctx context.Context, op func(t *txn) error) error {
 		t.rollbackTo(0)
 	} else {
 		t.reset()
+	}
+	if cap(t.undo) > maxSpareUndo {
+		t.undo = nil
 	}
 	s.release()
 	return err
@@ -250,9 +282,10 @@ const slabChunk = 256
 
 // slab is an append-only sequence of records kept in fixed-size chunks,
 // so that growing it never copies what it holds. The record types kept in
-// slabs hold no pointers: the garbage collector then never scans the
-// chunks, however many records they keep. Records are addressed by int32
-// index; a rollback truncates.
+// slabs hold no pointers (idemState.results, a slab of slices, is the
+// exception): the garbage collector then never scans the chunks, however
+// many records they keep. Records are addressed by int32 index; a
+// rollback truncates.
 type slab[T any] struct {
 	chunks []*[slabChunk]T
 	n      int
@@ -322,6 +355,9 @@ func (a *textArena) alloc(n int) (textRef, []byte) {
 	a.chunks[last] = c[:off+n]
 	return textRef{int32(last), int32(off)}, c[off : off : off+n]
 }
+
+// trim shortens r, the last allocation made, to its first n bytes.
+func (a *textArena) trim(r textRef, n int) { a.chunks[r.chunk] = a.chunks[r.chunk][:int(r.off)+n] }
 
 // truncateTo drops r and everything added after it.
 func (a *textArena) truncateTo(r textRef) { a.truncate(textMark{int(r.chunk) + 1, int(r.off)}) }
