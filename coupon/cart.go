@@ -2,6 +2,7 @@ package coupon
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/rules"
@@ -31,39 +32,76 @@ func (c *Cart) Validate() error {
 	if c.Currency.IsZero() {
 		return fmt.Errorf("%w: cart without currency", ErrInvalidRequest)
 	}
-	check := func(what string, a money.Amount, optional bool) error {
-		if optional && a.Currency().IsZero() && a.IsZero() {
-			return nil
-		}
-		if a.Currency() != c.Currency {
-			return fmt.Errorf("%w: cart %s is in %q, cart in %s", ErrCurrencyMismatch, what, a.Currency().Code(), c.Currency.Code())
-		}
-		if a.IsNegative() {
-			return fmt.Errorf("%w: cart %s is negative", ErrInvalidRequest, what)
-		}
-		return nil
-	}
-	if err := check("subtotal", c.Subtotal, true); err != nil {
+	if err := c.checkAmount("subtotal", -1, c.Subtotal, true); err != nil {
 		return err
 	}
-	if err := check("shipping", c.Shipping, true); err != nil {
+	if err := c.checkAmount("shipping", -1, c.Shipping, true); err != nil {
 		return err
 	}
 	for i, l := range c.Lines {
 		if l.Quantity < 0 {
 			return fmt.Errorf("%w: cart line %d has a negative quantity", ErrInvalidRequest, i)
 		}
-		if err := check(fmt.Sprintf("line %d", i), l.Amount, false); err != nil {
+		if err := c.checkAmount("line", i, l.Amount, false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// eligible returns the amount and units of the lines in scope.
+// checkAmount checks one amount of the cart: what names it, with line's
+// index when it is a line's (the name is formatted only for an error:
+// Validate runs on every offer snapshot).
+func (c *Cart) checkAmount(what string, line int, a money.Amount, optional bool) error {
+	if optional && a.Currency().IsZero() && a.IsZero() {
+		return nil
+	}
+	if a.Currency() != c.Currency {
+		if line >= 0 {
+			what = fmt.Sprintf("%s %d", what, line)
+		}
+		return fmt.Errorf("%w: cart %s is in %q, cart in %s", ErrCurrencyMismatch, what, a.Currency().Code(), c.Currency.Code())
+	}
+	if a.IsNegative() {
+		if line >= 0 {
+			what = fmt.Sprintf("%s %d", what, line)
+		}
+		return fmt.Errorf("%w: cart %s is negative", ErrInvalidRequest, what)
+	}
+	return nil
+}
+
+// eligible returns the amount and units of the lines in scope. The lines'
+// amounts are added as integers of minor units, and the sum becomes an
+// Amount once; a line with more decimals than the currency (or a sum
+// beyond int64) takes the decimal way.
 func (c *Cart) eligible(s Scope) (money.Amount, int64, error) {
+	var sum, units int64
+	exact := true
+	for _, l := range c.Lines {
+		if !s.Matches(l.SKU, l.Category, l.Merchant) {
+			continue
+		}
+		units += l.Quantity
+		if !exact {
+			continue
+		}
+		v, err := l.Amount.Minor()
+		if err != nil || l.Amount.Currency() != c.Currency || (v > 0 && sum > math.MaxInt64-v) || (v < 0 && sum < math.MinInt64-v) {
+			exact = false
+			continue
+		}
+		sum += v
+	}
+	if exact {
+		return money.FromMinor(sum, c.Currency), units, nil
+	}
+	return c.eligibleDecimal(s, units)
+}
+
+// eligibleDecimal is eligible by decimal arithmetic.
+func (c *Cart) eligibleDecimal(s Scope, units int64) (money.Amount, int64, error) {
 	sum := money.Zero(c.Currency)
-	var units int64
 	for _, l := range c.Lines {
 		if !s.Matches(l.SKU, l.Category, l.Merchant) {
 			continue
@@ -72,7 +110,6 @@ func (c *Cart) eligible(s Scope) (money.Amount, int64, error) {
 		if sum, err = sum.Add(l.Amount); err != nil {
 			return money.Amount{}, 0, err
 		}
-		units += l.Quantity
 	}
 	return sum, units, nil
 }

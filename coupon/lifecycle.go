@@ -80,74 +80,93 @@ func (s *Service) Lock(ctx context.Context, req LockRequest) (LockResult, error)
 	if !until.After(now) {
 		return LockResult{}, fmt.Errorf("%w: lock expiry %s is not in the future", ErrInvalidRequest, until.Format(time.RFC3339))
 	}
-	var out LockResult
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		c, err := s.coupon(ctx, req.Tenant, req.CouponID)
-		if err != nil {
-			return err
-		}
-		if req.UserID != "" && c.UserID != req.UserID {
-			return fmt.Errorf("%w: coupon %s", ErrNotOwner, c.ID)
-		}
-		if (c.State == StateLocked || c.State == StateUsed) && c.OrderID == req.OrderID {
-			out = LockResult{Coupon: c, Discount: c.Discount, Cut: c.BudgetCut, Replayed: true}
-			return nil
-		}
-		if _, err := s.life.next(c.ID, c.State, c.FrozenFrom, EventLock); err != nil {
-			return err
-		}
-		if !c.ValidFrom.IsZero() && now.Before(c.ValidFrom) {
-			return fmt.Errorf("%w: coupon %s is valid from %s", ErrNotStarted, c.ID, c.ValidFrom.Format(time.RFC3339))
-		}
-		if c.expiredAt(now) {
-			return fmt.Errorf("%w: coupon %s was valid until %s", ErrExpired, c.ID, c.ValidUntil.Format(time.RFC3339))
-		}
-		tpl, comp, err := s.template(ctx, req.Tenant, c.TemplateID)
-		if err != nil {
-			return err
-		}
-		want := req.Discount
-		if want.Currency().IsZero() {
-			want = money.Zero(tpl.Benefit.Currency)
-		}
-		if want.Currency() != tpl.Benefit.Currency {
-			return fmt.Errorf("%w: discount in %s, template %s in %s", ErrCurrencyMismatch, want.Currency().Code(), tpl.ID, tpl.Benefit.Currency.Code())
-		}
-		if !want.IsExact() {
-			return fmt.Errorf("%w: discount %s has more decimals than its currency", ErrInvalidRequest, want)
-		}
-		if req.Cart != nil {
-			if _, _, err := req.Cart.applicable(&tpl); err != nil {
-				return err
-			}
-		}
-		f := cartFacts(facts(req.Facts, c.UserID, now), req.Cart)
-		if err := comp.check(ctx, tpl.ID, PhaseUse, f); err != nil {
-			return err
-		}
-		if tpl.Limits.PerOrder > 0 {
-			_, ok, err := s.counters.AddCounter(ctx, req.Tenant, orderKey(tpl.ID, req.OrderID), 1, storage.AtMost(tpl.Limits.PerOrder))
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("%w: order %s, template %s (%d per order)", ErrOrderLimit, req.OrderID, tpl.ID, tpl.Limits.PerOrder)
-			}
-		}
-		granted, cut, err := s.chargeBudget(ctx, &tpl, want)
-		if err != nil {
-			return err
-		}
-		err = s.apply(ctx, &c, change{ev: EventLock, actor: defaulted(req.Actor, c.UserID), reason: "order " + req.OrderID}, func(c *Coupon) {
-			c.OrderID, c.LockedUntil, c.Discount, c.BudgetCut = req.OrderID, until, granted, cut
-		})
-		out = LockResult{Coupon: c, Discount: granted, Cut: cut}
-		return err
-	})
-	if err != nil {
+	l := &locking{s: s, req: req, now: now, until: until}
+	if err := s.tx.InTx(ctx, l.run); err != nil {
 		return LockResult{}, err
 	}
-	return out, nil
+	return LockResult{Coupon: l.c, Discount: l.granted, Cut: l.cut, Replayed: l.replayed}, nil
+}
+
+// locking is the transaction of Lock, in one allocation rather than one
+// per variable a closure would capture (Lock usually runs inside its
+// caller's transaction, where every allocation is made under its locks).
+type locking struct {
+	s          *Service
+	req        LockRequest
+	now, until time.Time
+	c          Coupon // as read, then as locked
+	granted    money.Amount
+	cut        bool
+	replayed   bool
+}
+
+// run is one run of Lock's transaction.
+func (l *locking) run(ctx context.Context) error {
+	s, req, now := l.s, &l.req, l.now
+	var err error
+	if l.c, err = s.coupon(ctx, req.Tenant, req.CouponID); err != nil {
+		return err
+	}
+	c := &l.c
+	if req.UserID != "" && c.UserID != req.UserID {
+		return fmt.Errorf("%w: coupon %s", ErrNotOwner, c.ID)
+	}
+	if (c.State == StateLocked || c.State == StateUsed) && c.OrderID == req.OrderID {
+		l.granted, l.cut, l.replayed = c.Discount, c.BudgetCut, true
+		return nil
+	}
+	l.replayed = false
+	if _, err := s.life.next(c.ID, c.State, c.FrozenFrom, EventLock); err != nil {
+		return err
+	}
+	if !c.ValidFrom.IsZero() && now.Before(c.ValidFrom) {
+		return fmt.Errorf("%w: coupon %s is valid from %s", ErrNotStarted, c.ID, c.ValidFrom.Format(time.RFC3339))
+	}
+	if c.expiredAt(now) {
+		return fmt.Errorf("%w: coupon %s was valid until %s", ErrExpired, c.ID, c.ValidUntil.Format(time.RFC3339))
+	}
+	tpl, comp, err := s.template(ctx, req.Tenant, c.TemplateID)
+	if err != nil {
+		return err
+	}
+	want := req.Discount
+	if want.Currency().IsZero() {
+		want = money.Zero(tpl.Benefit.Currency)
+	}
+	if want.Currency() != tpl.Benefit.Currency {
+		return fmt.Errorf("%w: discount in %s, template %s in %s", ErrCurrencyMismatch, want.Currency().Code(), tpl.ID, tpl.Benefit.Currency.Code())
+	}
+	if !want.IsExact() {
+		return fmt.Errorf("%w: discount %s has more decimals than its currency", ErrInvalidRequest, want)
+	}
+	if req.Cart != nil {
+		if _, _, err := req.Cart.applicable(&tpl); err != nil {
+			return err
+		}
+	}
+	if len(comp.rules) > 0 { // facts only for conditions to read
+		if err := comp.check(ctx, tpl.ID, PhaseUse, cartFacts(facts(req.Facts, c.UserID, now), req.Cart)); err != nil {
+			return err
+		}
+	}
+	if tpl.Limits.PerOrder > 0 {
+		_, ok, err := s.counters.AddCounter(ctx, req.Tenant, orderKey(tpl.ID, req.OrderID), 1, storage.AtMost(tpl.Limits.PerOrder))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: order %s, template %s (%d per order)", ErrOrderLimit, req.OrderID, tpl.ID, tpl.Limits.PerOrder)
+		}
+	}
+	granted, cut, err := s.chargeBudget(ctx, &tpl, want)
+	if err != nil {
+		return err
+	}
+	until := l.until
+	l.granted, l.cut = granted, cut
+	return s.apply(ctx, c, change{ev: EventLock, actor: defaulted(req.Actor, c.UserID), reason: "order " + req.OrderID}, func(c *Coupon) {
+		c.OrderID, c.LockedUntil, c.Discount, c.BudgetCut = req.OrderID, until, granted, cut
+	})
 }
 
 // chargeBudget takes want (or what is left, if less) from the template's
@@ -227,40 +246,52 @@ func (s *Service) Use(ctx context.Context, req OrderRequest) ([]Coupon, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	var out []Coupon
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		out = nil
-		cs, err := s.store.FindCoupons(ctx, Query{Tenant: req.Tenant, OrderID: req.OrderID})
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			switch c.State {
-			case StateUsed:
-				out = append(out, c)
-				continue
-			case StateRefunded:
-				continue
-			}
-			if err := s.apply(ctx, &c, change{ev: EventUse, actor: req.Actor, reason: defaulted(req.Reason, "order "+req.OrderID+" paid")}, func(c *Coupon) {
-				c.LockedUntil = time.Time{}
-			}); err != nil {
-				return err
-			}
-			if _, _, err := s.counters.AddCounter(ctx, req.Tenant, usedKey(c.TemplateID), 1, storage.Bounds{}); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		if len(out) == 0 {
-			return fmt.Errorf("%w: order %s", ErrNotLocked, req.OrderID)
-		}
-		return nil
-	})
-	if err != nil {
+	u := &using{s: s, req: req}
+	if err := s.tx.InTx(ctx, u.run); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return u.out, nil
+}
+
+// using is the transaction of Use, in one allocation.
+type using struct {
+	s   *Service
+	req OrderRequest
+	out []Coupon
+}
+
+// run is one run of Use's transaction.
+func (u *using) run(ctx context.Context) error {
+	s, req := u.s, &u.req
+	u.out = nil
+	cs, err := s.store.FindCoupons(ctx, Query{Tenant: req.Tenant, OrderID: req.OrderID})
+	if err != nil {
+		return err
+	}
+	u.out = cs[:0] // the coupons used, filtered in place: cs is this call's own
+	for i := range cs {
+		c := &cs[i]
+		switch c.State {
+		case StateUsed:
+			u.out = append(u.out, *c)
+			continue
+		case StateRefunded:
+			continue
+		}
+		if err := s.apply(ctx, c, change{ev: EventUse, actor: req.Actor, reason: defaulted(req.Reason, "order "+req.OrderID+" paid")}, func(c *Coupon) {
+			c.LockedUntil = time.Time{}
+		}); err != nil {
+			return err
+		}
+		if _, _, err := s.counters.AddCounter(ctx, req.Tenant, s.usedKeyOf(req.Tenant, c.TemplateID), 1, storage.Bounds{}); err != nil {
+			return err
+		}
+		u.out = append(u.out, *c)
+	}
+	if len(u.out) == 0 {
+		return fmt.Errorf("%w: order %s", ErrNotLocked, req.OrderID)
+	}
+	return nil
 }
 
 // Release returns the coupons locked for an order to ACTIVATED (order
@@ -332,15 +363,15 @@ func (s *Service) one(ctx context.Context, req CouponRequest, ev Event, mutate f
 	if err := validID("coupon ID", req.CouponID); err != nil {
 		return Coupon{}, err
 	}
+	// out is read and moved inside the transaction, then returned: one
+	// variable (one allocation) for the closure to capture.
 	var out Coupon
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		c, err := s.coupon(ctx, req.Tenant, req.CouponID)
-		if err != nil {
+		var err error
+		if out, err = s.coupon(ctx, req.Tenant, req.CouponID); err != nil {
 			return err
 		}
-		err = s.apply(ctx, &c, change{ev: ev, actor: req.Actor, reason: req.Reason}, mutate)
-		out = c
-		return err
+		return s.apply(ctx, &out, change{ev: ev, actor: req.Actor, reason: req.Reason}, mutate)
 	})
 	if err != nil {
 		return Coupon{}, err

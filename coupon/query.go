@@ -96,7 +96,9 @@ func (s *Service) Usable(ctx context.Context, req UsableRequest) (Usability, err
 		return Usability{}, err
 	}
 	now := s.clock.Now()
-	f := cartFacts(facts(req.Facts, req.UserID, now), &req.Cart)
+	// The facts are made only for a template with conditions: most have
+	// none, and the lines' copy is a cart's worth of allocations.
+	var f *rules.Facts
 	var out Usability
 	judge := func(c *Coupon, t *Template, comp *compiledTemplate) {
 		reject := func(err error) {
@@ -124,9 +126,14 @@ func (s *Service) Usable(ctx context.Context, req UsableRequest) (Usability, err
 			reject(err)
 			return
 		}
-		if err := comp.check(ctx, t.ID, PhaseUse, f); err != nil {
-			reject(err)
-			return
+		if len(comp.rules) > 0 {
+			if f == nil {
+				f = cartFacts(facts(req.Facts, req.UserID, now), &req.Cart)
+			}
+			if err := comp.check(ctx, t.ID, PhaseUse, f); err != nil {
+				reject(err)
+				return
+			}
 		}
 		if !t.Limits.Budget.IsZero() {
 			budget, err := t.Limits.Budget.Minor()
@@ -144,30 +151,63 @@ func (s *Service) Usable(ctx context.Context, req UsableRequest) (Usability, err
 		}
 		out.Usable = append(out.Usable, Candidate{Coupon: c, Template: *t, Eligible: amount, Units: units})
 	}
-	cs, err := s.store.FindCoupons(ctx, Query{Tenant: req.Tenant, UserID: req.UserID, States: []State{StateActivated, StateLocked, StateFrozen}})
+	q := Query{Tenant: req.Tenant, UserID: req.UserID, States: []State{StateActivated, StateLocked, StateFrozen}}
+	var cs []Coupon
+	var tpls, autos []*Template
+	var err error
+	if r, ok := s.store.(usableReader); ok {
+		cs, tpls, autos, err = r.UsableSnapshot(ctx, q)
+	} else {
+		cs, err = s.store.FindCoupons(ctx, q)
+		var ts []Template
+		if err == nil {
+			ts, err = s.store.AutoTemplates(ctx, req.Tenant)
+		}
+		autos = make([]*Template, len(ts))
+		for i := range ts {
+			autos[i] = &ts[i]
+		}
+	}
 	if err != nil {
 		return Usability{}, err
 	}
+	// most of them fit: the candidates are made room for once
+	out.Usable = make([]Candidate, 0, len(cs)+len(autos))
 	for i := range cs {
-		c := seen(cs[i], now)
+		cs[i] = seen(cs[i], now)
+		c := &cs[i] // the candidates point into cs
+		if i < len(tpls) && tpls[i] != nil && tpls[i].ID == c.TemplateID && tpls[i].Tenant == c.Tenant {
+			comp, err := s.compile(tpls[i])
+			if err != nil {
+				return Usability{}, err
+			}
+			judge(c, tpls[i], comp)
+			continue
+		}
 		t, comp, err := s.template(ctx, req.Tenant, c.TemplateID)
 		if err != nil {
 			return Usability{}, err
 		}
-		judge(&c, &t, comp)
+		judge(c, &t, comp)
 	}
-	autos, err := s.store.AutoTemplates(ctx, req.Tenant)
-	if err != nil {
-		return Usability{}, err
-	}
-	for i := range autos {
-		comp, err := s.compile(&autos[i])
+	for _, t := range autos {
+		comp, err := s.compile(t)
 		if err != nil {
 			return Usability{}, err
 		}
-		judge(nil, &autos[i], comp)
+		judge(nil, t, comp)
 	}
 	return out, nil
+}
+
+// usableReader is an optional fast path of a Store for Usable: in one
+// read (memory: one step under the store's lock) what FindCoupons(q) and
+// AutoTemplates(q.Tenant) return, and templates[i], the template of
+// coupons[i] (nil when there is none: Usable then reads it the usual way,
+// to report it). The templates may be shared with the store: Usable only
+// reads them. Like claimWriter it is not part of Store.
+type usableReader interface {
+	UsableSnapshot(ctx context.Context, q Query) (coupons []Coupon, templates, autos []*Template, err error)
 }
 
 // Stats are a template's numbers.

@@ -184,6 +184,9 @@ type compiledTemplate struct {
 	conds []Condition // what was compiled, to notice a different template under the same ID
 	rules []*rules.CELRule
 	loc   *time.Location
+	// usedKey counts the template's coupons used (made once, as
+	// issuedKey).
+	usedKey string
 	// issuedKey is the template's stock counter; stock and perUser bound
 	// it and the per-user counters (made once: storage.AtMost allocates).
 	issuedKey        string
@@ -258,7 +261,7 @@ func (s *Service) compile(t *Template) (*compiledTemplate, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiledTemplate{conds: slices.Clone(t.Conditions), loc: loc, issuedKey: issuedKey(t.ID),
+	c := &compiledTemplate{conds: slices.Clone(t.Conditions), loc: loc, issuedKey: issuedKey(t.ID), usedKey: usedKey(t.ID),
 		stockN: t.Limits.Stock, perUserN: t.Limits.PerUser, userPrefix: userKey(t.ID, "")}
 	if t.Limits.Stock > 0 {
 		c.stock = storage.AtMost(t.Limits.Stock)
@@ -373,19 +376,44 @@ func (s *Service) apply(ctx context.Context, c *Coupon, ch change, mutate func(c
 	c.State = to
 	c.Version++
 	c.UpdatedAt = s.clock.Now()
+	return s.write(ctx, c, from, version, ch)
+}
+
+// write stores the transition of c (already moved) from state from at
+// version: through the store's one-step path when it has one, else as
+// the conditional update, the audit entry and the outbox message.
+func (s *Service) write(ctx context.Context, c *Coupon, from State, version int64, ch change) error {
+	e := s.entry(c, from, c.State, ch)
+	m := s.message(&e)
+	if w, ok := s.store.(transitionWriter); ok {
+		handled, updated, err := w.WriteTransition(ctx, s.cfg.Outbox, *c, from, version, e, m)
+		if handled {
+			if err != nil && !updated {
+				return fmt.Errorf("coupon %s: %s: %w", c.ID, ch.ev, err)
+			}
+			return err
+		}
+	}
 	if err := s.store.UpdateCoupon(ctx, *c, from, version); err != nil {
 		return fmt.Errorf("coupon %s: %s: %w", c.ID, ch.ev, err)
 	}
-	return s.record(ctx, c, from, to, ch)
-}
-
-// record appends one transition to the audit trail and the outbox.
-func (s *Service) record(ctx context.Context, c *Coupon, from, to State, ch change) error {
-	e := s.entry(c, from, to, ch)
 	if err := s.store.AppendAudit(ctx, e); err != nil {
 		return err
 	}
-	return s.cfg.Outbox.AppendOutbox(ctx, s.message(&e))
+	return s.cfg.Outbox.AppendOutbox(ctx, m)
+}
+
+// transitionWriter is an optional fast path of a Store for one
+// transition: WriteTransition does what UpdateCoupon(c, prevState,
+// prevVersion), AppendAudit(e) and outbox.AppendOutbox(m) do, as one step
+// in the transaction in ctx (memory: one step under the store's lock,
+// with one undo), and leaves nothing written on error. It returns handled
+// false, having done nothing, when it cannot serve the call (an outbox
+// that is not its own); updated false with UpdateCoupon's errors when the
+// conditional write failed. Like claimWriter it is not part of Store.
+type transitionWriter interface {
+	WriteTransition(ctx context.Context, outbox storage.OutboxStore, c Coupon, prevState State, prevVersion int64,
+		e AuditEntry, m storage.Message) (handled, updated bool, err error)
 }
 
 // entry is the audit entry of one transition of c.
@@ -400,8 +428,16 @@ func (s *Service) entry(c *Coupon, from, to State, ch change) AuditEntry {
 func (s *Service) message(e *AuditEntry) storage.Message {
 	return storage.Message{
 		EventID: e.EventID, Tenant: e.Tenant, Topic: topicOf(e.Event), AggregateType: "coupon",
-		AggregateID: e.CouponID, Payload: appendAuditJSON(make([]byte, 0, 256+len(e.Actor)+len(e.Reason)), e), CreatedAt: e.At,
+		AggregateID: e.CouponID, Payload: appendAuditJSON(make([]byte, 0, auditJSONSize(e)), e), CreatedAt: e.At,
 	}
+}
+
+// auditJSONSize is room for e's JSON: its keys and punctuation, its
+// time, and its strings (unless they need escapes), so that the payload
+// takes one allocation.
+func auditJSONSize(e *AuditEntry) int {
+	return 192 + len(e.Tenant) + len(e.EventID) + len(e.CouponID) + len(e.TemplateID) + len(e.UserID) + len(e.Event) + len(e.From) +
+		len(e.To) + len(e.Actor) + len(e.Reason) + len(e.OrderID)
 }
 
 // topicOf returns the outbox topic of a lifecycle event ("coupon.lock").
@@ -483,6 +519,14 @@ func seen(c Coupon, now time.Time) Coupon {
 
 func (c Coupon) expiredAt(now time.Time) bool {
 	return !c.ValidUntil.IsZero() && !now.Before(c.ValidUntil)
+}
+
+// usedKeyOf is usedKey(tpl), made once per template when it was compiled.
+func (s *Service) usedKeyOf(tenant storage.TenantID, tpl string) string {
+	if v, ok := s.compiled.Load(tplKey{tenant, tpl}); ok {
+		return v.(*compiledTemplate).usedKey
+	}
+	return usedKey(tpl)
 }
 
 // counter keys, per template.

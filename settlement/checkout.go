@@ -54,8 +54,11 @@ func couponCart(c Cart, pl []pline) coupon.Cart {
 	cc := coupon.Cart{Currency: c.Currency, Shipping: c.Shipping, Lines: make([]coupon.Line, len(c.Lines))}
 	var sub int64
 	for i, l := range c.Lines {
-		cc.Lines[i] = coupon.Line{SKU: l.SKU, Category: l.Category, Merchant: l.Merchant, Quantity: int64(l.Quantity),
-			Amount: money.FromMinor(pl[i].amount, c.Currency)}
+		amount := l.UnitPrice // one unit at the currency's scale: the price is the amount
+		if l.Quantity != 1 || amount.Decimal().Exponent() != -c.Currency.Scale() {
+			amount = money.FromMinor(pl[i].amount, c.Currency)
+		}
+		cc.Lines[i] = coupon.Line{SKU: l.SKU, Category: l.Category, Merchant: l.Merchant, Quantity: int64(l.Quantity), Amount: amount}
 		sub += pl[i].amount // convert checked the sum for overflow
 	}
 	cc.Subtotal = money.FromMinor(sub, c.Currency)
@@ -108,8 +111,14 @@ func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Offer, 0, len(u.Usable)+len(req.CouponIDs))
-	budget := func(t coupon.Template) (*money.Amount, error) {
+	promotions := 0
+	for i := range u.Usable {
+		if u.Usable[i].Coupon == nil {
+			promotions++
+		}
+	}
+	out := make([]Offer, 0, promotions+len(req.CouponIDs))
+	budget := func(t *coupon.Template) (*money.Amount, error) {
 		if t.Limits.Budget.IsZero() {
 			return nil, nil
 		}
@@ -120,7 +129,8 @@ func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error
 		left := st.BudgetLeft
 		return &left, nil
 	}
-	for _, c := range u.Usable {
+	for i := range u.Usable { // by index: a candidate is large
+		c := &u.Usable[i]
 		if c.Coupon != nil {
 			continue
 		}
@@ -133,12 +143,13 @@ func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error
 	}
 	for _, id := range req.CouponIDs {
 		found := false
-		for _, c := range u.Usable {
+		for i := range u.Usable {
+			c := &u.Usable[i]
 			if c.Coupon != nil && c.Coupon.ID == id {
 				if c.Coupon.State != coupon.StateActivated {
 					return nil, fmt.Errorf("%w: coupon %s is %s", coupon.ErrLocked, id, c.Coupon.State)
 				}
-				b, err := budget(c.Template)
+				b, err := budget(&c.Template)
 				if err != nil {
 					return nil, err
 				}
@@ -150,8 +161,8 @@ func (s *Service) Offers(ctx context.Context, req OffersRequest) ([]Offer, error
 		if found {
 			continue
 		}
-		for _, r := range u.Unusable {
-			if r.Coupon != nil && r.Coupon.ID == id {
+		for i := range u.Unusable {
+			if r := &u.Unusable[i]; r.Coupon != nil && r.Coupon.ID == id {
 				return nil, fmt.Errorf("settlement: coupon %s: %s: %w", id, r.Reason, r.Err)
 			}
 		}
@@ -233,68 +244,136 @@ func (s *Service) CreateOrder(ctx context.Context, req CreateRequest) (Order, er
 	if err != nil {
 		return Order{}, err
 	}
-	// The replay check reads before the transaction, so that a new order's
-	// transaction holds its locks (the memory store's one lock, SQLite's
-	// writer) only for the writes. An order created between this read and
-	// the insert makes InsertOrder fail with a conflict, and the re-run
-	// reads it inside the transaction. Coupon locks and holds for the same
-	// order replay their first result, so they cannot fail first.
-	prior, err := s.store.Order(ctx, req.Tenant, req.OrderID)
-	if err == nil {
-		if prior.Fingerprint != o.Fingerprint {
-			return Order{}, fmt.Errorf("%w: order %s", ErrOrderMismatch, req.OrderID)
+	// An order without gift cards is final before the transaction, so the
+	// transaction inserts it first: a replay finds it there, before
+	// anything is written, and the transaction of a new order reads
+	// nothing before its writes (the memory store's one lock, SQLite's
+	// writer are held for the writes only).
+	//
+	// An order paid partly by gift cards is stored with the IDs of its
+	// holds, so it goes in after them; its replay check reads before the
+	// transaction instead. An order created between that read and the
+	// insert makes InsertOrder fail with a conflict, and the re-run reads
+	// it inside the transaction. Coupon locks and holds for the same order
+	// replay their first result, so they cannot fail first.
+	cardsFirst := len(o.Tenders) > 1
+	checked := false
+	if cardsFirst {
+		prior, err := s.store.Order(ctx, req.Tenant, req.OrderID)
+		if err == nil {
+			if prior.Fingerprint != o.Fingerprint {
+				return Order{}, fmt.Errorf("%w: order %s", ErrOrderMismatch, req.OrderID)
+			}
+			return prior, nil
 		}
-		return prior, nil
-	}
-	if !errors.Is(err, storage.ErrNotFound) {
-		return Order{}, err
+		if !errors.Is(err, storage.ErrNotFound) {
+			return Order{}, err
+		}
+		checked = true // the read saw no order
 	}
 	charges, err := s.promotionCharges(ctx, &o, req.Offers)
 	if err != nil {
 		return Order{}, err
 	}
-	checked := true // the read above saw no order
-	var out Order
-	inserted := false
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		if !checked {
-			prior, err := s.store.Order(ctx, o.Tenant, o.ID)
-			if err == nil {
-				if prior.Fingerprint != o.Fingerprint {
-					return fmt.Errorf("%w: order %s", ErrOrderMismatch, o.ID)
-				}
-				out, inserted = prior, false
-				return nil
-			}
-			if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
+	// OrderCreated is made before the transaction: the order's event
+	// depends on nothing the transaction reads or writes.
+	created, err := orderMessage(&o, TopicOrderCreated, "OrderCreated", "")
+	if err != nil {
+		return Order{}, err
+	}
+	c := &creation{s: s, priced: o, charges: charges, created: []storage.Message{created}, cardsFirst: cardsFirst, checked: checked}
+	if enc, ok := s.store.(orderEncoder); ok && !cardsFirst {
+		c.encoder, c.encoded = enc, enc.EncodeOrder(&c.priced)
+	}
+	if err := s.tx.InTx(ctx, c.run); err != nil {
+		return Order{}, err
+	}
+	// The store keeps a copy of what it inserts (see Store.InsertOrder),
+	// and a replay's order is a copy read from it: either way the caller's
+	// own.
+	return c.out, nil
+}
+
+// creation is the transaction of CreateOrder: what it was given, made
+// before it, and what it gives back. One allocation for the lot, rather
+// than one per variable a closure would capture.
+type creation struct {
+	s          *Service
+	priced     Order // the priced order, as every run starts from it
+	charges    []promotionCharge
+	created    []storage.Message // OrderCreated
+	cardsFirst bool              // gift cards: the holds come before the insert
+	checked    bool              // the read before the transaction saw no order
+	out        Order             // the order created, or the stored one of a replay
+	encoder    orderEncoder      // with encoded, the store's encoding of priced
+	encoded    []byte
+}
+
+// orderEncoder is an optional fast path of a Store for CreateOrder:
+// EncodeOrder does before the transaction the work of InsertOrder(*o)
+// that needs none (memory: encoding the order), and InsertEncoded then
+// stores o in the transaction in ctx, as InsertOrder would (the same
+// errors). Like the coupon store's fast paths it is not part of Store.
+type orderEncoder interface {
+	EncodeOrder(o *Order) []byte
+	InsertEncoded(ctx context.Context, o *Order, enc []byte) error
+}
+
+// run is one run of the transaction.
+func (c *creation) run(ctx context.Context) error {
+	s := c.s
+	o := c.priced
+	if !c.cardsFirst {
+		var err error
+		if c.encoder != nil {
+			err = c.encoder.InsertEncoded(ctx, &c.priced, c.encoded)
+		} else {
+			err = s.store.InsertOrder(ctx, o)
 		}
-		// a re-run reads again, and starts again from the priced order
-		checked = false
-		o := o
-		if len(o.Tenders) > 1 {
-			o.Tenders = slices.Clone(o.Tenders) // the holds write their IDs
-		}
-		if err := s.chargePromotions(ctx, &o, charges); err != nil {
+		if err != nil {
+			if errors.Is(err, storage.ErrDuplicate) {
+				c.out, err = s.replayOrder(ctx, &o)
+			}
 			return err
 		}
-		for _, d := range o.Discounts {
-			if d.CouponID == "" {
-				continue
+	} else if !c.checked {
+		prior, err := s.store.Order(ctx, o.Tenant, o.ID)
+		if err == nil {
+			if prior.Fingerprint != o.Fingerprint {
+				return fmt.Errorf("%w: order %s", ErrOrderMismatch, o.ID)
 			}
-			res, err := s.cfg.Coupons.Lock(ctx, coupon.LockRequest{Tenant: o.Tenant, CouponID: d.CouponID, OrderID: o.ID,
-				UserID: o.UserID, Until: o.PayBy, Discount: d.Amount, Actor: "settlement"})
-			if errors.Is(err, coupon.ErrBudgetExhausted) {
-				return fmt.Errorf("%w: coupon %s: %w", ErrRequote, d.CouponID, err)
-			}
-			if err != nil {
-				return err
-			}
-			if res.Cut || !res.Discount.Equal(d.Amount) {
-				return fmt.Errorf("%w: coupon %s: the budget grants %s, the quote %s", ErrRequote, d.CouponID, res.Discount, d.Amount)
-			}
+			c.out = prior
+			return nil
 		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+	}
+	// a re-run reads again, and starts again from the priced order
+	c.checked = false
+	if c.cardsFirst {
+		o.Tenders = slices.Clone(o.Tenders) // the holds write their IDs
+	}
+	if err := s.chargePromotions(ctx, &o, c.charges); err != nil {
+		return err
+	}
+	for _, d := range o.Discounts {
+		if d.CouponID == "" {
+			continue
+		}
+		res, err := s.cfg.Coupons.Lock(ctx, coupon.LockRequest{Tenant: o.Tenant, CouponID: d.CouponID, OrderID: o.ID,
+			UserID: o.UserID, Until: o.PayBy, Discount: d.Amount, Actor: "settlement"})
+		if errors.Is(err, coupon.ErrBudgetExhausted) {
+			return fmt.Errorf("%w: coupon %s: %w", ErrRequote, d.CouponID, err)
+		}
+		if err != nil {
+			return err
+		}
+		if res.Cut || !res.Discount.Equal(d.Amount) {
+			return fmt.Errorf("%w: coupon %s: the budget grants %s, the quote %s", ErrRequote, d.CouponID, res.Discount, d.Amount)
+		}
+	}
+	if c.cardsFirst {
 		for i := range o.Tenders {
 			t := &o.Tenders[i]
 			if t.Kind != TenderGiftCard {
@@ -314,21 +393,31 @@ func (s *Service) CreateOrder(ctx context.Context, req CreateRequest) (Order, er
 			}
 			return err
 		}
-		if err := s.emit(ctx, &o, TopicOrderCreated, "OrderCreated", ""); err != nil {
-			return err
-		}
-		out, inserted = o, true
-		return nil
-	})
+	}
+	if err := s.cfg.Outbox.AppendOutbox(ctx, c.created...); err != nil {
+		return err
+	}
+	c.out = o
+	return nil
+}
+
+// replayOrder answers a CreateOrder whose insert found the order o's ID
+// taken, in the transaction in ctx that has written nothing: the stored
+// order when o's request created it, ErrOrderMismatch otherwise, and a
+// conflict (the transaction re-runs) when the order is not to be seen
+// yet.
+func (s *Service) replayOrder(ctx context.Context, o *Order) (Order, error) {
+	prior, err := s.store.Order(ctx, o.Tenant, o.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Order{}, fmt.Errorf("%w: order %s created concurrently", storage.ErrConflict, o.ID)
+	}
 	if err != nil {
 		return Order{}, err
 	}
-	if inserted {
-		// the store keeps the inserted order's slices: the caller gets
-		// its own copy, made after the transaction has let go
-		out = out.Clone()
+	if prior.Fingerprint != o.Fingerprint {
+		return Order{}, fmt.Errorf("%w: order %s", ErrOrderMismatch, o.ID)
 	}
-	return out, nil
+	return prior, nil
 }
 
 // newOrder validates the request and prices it into a CREATED order
@@ -361,7 +450,7 @@ func (s *Service) newOrder(req CreateRequest) (Order, error) {
 	cur := req.Cart.Currency
 	o := Order{
 		Tenant: req.Tenant, ID: req.OrderID, UserID: req.UserID, Channel: req.Channel, Currency: cur, State: StateCreated,
-		Split: s.cfg.Split, PayBy: now.Add(s.cfg.PayTTL), CreatedAt: now, UpdatedAt: now, Version: 1,
+		Split: slices.Clone(s.cfg.Split), PayBy: now.Add(s.cfg.PayTTL), CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	e.fillOrder(&o, req.Offers)
 	if err := o.checkSplitParties(); err != nil {
@@ -393,25 +482,43 @@ func (s *Service) newOrder(req CreateRequest) (Order, error) {
 	return o, nil
 }
 
+// fingerprint identifies a creating request: the first 16 bytes of the
+// SHA-256 of its fields, each followed by a zero byte, in hex. The fields
+// are written into one buffer (on the stack for a usual cart) and hashed
+// at once; amounts as StringFixed writes them.
 func fingerprint(req *CreateRequest) string {
-	h := sha256.New()
-	w := func(ss ...string) {
-		for _, s := range ss {
-			h.Write([]byte(s))
-			h.Write([]byte{0})
-		}
-	}
-	w(req.UserID, req.Channel, req.Cart.Currency.Code(), req.Cart.Shipping.StringFixed(), req.Cart.ShippingMerchant)
+	var buf [1024]byte
+	b := buf[:0]
+	field := func(s string) { b = append(append(b, s...), 0) }
+	amount := func(a money.Amount) { b = append(appendFixed(b, a), 0) }
+	number := func(v int64) { b = append(strconv.AppendInt(b, v, 10), 0) }
+	field(req.UserID)
+	field(req.Channel)
+	field(req.Cart.Currency.Code())
+	amount(req.Cart.Shipping)
+	field(req.Cart.ShippingMerchant)
 	for _, l := range req.Cart.Lines {
-		w(l.ID, l.SKU, l.Category, l.Merchant, l.UnitPrice.StringFixed(), strconv.Itoa(l.Quantity))
+		field(l.ID)
+		field(l.SKU)
+		field(l.Category)
+		field(l.Merchant)
+		amount(l.UnitPrice)
+		number(int64(l.Quantity))
 	}
 	for _, o := range req.Offers {
-		w(o.ID, o.CouponID, o.TemplateID, strconv.FormatInt(o.Version, 10))
+		field(o.ID)
+		field(o.CouponID)
+		field(o.TemplateID)
+		number(o.Version)
 	}
 	for _, g := range req.GiftCards {
-		w(g.Account, g.Amount.StringFixed())
+		field(g.Account)
+		amount(g.Amount)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(b)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
 // PayRequest confirms the payment of an order.
@@ -446,69 +553,125 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Order, error) {
 	if err := validID("payment reference", req.PaymentRef); err != nil {
 		return Order{}, err
 	}
-	// The order is read and checked before the transaction, so that the
-	// transaction holds its locks only for the writes; its first write is
-	// the order's, conditional on the version read, so an order changed
-	// meanwhile fails it with a conflict before anything else is written,
-	// and the re-run reads the order inside the transaction.
+	// The order is read and checked, and everything the payment writes is
+	// made, before the transaction, so that the transaction holds its
+	// locks only for the writes. Its first write is the order's,
+	// conditional on the version read, so an order changed meanwhile fails
+	// it with a conflict before anything else is written, and the re-run
+	// reads the order inside the transaction. A replay, a wrong amount or
+	// an order that cannot be paid is answered from the read alone.
 	o, err := s.load(ctx, req.Tenant, req.OrderID)
 	if err != nil {
 		return Order{}, err
 	}
-	fresh := true
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		if !fresh { // a re-run: o may be stale, or changed by the run before
-			var err error
-			if o, err = s.load(ctx, req.Tenant, req.OrderID); err != nil {
-				return err
-			}
-		}
-		fresh = false
-		if o.State != StateCreated && o.PaymentRef == req.PaymentRef {
-			return nil
-		}
-		if !req.Amount.Equal(o.Tenders[0].Amount) {
-			return fmt.Errorf("%w: order %s asks %s, paid %s", ErrAmountMismatch, o.ID, o.Tenders[0].Amount, req.Amount)
-		}
-		next, err := s.life.next(o.ID, o.State, EventPay)
+	pm := &payment{s: s, req: req}
+	if pm.plan, err = s.planPay(o, &pm.req); err != nil {
+		return Order{}, err
+	}
+	if pm.plan.replay {
+		return o, nil
+	}
+	if err := s.tx.InTx(ctx, pm.run); err != nil {
+		return Order{}, err
+	}
+	return pm.plan.order, nil
+}
+
+// payment is the transaction of Pay, in one allocation.
+type payment struct {
+	s     *Service
+	req   PayRequest
+	plan  payPlan
+	rerun bool // a run before failed with a retryable error: read the order again
+}
+
+// run is one run of the transaction.
+func (pm *payment) run(ctx context.Context) error {
+	if pm.rerun { // o may be stale, or changed by the run before
+		o, err := pm.s.load(ctx, pm.req.Tenant, pm.req.OrderID)
 		if err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		o.State, o.PaymentRef, o.PaidAt = next, req.PaymentRef, now
-		if err := s.saveHead(ctx, &o, now); err != nil {
+		if pm.plan, err = pm.s.planPay(o, &pm.req); err != nil || pm.plan.replay {
 			return err
 		}
-		if len(o.Coupons) > 0 {
-			if _, err := s.cfg.Coupons.Use(ctx, coupon.OrderRequest{Tenant: o.Tenant, OrderID: o.ID, Actor: "settlement"}); err != nil {
-				return err
-			}
-		}
-		for i, t := range o.Tenders {
-			if t.Kind != TenderGiftCard {
-				continue
-			}
-			if _, err := s.ledger.Capture(ctx, o.Tenant, t.HoldID, ledger.CaptureRequest{Key: key(&o, "capture", i),
-				Metadata: map[string]string{"order": o.ID}}); err != nil {
-				return fmt.Errorf("settlement: gift card %s: %w", t.Account, err)
-			}
-		}
-		if cash := o.Tenders[0].Amount; cash.IsPositive() {
-			if _, err := s.ledger.Transfer(ctx, o.Tenant, ledger.TransferRequest{Key: key(&o, "pay"),
-				Postings: []ledger.Posting{{Source: ledger.World, Destination: ClearingAccount, Amount: cash}},
-				Metadata: map[string]string{"order": o.ID, "payment_ref": req.PaymentRef}}); err != nil {
-				return err
-			}
-		}
-		if err := s.emit(ctx, &o, TopicPaymentSucceeded, "PaymentSucceeded", fixed(o.Total)); err != nil {
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return Order{}, err
 	}
-	return o, nil
+	pm.rerun = true
+	return pm.s.pay(ctx, &pm.plan)
+}
+
+// payPlan is a payment made ready outside the transaction: the order as
+// paid, its event, the payment's posting and the coupons' use request.
+type payPlan struct {
+	order  Order // as paid (or, for a replay, as read)
+	prev   int64 // the version read
+	replay bool  // already paid with this reference: nothing to write
+	event  []storage.Message
+	cash   *ledger.TransferRequest // nil: nothing collected
+	use    coupon.OrderRequest
+}
+
+// planPay checks the payment of o (as read) and makes what it writes. It
+// reads nothing. Errors: ErrAmountMismatch, *TransitionError.
+func (s *Service) planPay(o Order, req *PayRequest) (payPlan, error) {
+	if o.State != StateCreated && o.PaymentRef == req.PaymentRef {
+		return payPlan{order: o, replay: true}, nil
+	}
+	if !req.Amount.Equal(o.Tenders[0].Amount) {
+		return payPlan{}, fmt.Errorf("%w: order %s asks %s, paid %s", ErrAmountMismatch, o.ID, o.Tenders[0].Amount, req.Amount)
+	}
+	next, err := s.life.next(o.ID, o.State, EventPay)
+	if err != nil {
+		return payPlan{}, err
+	}
+	now := s.clock.Now()
+	p := payPlan{prev: o.Version}
+	o.State, o.PaymentRef, o.PaidAt = next, req.PaymentRef, now
+	o.Version++
+	o.UpdatedAt = now
+	m, err := orderMessage(&o, TopicPaymentSucceeded, "PaymentSucceeded", fixed(o.Total))
+	if err != nil {
+		return payPlan{}, err
+	}
+	p.event = []storage.Message{m}
+	if cash := o.Tenders[0].Amount; cash.IsPositive() {
+		p.cash = &ledger.TransferRequest{Key: key(&o, "pay"),
+			Postings: []ledger.Posting{{Source: ledger.World, Destination: ClearingAccount, Amount: cash}},
+			Metadata: map[string]string{"order": o.ID, "payment_ref": req.PaymentRef}}
+	}
+	if len(o.Coupons) > 0 {
+		p.use = coupon.OrderRequest{Tenant: o.Tenant, OrderID: o.ID, Actor: "settlement", Reason: "order " + o.ID + " paid"}
+	}
+	p.order = o
+	return p, nil
+}
+
+// pay writes a planned payment in the transaction in ctx.
+func (s *Service) pay(ctx context.Context, p *payPlan) error {
+	o := &p.order
+	if err := s.store.UpdateOrderHead(ctx, *o, p.prev); err != nil {
+		return err
+	}
+	if len(o.Coupons) > 0 {
+		if _, err := s.cfg.Coupons.Use(ctx, p.use); err != nil {
+			return err
+		}
+	}
+	for i, t := range o.Tenders {
+		if t.Kind != TenderGiftCard {
+			continue
+		}
+		if _, err := s.ledger.Capture(ctx, o.Tenant, t.HoldID, ledger.CaptureRequest{Key: key(o, "capture", i),
+			Metadata: map[string]string{"order": o.ID}}); err != nil {
+			return fmt.Errorf("settlement: gift card %s: %w", t.Account, err)
+		}
+	}
+	if p.cash != nil {
+		if _, err := s.ledger.Transfer(ctx, o.Tenant, *p.cash); err != nil {
+			return err
+		}
+	}
+	return s.cfg.Outbox.AppendOutbox(ctx, p.event...)
 }
 
 // OrderRequest names an order for a lifecycle command.

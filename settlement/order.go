@@ -330,17 +330,15 @@ func (o Order) Clone() Order {
 		return parts[start:len(parts):len(parts)]
 	}
 	if o.Lines != nil {
-		c.Lines = make([]OrderLine, len(o.Lines))
-		for i, l := range o.Lines {
-			l.Funding = share(l.Funding)
-			c.Lines[i] = l
+		c.Lines = slices.Clone(o.Lines) // one copy of the lines, then the funding lists re-pointed
+		for i := range c.Lines {
+			c.Lines[i].Funding = share(c.Lines[i].Funding)
 		}
 	}
 	if o.Discounts != nil {
-		c.Discounts = make([]AppliedDiscount, len(o.Discounts))
-		for i, d := range o.Discounts {
-			d.Funding = share(d.Funding)
-			c.Discounts[i] = d
+		c.Discounts = slices.Clone(o.Discounts)
+		for i := range c.Discounts {
+			c.Discounts[i].Funding = share(c.Discounts[i].Funding)
 		}
 	}
 	c.Coupons = slices.Clone(o.Coupons)

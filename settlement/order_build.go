@@ -15,10 +15,11 @@ import (
 // parts (parties in the order they first appear, as Discount.ByParty).
 func (e *engine) fillOrder(o *Order, offers []Offer) {
 	n := len(e.lines)
-	am := amounts{cur: e.cur, zero: money.Zero(e.cur), made: make([]madeAmount, 0, 2*n+8)}
+	am := amounts{cur: e.cur, zero: money.Zero(e.cur)}
 	// Every funding total goes into one list, keyed by slot: slot i < n is
 	// line i, slot n the shipping fee, slot n+1+k the k-th discount.
-	acc := fundTotals{rows: make([]fundRow, 0, 2*n+8)}
+	var acc fundTotals
+	var splitBuf [allocSmall]int64
 	applied := 0
 	for _, oi := range e.order {
 		out := &e.out[oi]
@@ -39,9 +40,17 @@ func (e *engine) fillOrder(o *Order, offers []Offer) {
 				acc.add(slot, p, part)
 				return
 			}
-			split, err := money.AllocateMinor(part, po.weights)
-			if err != nil { // cannot happen: the ratios sum to 1
-				panic(fmt.Sprintf("settlement: funding split: %v", err))
+			var split []int64
+			if len(po.weights) <= len(splitBuf) {
+				split = splitBuf[:len(po.weights)]
+				if err := allocInto(split, part, po.weights); err != nil { // cannot happen: the ratios sum to 1
+					panic(fmt.Sprintf("settlement: funding split: %v", err))
+				}
+			} else {
+				var err error
+				if split, err = money.AllocateMinor(part, po.weights); err != nil {
+					panic(fmt.Sprintf("settlement: funding split: %v", err))
+				}
 			}
 			for x, v := range split {
 				p := e.party(po.parties[x], i)
@@ -58,11 +67,11 @@ func (e *engine) fillOrder(o *Order, offers []Offer) {
 			add(-1, out.ship)
 		}
 	}
-	parts := make([]FundingPart, 0, len(acc.rows)) // one backing array for every funding list
+	parts := make([]FundingPart, 0, acc.n) // one backing array for every funding list
 	list := func(slot int, keepZero bool) []FundingPart {
 		start := len(parts)
-		for _, r := range acc.rows {
-			if r.slot == slot && (r.v != 0 || keepZero) {
+		for i := range acc.n {
+			if r := acc.row(i); r.slot == slot && (r.v != 0 || keepZero) {
 				parts = append(parts, FundingPart{Party: r.party, Amount: am.of(r.v)})
 			}
 		}
@@ -125,8 +134,13 @@ func (e *engine) fillOrder(o *Order, offers []Offer) {
 
 // fundTotals adds up signed minor amounts per (slot, party), keeping the
 // order in which each slot's parties first appear. An order has a few
-// dozen rows at most, so a list searched from the end beats a map.
-type fundTotals struct{ rows []fundRow }
+// dozen rows at most, so a list searched from the end beats a map; the
+// first rows are kept in the struct itself, which lives on the stack.
+type fundTotals struct {
+	buf  [32]fundRow
+	n    int
+	more []fundRow // the rows past buf
+}
 
 type fundRow struct {
 	slot  int
@@ -134,23 +148,38 @@ type fundRow struct {
 	v     int64
 }
 
+func (f *fundTotals) row(i int) *fundRow {
+	if i < len(f.buf) {
+		return &f.buf[i]
+	}
+	return &f.more[i-len(f.buf)]
+}
+
 func (f *fundTotals) add(slot int, party string, v int64) {
-	for i := len(f.rows) - 1; i >= 0; i-- {
-		if r := &f.rows[i]; r.slot == slot && r.party == party {
+	for i := f.n - 1; i >= 0; i-- {
+		if r := f.row(i); r.slot == slot && r.party == party {
 			r.v += v
 			return
 		}
 	}
-	f.rows = append(f.rows, fundRow{slot, party, v})
+	if f.n < len(f.buf) {
+		f.buf[f.n] = fundRow{slot, party, v}
+	} else {
+		f.more = append(f.more, fundRow{slot, party, v})
+	}
+	f.n++
 }
 
 // amounts makes the Amounts of one order: each distinct value once
 // (Amounts are immutable, so equal parts share one; an order repeats
-// many values: a line's discount and its one funder's part, zeros).
+// many values: a line's discount and its one funder's part, zeros). The
+// first values are kept in the struct itself, which lives on the stack.
 type amounts struct {
 	cur  money.Currency
 	zero money.Amount
-	made []madeAmount
+	made [48]madeAmount
+	n    int
+	more []madeAmount // the values past made
 }
 
 type madeAmount struct {
@@ -162,12 +191,22 @@ func (m *amounts) of(v int64) money.Amount {
 	if v == 0 {
 		return m.zero
 	}
-	for i := range m.made {
+	for i := range min(m.n, len(m.made)) {
 		if m.made[i].v == v {
 			return m.made[i].a
 		}
 	}
+	for i := range m.more {
+		if m.more[i].v == v {
+			return m.more[i].a
+		}
+	}
 	a := money.FromMinor(v, m.cur)
-	m.made = append(m.made, madeAmount{v, a})
+	if m.n < len(m.made) {
+		m.made[m.n] = madeAmount{v, a}
+	} else {
+		m.more = append(m.more, madeAmount{v, a})
+	}
+	m.n++
 	return a
 }

@@ -51,17 +51,21 @@ func appendJSONString(b []byte, s string) []byte { return jsontext.AppendString(
 // formatting when a holds exactly its currency's decimals (an order's
 // amounts do); any other amount takes the decimal way.
 func fixed(a money.Amount) string {
+	var buf [48]byte
+	return string(appendFixed(buf[:0], a))
+}
+
+// appendFixed appends fixed(a) to b.
+func appendFixed(b []byte, a money.Amount) []byte {
 	scale := int(a.Currency().Scale())
 	if a.Decimal().Exponent() != -int32(scale) || scale > 18 {
-		return a.StringFixed() // written with other decimals: keep them
+		return append(b, a.StringFixed()...) // written with other decimals: keep them
 	}
 	v, err := a.Minor()
 	if err != nil {
-		return a.StringFixed()
+		return append(b, a.StringFixed()...)
 	}
-	var buf [48]byte
 	var db [24]byte
-	b := buf[:0]
 	u := uint64(v)
 	if v < 0 {
 		b = append(b, '-')
@@ -69,17 +73,17 @@ func fixed(a money.Amount) string {
 	}
 	digits := strconv.AppendUint(db[:0], u, 10)
 	if scale == 0 {
-		return string(append(b, digits...))
+		return append(b, digits...)
 	}
 	if len(digits) <= scale { // 0.0ddd
 		b = append(b, '0', '.')
 		for range scale - len(digits) {
 			b = append(b, '0')
 		}
-		return string(append(b, digits...))
+		return append(b, digits...)
 	}
 	cut := len(digits) - scale
 	b = append(b, digits[:cut]...)
 	b = append(b, '.')
-	return string(append(b, digits[cut:]...))
+	return append(b, digits[cut:]...)
 }

@@ -159,10 +159,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	// Every order shares the split (orders keep it as their own record of
-	// the split in force, and the store keeps orders as handed over): the
-	// Service's own copy, never written, so that a caller changing its
-	// Config afterwards changes no order.
+	// The Service's own copy of the split, never written, so that a
+	// caller changing its Config afterwards changes no order (each order
+	// gets a copy of it, its record of the split in force).
 	cfg.Split = slices.Clone(cfg.Split)
 	return &Service{cfg: cfg, store: cfg.Store, tx: cfg.Tx, ledger: cfg.Ledger, clock: cfg.Clock,
 		life: newLifecycle()}, nil
@@ -202,15 +201,38 @@ type orderEvent struct {
 
 // emit appends an order event to the outbox.
 func (s *Service) emit(ctx context.Context, o *Order, topic, name, amount string) error {
-	b, err := appendOrderEvent(make([]byte, 0, 256), &orderEvent{Event: name, Tenant: o.Tenant, OrderID: o.ID, UserID: o.UserID, State: o.State,
-		Currency: o.Currency.Code(), Total: fixed(o.Total), Amount: amount, Version: o.Version, At: o.UpdatedAt})
+	m, err := orderMessage(o, topic, name, amount)
 	if err != nil {
 		return err
 	}
-	return s.cfg.Outbox.AppendOutbox(ctx, storage.Message{
-		EventID: string(o.Tenant) + "/order/" + o.ID + "/" + strconv.FormatInt(o.Version, 10), Tenant: o.Tenant, Topic: topic,
+	return s.cfg.Outbox.AppendOutbox(ctx, m)
+}
+
+// orderMessage is the outbox message of an order event: o as it is
+// written, name the domain event, amount a refund's amount. It reads
+// nothing, so that a command can make it before its transaction.
+func orderMessage(o *Order, topic, name, amount string) (storage.Message, error) {
+	b, err := appendOrderEvent(make([]byte, 0, 256), &orderEvent{Event: name, Tenant: o.Tenant, OrderID: o.ID, UserID: o.UserID, State: o.State,
+		Currency: o.Currency.Code(), Total: fixed(o.Total), Amount: amount, Version: o.Version, At: o.UpdatedAt})
+	if err != nil {
+		return storage.Message{}, err
+	}
+	return storage.Message{
+		EventID: orderEventID(o), Tenant: o.Tenant, Topic: topic,
 		AggregateType: AggregateOrder, AggregateID: o.ID, Payload: b, CreatedAt: o.UpdatedAt,
-	})
+	}, nil
+}
+
+// orderEventID is the outbox event ID of o's event at its version:
+// "tenant/order/ID/version".
+func orderEventID(o *Order) string {
+	var buf [192]byte
+	b := append(buf[:0], o.Tenant...)
+	b = append(b, "/order/"...)
+	b = append(b, o.ID...)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, o.Version, 10)
+	return string(b)
 }
 
 type accountKey struct {
@@ -258,15 +280,6 @@ func (s *Service) save(ctx context.Context, o *Order, now time.Time) error {
 	o.Version++
 	o.UpdatedAt = now
 	return s.store.UpdateOrder(ctx, *o, prev)
-}
-
-// saveHead is save for a change that leaves o's slices as stored (see
-// Store.UpdateOrderHead).
-func (s *Service) saveHead(ctx context.Context, o *Order, now time.Time) error {
-	prev := o.Version
-	o.Version++
-	o.UpdatedAt = now
-	return s.store.UpdateOrderHead(ctx, *o, prev)
 }
 
 // Order returns an order. Errors: storage.ErrInvalidTenant,

@@ -16,11 +16,12 @@ import (
 // storage.ErrConflict, storage.ErrInvalidTenant.
 type Store interface {
 	// InsertOrder stores a new order; storage.ErrDuplicate when its ID
-	// exists in the tenant. The order is handed over: an adapter may keep
-	// o's slices (lines, discounts, tenders, ...) rather than copies, and
-	// the caller does not change them afterwards.
+	// exists in the tenant. The adapter stores a copy: it keeps nothing of
+	// o's slices (lines, discounts, tenders, ...), so the caller may hand
+	// o on (CreateOrder returns the order it inserted).
 	InsertOrder(ctx context.Context, o Order) error
-	// Order returns an order; storage.ErrNotFound.
+	// Order returns an order, a copy that shares nothing with the store;
+	// storage.ErrNotFound.
 	Order(ctx context.Context, tenant storage.TenantID, id string) (Order, error)
 	// UpdateOrder writes o over the stored order if that one is still at
 	// prevVersion, as one conditional write; storage.ErrConflict

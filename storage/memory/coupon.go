@@ -22,22 +22,23 @@ type tkey struct {
 
 // couponState holds package coupon's records.
 type couponState struct {
-	templates map[tkey]coupon.Template
-	coupons   map[tkey]int // coupon -> its index in rows
+	templates map[tkey]*coupon.Template               // never changed once stored
+	autos     map[storage.TenantID][]*coupon.Template // each tenant's automatic promotions, by ID
+	coupons   map[tkey]int                            // coupon -> its index in rows
 	rows      couponRows
-	codes     map[tkey]string              // code -> coupon ID
-	byUser    map[tkey][]string            // user -> coupon IDs
-	byOrder   map[tkey]map[string]struct{} // order -> coupon IDs
+	codes     map[tkey]string   // code -> coupon ID
+	byUser    map[tkey][]string // user -> coupon IDs
+	byOrder   map[tkey][]string // order -> coupon IDs (one or a few)
 	// audit holds the trails of coupon IDs that have no row (yet): a
-	// stored coupon keeps its trail in its row.
+	// stored coupon's trail is in log, chained from its row.
 	audit     map[tkey][]coupon.AuditEntry
+	log       auditLog
 	dists     map[tkey]coupon.Distribution
 	giftAuths map[tkey]coupon.GiftCardAuthorization // order -> authorization
 
-	// the first audit entry of a claimed coupon and a new user's first
-	// coupon ID are carved out of these, not allocated one by one
-	trails arena[coupon.AuditEntry]
-	ids    arena[string]
+	// a new user's or order's first coupon ID is carved out of this, not
+	// allocated one by one
+	ids arena[string]
 }
 
 // arena hands out one-element slices carved from chunks, so that the
@@ -59,11 +60,12 @@ func (a *arena[T]) one(v T) []T {
 }
 
 func (c *couponState) init() {
-	c.templates = make(map[tkey]coupon.Template)
+	c.templates = make(map[tkey]*coupon.Template)
+	c.autos = make(map[storage.TenantID][]*coupon.Template)
 	c.coupons = make(map[tkey]int)
 	c.codes = make(map[tkey]string)
 	c.byUser = make(map[tkey][]string)
-	c.byOrder = make(map[tkey]map[string]struct{})
+	c.byOrder = make(map[tkey][]string)
 	c.audit = make(map[tkey][]coupon.AuditEntry)
 	c.dists = make(map[tkey]coupon.Distribution)
 	c.giftAuths = make(map[tkey]coupon.GiftCardAuthorization)
@@ -79,10 +81,10 @@ type couponRows struct {
 	n      int
 }
 
-// couponRow is a coupon and its audit trail.
+// couponRow is a coupon and where its audit trail ends.
 type couponRow struct {
-	c     coupon.Coupon
-	trail []coupon.AuditEntry
+	c    coupon.Coupon
+	last int32 // 1 + the index in couponState.log of its newest audit entry; 0: none
 }
 
 const couponChunk = 1024
@@ -147,7 +149,17 @@ func (r *CouponStore) CreateTemplate(ctx context.Context, t coupon.Template) err
 	t.Funding = slices.Clone(t.Funding)
 	t.Benefit.Tiers = slices.Clone(t.Benefit.Tiers)
 	return r.s.do(ctx, func(tx *txn) error {
-		return insertNew(tx, r.st().templates, tkey{t.Tenant, t.ID}, t, "coupon template "+t.ID)
+		st := r.st()
+		if err := insertNew(tx, st.templates, tkey{t.Tenant, t.ID}, &t, "coupon template "+t.ID); err != nil {
+			return err
+		}
+		if t.Auto {
+			old := st.autos[t.Tenant]
+			i, _ := slices.BinarySearchFunc(old, t.ID, func(a *coupon.Template, id string) int { return cmp.Compare(a.ID, id) })
+			st.autos[t.Tenant] = slices.Insert(slices.Clone(old), i, &t)
+			tx.onUndo(func() { st.autos[t.Tenant] = old })
+		}
+		return nil
 	})
 }
 
@@ -162,7 +174,7 @@ func (r *CouponStore) Template(ctx context.Context, tenant storage.TenantID, id 
 		if !ok {
 			return fmt.Errorf("%w: coupon template %s", storage.ErrNotFound, id)
 		}
-		out = t
+		out = *t
 		return nil
 	})
 	return out, err
@@ -175,14 +187,15 @@ func (r *CouponStore) AutoTemplates(ctx context.Context, tenant storage.TenantID
 	}
 	var out []coupon.Template
 	err := r.s.do(ctx, func(*txn) error {
-		for k, t := range r.st().templates {
-			if k.tenant == tenant && t.Auto {
-				out = append(out, t)
+		autos := r.st().autos[tenant]
+		if len(autos) > 0 {
+			out = make([]coupon.Template, len(autos))
+			for i, t := range autos {
+				out[i] = *t
 			}
 		}
 		return nil
 	})
-	slices.SortFunc(out, func(a, b coupon.Template) int { return cmp.Compare(a.ID, b.ID) })
 	return out, err
 }
 
@@ -298,7 +311,7 @@ func (r *CouponStore) issueClaim(ctx context.Context, outbox storage.OutboxStore
 		i := st.rows.push(*c)
 		st.coupons[k] = i
 		row := st.rows.row(i)
-		row.trail = st.trails.one(*e)
+		row.last = st.log.push(e, 0)
 		ub := tkey{c.Tenant, c.UserID}
 		if ids := st.byUser[ub]; len(ids) > 0 {
 			st.byUser[ub] = append(ids, c.ID)
@@ -313,6 +326,7 @@ func (r *CouponStore) issueClaim(ctx context.Context, outbox storage.OutboxStore
 			return nil
 		}
 		tx.onUndo(func() {
+			st.log.pop()
 			delete(st.coupons, k)
 			st.rows.pop(i)
 			st.byUser[ub] = st.byUser[ub][:len(st.byUser[ub])-1]
@@ -339,41 +353,66 @@ func (r *CouponStore) issueClaim(ctx context.Context, outbox storage.OutboxStore
 func (r *CouponStore) index(tx *txn, c coupon.Coupon, add bool) {
 	st := r.st()
 	if c.UserID != "" {
-		uk := tkey{c.Tenant, c.UserID}
-		if add {
-			st.byUser[uk] = append(st.byUser[uk], c.ID)
-			tx.onUndo(func() { st.byUser[uk] = st.byUser[uk][:len(st.byUser[uk])-1] })
-		} else {
-			ids := st.byUser[uk]
-			if i := slices.Index(ids, c.ID); i >= 0 {
-				st.byUser[uk] = slices.Delete(slices.Clone(ids), i, i+1)
-				tx.onUndo(func() { st.byUser[uk] = ids })
-			}
-		}
+		indexID(tx, st.byUser, &st.ids, tkey{c.Tenant, c.UserID}, c.ID, add)
 	}
 	if c.OrderID != "" {
-		ok := tkey{c.Tenant, c.OrderID}
-		set := st.byOrder[ok]
-		if add {
-			if set == nil {
-				set = map[string]struct{}{}
-				st.byOrder[ok] = set
-			}
-			set[c.ID] = struct{}{}
-			tx.onUndo(func() { delete(st.byOrder[ok], c.ID) })
-		} else if set != nil {
-			delete(set, c.ID)
-			if len(set) == 0 {
-				delete(st.byOrder, ok)
-			}
-			tx.onUndo(func() {
-				if st.byOrder[ok] == nil {
-					st.byOrder[ok] = map[string]struct{}{}
-				}
-				st.byOrder[ok][c.ID] = struct{}{}
-			})
+		indexID(tx, st.byOrder, &st.ids, tkey{c.Tenant, c.OrderID}, c.ID, add)
+	}
+}
+
+// reindex moves c from old's entries in the user and order indexes to its
+// own, touching only the index whose key changed (a lock or a release
+// changes the order, never the user).
+func (r *CouponStore) reindex(tx *txn, old, c *coupon.Coupon) {
+	st := r.st()
+	if old.UserID != c.UserID {
+		if old.UserID != "" {
+			indexID(tx, st.byUser, &st.ids, tkey{old.Tenant, old.UserID}, old.ID, false)
+		}
+		if c.UserID != "" {
+			indexID(tx, st.byUser, &st.ids, tkey{c.Tenant, c.UserID}, c.ID, true)
 		}
 	}
+	if old.OrderID != c.OrderID {
+		if old.OrderID != "" {
+			indexID(tx, st.byOrder, &st.ids, tkey{old.Tenant, old.OrderID}, old.ID, false)
+		}
+		if c.OrderID != "" {
+			indexID(tx, st.byOrder, &st.ids, tkey{c.Tenant, c.OrderID}, c.ID, true)
+		}
+	}
+}
+
+// indexID adds id to (add) or removes it from the list of k in idx, with
+// undo. A list is never changed in place but by an append past its end
+// (a one-element list is carved from ids): the undo puts the old list
+// back, and nobody holds a list past the lock.
+func indexID(tx *txn, idx map[tkey][]string, ids *arena[string], k tkey, id string, add bool) {
+	old, had := idx[k]
+	if add {
+		if len(old) == 0 {
+			idx[k] = ids.one(id)
+		} else {
+			idx[k] = append(old, id)
+		}
+	} else {
+		i := slices.Index(old, id)
+		if i < 0 {
+			return
+		}
+		if len(old) == 1 {
+			delete(idx, k)
+		} else {
+			idx[k] = slices.Delete(slices.Clone(old), i, i+1)
+		}
+	}
+	tx.onUndo(func() {
+		if had {
+			idx[k] = old
+		} else {
+			delete(idx, k)
+		}
+	})
 }
 
 func (r *CouponStore) get(ctx context.Context, tenant storage.TenantID, find func(st *couponState) (coupon.Coupon, bool), what string) (coupon.Coupon, error) {
@@ -437,14 +476,72 @@ func (r *CouponStore) UpdateCoupon(ctx context.Context, c coupon.Coupon, prevSta
 		if old.Code != c.Code {
 			return fmt.Errorf("%w: a coupon's code cannot change", storage.ErrInvalidArgument)
 		}
-		if old.UserID != c.UserID || old.OrderID != c.OrderID {
-			r.index(tx, old, false)
-			r.index(tx, c, true)
-		}
+		r.reindex(tx, &old, &c)
 		*row = c
 		tx.onUndo(func() { *row = old })
 		return nil
 	})
+}
+
+// WriteTransition is package coupon's fast path for one lifecycle
+// transition: in one step under the store's lock (joining the
+// transaction in ctx) it appends the outbox message, writes c over the
+// stored coupon if that one is still in prevState at prevVersion, and
+// appends the audit entry, with one undo for the coupon and its trail.
+// handled is false (and nothing is done) when outbox is not this store or
+// an argument would be refused (the portable path then reports it).
+// updated is false when the conditional write failed: storage.ErrNotFound,
+// storage.ErrConflict, or storage.ErrInvalidArgument for a changed code;
+// a taken event ID is storage.ErrDuplicate. On error nothing is written.
+// The outbox keeps a copy of m.Payload.
+func (r *CouponStore) WriteTransition(ctx context.Context, outbox storage.OutboxStore, c coupon.Coupon, prevState coupon.State, prevVersion int64,
+	e coupon.AuditEntry, m storage.Message) (handled, updated bool, err error) {
+	if o, ok := outbox.(*Store); !ok || o != r.s {
+		return false, false, nil
+	}
+	if c.Tenant.Validate() != nil || e.Tenant != c.Tenant || e.CouponID != c.ID || m.Validate() != nil {
+		return false, false, nil
+	}
+	err = r.s.do(ctx, func(tx *txn) error {
+		st := r.st()
+		i, ok := st.coupons[tkey{c.Tenant, c.ID}]
+		if !ok {
+			return fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
+		}
+		row := st.rows.row(i)
+		if row.c.State != prevState || row.c.Version != prevVersion {
+			return fmt.Errorf("%w: coupon %s is %s v%d, not %s v%d", storage.ErrConflict, c.ID, row.c.State, row.c.Version, prevState, prevVersion)
+		}
+		if row.c.Code != c.Code {
+			return fmt.Errorf("%w: a coupon's code cannot change", storage.ErrInvalidArgument)
+		}
+		updated = true
+		// the outbox first: it is the one write that can still fail (a
+		// taken event ID), and it undoes itself
+		if err := r.s.appendOutboxOwned(tx, &m); err != nil {
+			return err
+		}
+		r.reindex(tx, &row.c, &c)
+		tx.onUndoer(&transitionUndo{st: st, row: row, old: row.c, last: row.last})
+		row.c = c
+		row.last = st.log.push(&e, row.last)
+		return nil
+	})
+	return true, updated, err
+}
+
+// transitionUndo takes back WriteTransition's write of a coupon and its
+// audit entry (the last of the log).
+type transitionUndo struct {
+	st   *couponState
+	row  *couponRow
+	old  coupon.Coupon
+	last int32
+}
+
+func (u *transitionUndo) undo() {
+	u.st.log.pop()
+	u.row.c, u.row.last = u.old, u.last
 }
 
 // FindCoupons implements coupon.Store.
@@ -454,44 +551,84 @@ func (r *CouponStore) FindCoupons(ctx context.Context, q coupon.Query) ([]coupon
 	}
 	var out []coupon.Coupon
 	err := r.s.do(ctx, func(*txn) error {
-		st := r.st()
-		match := func(c coupon.Coupon) bool {
-			return (q.UserID == "" || c.UserID == q.UserID) &&
-				(q.TemplateID == "" || c.TemplateID == q.TemplateID) &&
-				(q.OrderID == "" || c.OrderID == q.OrderID) &&
-				(len(q.States) == 0 || slices.Contains(q.States, c.State)) &&
-				(q.LockedBefore.IsZero() || (!c.LockedUntil.IsZero() && c.LockedUntil.Before(q.LockedBefore))) &&
-				(q.ValidBefore.IsZero() || (!c.ValidUntil.IsZero() && !c.ValidUntil.After(q.ValidBefore))) &&
-				(q.AfterID == "" || c.ID > q.AfterID)
-		}
-		consider := func(id string) {
-			if c, ok := st.coupon(tkey{q.Tenant, id}); ok && match(*c) {
+		out = r.st().find(&q)
+		return nil
+	})
+	return sortCoupons(out, q.Limit), err
+}
+
+// find returns the coupons matching q, unsorted.
+func (st *couponState) find(q *coupon.Query) []coupon.Coupon {
+	var out []coupon.Coupon
+	match := func(c *coupon.Coupon) bool {
+		return (q.UserID == "" || c.UserID == q.UserID) &&
+			(q.TemplateID == "" || c.TemplateID == q.TemplateID) &&
+			(q.OrderID == "" || c.OrderID == q.OrderID) &&
+			(len(q.States) == 0 || slices.Contains(q.States, c.State)) &&
+			(q.LockedBefore.IsZero() || (!c.LockedUntil.IsZero() && c.LockedUntil.Before(q.LockedBefore))) &&
+			(q.ValidBefore.IsZero() || (!c.ValidUntil.IsZero() && !c.ValidUntil.After(q.ValidBefore))) &&
+			(q.AfterID == "" || c.ID > q.AfterID)
+	}
+	consider := func(ids []string) {
+		for _, id := range ids {
+			if c, ok := st.coupon(tkey{q.Tenant, id}); ok && match(c) {
+				if out == nil {
+					out = make([]coupon.Coupon, 0, len(ids))
+				}
 				out = append(out, *c)
 			}
 		}
-		switch {
-		case q.UserID != "":
-			for _, id := range st.byUser[tkey{q.Tenant, q.UserID}] {
-				consider(id)
-			}
-		case q.OrderID != "":
-			for id := range st.byOrder[tkey{q.Tenant, q.OrderID}] {
-				consider(id)
-			}
-		default:
-			for k, i := range st.coupons {
-				if c := st.rows.at(i); k.tenant == q.Tenant && match(*c) {
-					out = append(out, *c)
-				}
+	}
+	switch {
+	case q.UserID != "":
+		consider(st.byUser[tkey{q.Tenant, q.UserID}])
+	case q.OrderID != "":
+		consider(st.byOrder[tkey{q.Tenant, q.OrderID}])
+	default:
+		for k, i := range st.coupons {
+			if c := st.rows.at(i); k.tenant == q.Tenant && match(c) {
+				out = append(out, *c)
 			}
 		}
+	}
+	return out
+}
+
+// sortCoupons orders found coupons by ID and keeps the first limit (0:
+// all).
+func sortCoupons(out []coupon.Coupon, limit int) []coupon.Coupon {
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b coupon.Coupon) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// UsableSnapshot is package coupon's fast path for Usable: in one step
+// under the store's lock, what FindCoupons(q) and AutoTemplates(q.Tenant)
+// return, and the template of each coupon found (templates[i] of
+// coupons[i], nil when it is missing). The templates are the stored ones,
+// shared rather than copied (a template never changes once stored): the
+// caller must not modify them.
+func (r *CouponStore) UsableSnapshot(ctx context.Context, q coupon.Query) (coupons []coupon.Coupon, templates, autos []*coupon.Template, err error) {
+	if err := q.Tenant.Validate(); err != nil {
+		return nil, nil, nil, err
+	}
+	err = r.s.do(ctx, func(*txn) error {
+		st := r.st()
+		coupons = sortCoupons(st.find(&q), q.Limit)
+		if len(coupons) > 0 {
+			templates = make([]*coupon.Template, len(coupons))
+			for i := range coupons {
+				templates[i] = st.templates[tkey{q.Tenant, coupons[i].TemplateID}]
+			}
+		}
+		autos = st.autos[q.Tenant] // replaced, never changed in place
 		return nil
 	})
-	slices.SortFunc(out, func(a, b coupon.Coupon) int { return cmp.Compare(a.ID, b.ID) })
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
-	}
-	return out, err
+	return coupons, templates, autos, err
 }
 
 // CountCoupons implements coupon.Store.
@@ -525,8 +662,12 @@ func (r *CouponStore) AppendAudit(ctx context.Context, entries ...coupon.AuditEn
 			k := tkey{e.Tenant, e.CouponID}
 			if i, ok := st.coupons[k]; ok {
 				row := st.rows.row(i)
-				row.trail = append(row.trail, e)
-				tx.onUndo(func() { row.trail = row.trail[:len(row.trail)-1] })
+				last := row.last
+				row.last = st.log.push(&e, last)
+				tx.onUndo(func() {
+					st.log.pop()
+					row.last = last
+				})
 				continue
 			}
 			st.audit[k] = append(st.audit[k], e)
@@ -547,7 +688,7 @@ func (r *CouponStore) Audit(ctx context.Context, tenant storage.TenantID, coupon
 		st, k := r.st(), tkey{tenant, couponID}
 		out = slices.Clone(st.audit[k])
 		if i, ok := st.coupons[k]; ok {
-			out = append(out, st.rows.row(i).trail...)
+			out = st.log.trail(out, couponID, st.rows.row(i).last)
 		}
 		return nil
 	})
@@ -668,4 +809,161 @@ func (r *CouponStore) UpdateGiftCardAuth(ctx context.Context, a coupon.GiftCardA
 		tx.onUndo(func() { st.giftAuths[k] = old })
 		return nil
 	})
+}
+
+// auditStrings is the number of strings of an audit entry kept as text:
+// event ID, user ID, actor, reason, order ID. The coupon ID and the tenant
+// are the coupon's own (an entry is chained from its coupon), the
+// template ID and the names are interned.
+const auditStrings = 5
+
+// auditRow is a stored audit entry without pointers: its strings back to
+// back in the log's text (an event ID that is a UUID in its 16 bytes), its
+// tenant, template, event and states as indexes in the log's names, its
+// time packed.
+type auditRow struct {
+	text                           textRef
+	lens                           [auditStrings]int32
+	tenant, template, ev, from, to int32
+	at                             memTime
+	prev                           int32 // 1 + the index of the coupon's previous entry; 0: none
+	uuid                           bool  // the event ID is kept as the 16 bytes of a UUID
+}
+
+// auditLog keeps the audit trails of stored coupons: every entry in one
+// slab, each coupon's entries chained newest first from its row. Nothing
+// in it holds a pointer, so the collector never scans it however long the
+// trails grow, and an append allocates nothing but a chunk now and then.
+// Entries are removed only by undo, last first.
+type auditLog struct {
+	rows slab[auditRow]
+	text textArena
+	// a table per kind of name, so that each one's memo of its last name
+	// answers most look-ups without the map
+	tenants, templates, events, states names
+	locs                               locations
+}
+
+// push appends e, an entry of the coupon the row of prev (1 + its index,
+// 0: none) chains, and returns 1 + its index.
+func (l *auditLog) push(e *coupon.AuditEntry, prev int32) int32 {
+	var id [16]byte
+	r := auditRow{tenant: l.tenants.of(string(e.Tenant)), template: l.templates.of(e.TemplateID), ev: l.events.of(string(e.Event)),
+		from: l.states.of(string(e.From)), to: l.states.of(string(e.To)), at: l.locs.pack(e.At), prev: prev, uuid: parseUUID(&id, e.EventID)}
+	strs := [auditStrings]string{e.EventID, e.UserID, e.Actor, e.Reason, e.OrderID}
+	if r.uuid {
+		strs[0] = ""
+	}
+	n := 0
+	for i, s := range strs {
+		r.lens[i] = int32(len(s))
+		n += len(s)
+	}
+	if r.uuid {
+		n += len(id)
+	}
+	var b []byte
+	r.text, b = l.text.alloc(n)
+	if r.uuid {
+		b = append(b, id[:]...)
+	}
+	for _, s := range strs {
+		b = append(b, s...)
+	}
+	return l.rows.push(r) + 1
+}
+
+// pop removes the last entry.
+func (l *auditLog) pop() {
+	n := l.rows.len() - 1
+	r := l.rows.at(int32(n))
+	l.text.truncateTo(r.text)
+	*r = auditRow{}
+	l.rows.truncate(n)
+}
+
+// trail appends the entries of coupon's chain ending at last (1 + an
+// index), oldest first, to out.
+func (l *auditLog) trail(out []coupon.AuditEntry, couponID string, last int32) []coupon.AuditEntry {
+	start := len(out)
+	for i := last; i > 0; i = l.rows.at(i - 1).prev {
+		out = append(out, l.entry(l.rows.at(i-1), couponID))
+	}
+	slices.Reverse(out[start:])
+	return out
+}
+
+// entry returns the entry r keeps, its strings cut from one copy.
+func (l *auditLog) entry(r *auditRow, couponID string) coupon.AuditEntry {
+	n := int32(0)
+	for _, v := range r.lens {
+		n += v
+	}
+	var id [36]byte
+	if r.uuid {
+		formatUUID(&id, l.text.bytes(r.text, 0, 16))
+		n += 16
+	}
+	raw := l.text.bytes(r.text, 0, n)
+	if r.uuid {
+		raw = raw[16:]
+	}
+	text := string(raw)
+	var strs [auditStrings]string
+	for i, v := range r.lens {
+		strs[i], text = text[:v], text[v:]
+	}
+	if r.uuid {
+		strs[0] = string(id[:])
+	}
+	return coupon.AuditEntry{Tenant: storage.TenantID(l.tenants.strs[r.tenant]), EventID: strs[0], CouponID: couponID, TemplateID: l.templates.strs[r.template],
+		UserID: strs[1], Event: coupon.Event(l.events.strs[r.ev]), From: coupon.State(l.states.strs[r.from]), To: coupon.State(l.states.strs[r.to]),
+		Actor: strs[2], Reason: strs[3], OrderID: strs[4], At: l.locs.unpack(r.at)}
+}
+
+// parseUUID reads s into id when s is a UUID in its canonical text form,
+// lower case (formatUUID gives it back byte for byte).
+func parseUUID(id *[16]byte, s string) bool {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
+			continue
+		}
+		hi, ok1 := lowerHex(s[i])
+		lo, ok2 := lowerHex(s[i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		id[j] = hi<<4 | lo
+		j++
+	}
+	return j == 16
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// formatUUID writes the canonical text form of the UUID in b (16 bytes).
+func formatUUID(dst *[36]byte, b []byte) {
+	const digits = "0123456789abcdef"
+	j := 0
+	for i, v := range b[:16] {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst[j] = '-'
+			j++
+		}
+		dst[j], dst[j+1] = digits[v>>4], digits[v&0x0f]
+		j += 2
+	}
 }

@@ -1,13 +1,22 @@
 package memory
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math/big"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/rewardkit/rewardkit/ledger"
+	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/settlement"
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -16,8 +25,13 @@ var _ settlement.Store = (*SettlementStore)(nil)
 
 // settlementState holds package settlement's records.
 type settlementState struct {
-	orders     map[tkey]settlement.Order
-	tenants    map[storage.TenantID]map[string]struct{} // order IDs per tenant
+	orders  map[tkey]int32               // order -> its index in rows
+	rows    slab[orderRow]               // every order, in insert order
+	tenants map[storage.TenantID][]int32 // each tenant's orders, as indexes in rows
+	// The orders' encodings and the tables they refer to (see orderRow).
+	text       textArena
+	tab        orderTables
+	amounts    *amountCache // decoded amounts, shared by the orders read
 	entries    map[storage.TenantID][]settlement.Entry
 	entryIdx   map[tkey]int                                     // entry ID -> index in entries
 	byOrder    map[tkey][]int                                   // order ID -> entry indexes
@@ -25,6 +39,21 @@ type settlementState struct {
 	statements map[tkey]settlement.Statement                    // by ID
 	periods    map[periodKey]string                             // (party, period, currency) -> statement ID
 	byStmt     map[tkey][]int                                   // statement ID -> entry indexes
+}
+
+// orderTables are the tables the orders' encodings refer to: names that
+// recur across orders (tenants, states, tender kinds, parties), the time
+// locations, currencies and splits. They only grow (an entry added is
+// kept on rollback: it names nothing by itself). Their own mutex guards
+// them, so that an order can be encoded before its transaction takes the
+// store's lock (EncodeOrder); the store's lock, when held, is taken
+// first.
+type orderTables struct {
+	mu     sync.Mutex
+	names  names
+	locs   locations
+	curs   []money.Currency
+	splits [][]settlement.Share
 }
 
 type periodKey struct {
@@ -35,8 +64,9 @@ type periodKey struct {
 }
 
 func (st *settlementState) init() {
-	st.orders = make(map[tkey]settlement.Order)
-	st.tenants = make(map[storage.TenantID]map[string]struct{})
+	st.orders = make(map[tkey]int32)
+	st.amounts = new(amountCache)
+	st.tenants = make(map[storage.TenantID][]int32)
 	st.entries = make(map[storage.TenantID][]settlement.Entry)
 	st.entryIdx = make(map[tkey]int)
 	st.byOrder = make(map[tkey][]int)
@@ -56,30 +86,175 @@ func (s *Store) Settlement() settlement.Store { return &SettlementStore{s} }
 
 func (r *SettlementStore) st() *settlementState { return &r.s.settlement }
 
+// Orders are kept encoded, without pointers (see orderRow): the store
+// holds every order it was given, and orders are the bulk of a busy
+// store, so the collector would otherwise scan them on every cycle. An
+// insert copies the order into the encoding (the caller keeps its order,
+// see settlement.Store.InsertOrder), and a read decodes a fresh order for
+// its caller.
+
+// orderRow is a stored order: where its encoding is in
+// settlementState.text, as a head (the order's single fields) and a body
+// (its lists), and what conditional updates and queries look at, so that
+// they need not decode it.
+type orderRow struct {
+	head, body       textRef
+	headLen, bodyLen int32
+	version          int64
+	state            int32 // in settlementState.tab.names
+	payBy            memTime
+}
+
+// insertUndo takes back the last insert of an order: its row is the last one,
+// and its encoding the last text. It is the settlementState itself, so
+// that recording it allocates nothing.
+type insertUndo settlementState
+
+func (u *insertUndo) undo() {
+	st := (*settlementState)(u)
+	n := st.rows.len() - 1
+	row := st.rows.at(int32(n))
+	d := orderDecoder{b: st.text.bytes(row.head, 0, row.headLen)}
+	st.tab.mu.Lock()
+	tenant := storage.TenantID(st.tab.names.strs[d.uvarint()])
+	st.tab.mu.Unlock()
+	id := d.str()
+	delete(st.orders, tkey{tenant, id})
+	if ids := st.tenants[tenant]; len(ids) > 0 && ids[len(ids)-1] == int32(n) {
+		st.tenants[tenant] = ids[:len(ids)-1]
+	}
+	st.text.truncateTo(row.head)
+	*row = orderRow{}
+	st.rows.truncate(n)
+}
+
+// headUndo puts an updated order's row back as it was, dropping the
+// encoding written for the update (the last text).
+type headUndo struct {
+	st  *settlementState
+	row int32
+	old orderRow
+	at  textRef // where the update's encoding starts
+}
+
+func (u *headUndo) undo() {
+	u.st.text.truncateTo(u.at)
+	*u.st.rows.at(u.row) = u.old
+}
+
+// put encodes o into the text (its body too unless body is set: an
+// update of the head keeps the stored body) and returns its row.
+func (st *settlementState) put(o *settlement.Order, body *orderRow) orderRow {
+	var buf [4096]byte
+	st.tab.mu.Lock()
+	b := st.tab.appendHead(buf[:0], o)
+	headLen := len(b)
+	if body == nil {
+		b = st.tab.appendBody(b, o)
+	}
+	state, payBy := st.tab.names.of(string(o.State)), st.tab.locs.pack(o.PayBy)
+	st.tab.mu.Unlock()
+	return st.store(b, headLen, body, o.Version, state, payBy)
+}
+
+// store copies an order's encoding (its head, the first headLen bytes of
+// b, and its body, unless body is set: an update of the head keeps the
+// stored body) into the text and returns its row.
+func (st *settlementState) store(b []byte, headLen int, body *orderRow, version int64, state int32, payBy memTime) orderRow {
+	ref, dst := st.text.alloc(len(b))
+	_ = append(dst, b...)
+	r := orderRow{head: ref, headLen: int32(headLen), version: version, state: state, payBy: payBy}
+	if body == nil {
+		r.body, r.bodyLen = textRef{ref.chunk, ref.off + int32(headLen)}, int32(len(b)-headLen)
+	} else {
+		r.body, r.bodyLen = body.body, body.bodyLen
+	}
+	return r
+}
+
+// encoded is a stored order's encoding and what decoding it needs, taken
+// under the lock so that the order can be decoded after it: the text of
+// an order is never changed once written, and the tables only grow.
+type encoded struct {
+	head, body []byte
+	names      []string
+	curs       []money.Currency
+	locs       locations
+	splits     [][]settlement.Share
+	amounts    *amountCache
+}
+
+func (st *settlementState) encoded(r *orderRow) encoded {
+	e := encoded{head: st.text.bytes(r.head, 0, r.headLen), body: st.text.bytes(r.body, 0, r.bodyLen), amounts: st.amounts}
+	st.tab.mu.Lock()
+	e.names, e.curs, e.locs, e.splits = st.tab.names.strs, st.tab.curs, st.tab.locs, st.tab.splits
+	st.tab.mu.Unlock()
+	return e
+}
+
 // InsertOrder implements settlement.Store.
 func (r *SettlementStore) InsertOrder(ctx context.Context, o settlement.Order) error {
 	if err := o.Tenant.Validate(); err != nil {
 		return err
 	}
-	// o is handed over (see settlement.Store): it is kept as it is, and
-	// never changed in place.
 	return r.s.do(ctx, func(t *txn) error {
 		st := r.st()
 		k := tkey{o.Tenant, o.ID}
 		if _, ok := st.orders[k]; ok {
 			return fmt.Errorf("%w: order %s", storage.ErrDuplicate, o.ID)
 		}
-		st.orders[k] = o
-		ids := st.tenants[o.Tenant]
-		if ids == nil {
-			ids = make(map[string]struct{})
-			st.tenants[o.Tenant] = ids
+		i := st.rows.push(st.put(&o, nil))
+		st.orders[k] = i
+		st.tenants[o.Tenant] = append(st.tenants[o.Tenant], i)
+		t.onUndoer((*insertUndo)(st))
+		return nil
+	})
+}
+
+// EncodeOrder is package settlement's fast path for CreateOrder: it
+// encodes o (as InsertOrder would store it) before the transaction, so
+// that the transaction's InsertEncoded only copies the encoding in. The
+// encoding is for this store's InsertEncoded of the same order only.
+func (r *SettlementStore) EncodeOrder(o *settlement.Order) []byte {
+	st := r.st()
+	st.tab.mu.Lock()
+	defer st.tab.mu.Unlock()
+	// a prefix for InsertEncoded: the head's length, the state's name,
+	// the PayBy deadline (what the row keeps besides the encoding)
+	var buf [4096]byte
+	head := st.tab.appendHead(buf[:0], o)
+	b := make([]byte, 0, len(head)+640)
+	b = appendUvarint(b, uint64(len(head)))
+	b = appendUvarint(b, uint64(st.tab.names.of(string(o.State))))
+	m := st.tab.locs.pack(o.PayBy)
+	b = appendUvarint(appendVarint(appendUvarint(b, uint64(m.loc)), m.sec), uint64(m.nsec))
+	b = append(b, head...)
+	return st.tab.appendBody(b, o)
+}
+
+// InsertEncoded is InsertOrder for an order o encoded by EncodeOrder
+// (enc): storage.ErrDuplicate when its ID exists in the tenant.
+func (r *SettlementStore) InsertEncoded(ctx context.Context, o *settlement.Order, enc []byte) error {
+	if err := o.Tenant.Validate(); err != nil {
+		return err
+	}
+	d := orderDecoder{b: enc}
+	headLen := int(d.uvarint())
+	state := int32(d.uvarint())
+	var m memTime
+	m.loc = int32(d.uvarint())
+	m.sec = d.varint()
+	m.nsec = int32(d.uvarint())
+	return r.s.do(ctx, func(t *txn) error {
+		st := r.st()
+		k := tkey{o.Tenant, o.ID}
+		if _, ok := st.orders[k]; ok {
+			return fmt.Errorf("%w: order %s", storage.ErrDuplicate, o.ID)
 		}
-		ids[o.ID] = struct{}{}
-		t.onUndo(func() {
-			delete(st.orders, k)
-			delete(ids, o.ID)
-		})
+		i := st.rows.push(st.store(d.b, headLen, nil, o.Version, state, m))
+		st.orders[k] = i
+		st.tenants[o.Tenant] = append(st.tenants[o.Tenant], i)
+		t.onUndoer((*insertUndo)(st))
 		return nil
 	})
 }
@@ -89,10 +264,13 @@ func (r *SettlementStore) Order(ctx context.Context, tenant storage.TenantID, id
 	if err := tenant.Validate(); err != nil {
 		return settlement.Order{}, err
 	}
-	var out settlement.Order
+	var e encoded
 	found := false
 	err := r.s.do(ctx, func(*txn) error {
-		out, found = r.st().orders[tkey{tenant, id}]
+		st := r.st()
+		if i, ok := st.orders[tkey{tenant, id}]; ok {
+			e, found = st.encoded(st.rows.at(i)), true
+		}
 		return nil
 	})
 	if err != nil {
@@ -101,9 +279,31 @@ func (r *SettlementStore) Order(ctx context.Context, tenant storage.TenantID, id
 	if !found {
 		return settlement.Order{}, fmt.Errorf("%w: order %s", storage.ErrNotFound, id)
 	}
-	// A stored order is replaced whole, never changed in place, so the deep
-	// copy can be made after the lock is given back.
-	return out.Clone(), nil
+	return e.decode(), nil // after the lock is given back
+}
+
+// update writes o over the stored order if that one is at prevVersion;
+// head keeps the stored order's body.
+func (r *SettlementStore) update(ctx context.Context, o *settlement.Order, prevVersion int64, head bool) error {
+	return r.s.do(ctx, func(t *txn) error {
+		st := r.st()
+		i, ok := st.orders[tkey{o.Tenant, o.ID}]
+		if !ok {
+			return fmt.Errorf("%w: order %s", storage.ErrNotFound, o.ID)
+		}
+		row := st.rows.at(i)
+		if row.version != prevVersion {
+			return fmt.Errorf("%w: order %s is at version %d, not %d", storage.ErrConflict, o.ID, row.version, prevVersion)
+		}
+		old := *row
+		var body *orderRow
+		if head {
+			body = &old
+		}
+		*row = st.put(o, body)
+		t.onUndoer(&headUndo{st: st, row: i, old: old, at: row.head})
+		return nil
+	})
 }
 
 // UpdateOrder implements settlement.Store.
@@ -111,46 +311,17 @@ func (r *SettlementStore) UpdateOrder(ctx context.Context, o settlement.Order, p
 	if err := o.Tenant.Validate(); err != nil {
 		return err
 	}
-	o = o.Clone()
-	return r.s.do(ctx, func(t *txn) error {
-		st := r.st()
-		k := tkey{o.Tenant, o.ID}
-		old, ok := st.orders[k]
-		if !ok {
-			return fmt.Errorf("%w: order %s", storage.ErrNotFound, o.ID)
-		}
-		if old.Version != prevVersion {
-			return fmt.Errorf("%w: order %s is at version %d, not %d", storage.ErrConflict, o.ID, old.Version, prevVersion)
-		}
-		st.orders[k] = o
-		t.onUndo(func() { st.orders[k] = old })
-		return nil
-	})
+	return r.update(ctx, &o, prevVersion, false)
 }
 
-// UpdateOrderHead implements settlement.Store: the stored order's slices
-// stay (they are never changed in place), o's other fields replace the
-// rest, so nothing is copied but the order's head.
+// UpdateOrderHead implements settlement.Store: the stored order's lists
+// stay, o's other fields replace the rest, so only the order's head is
+// written.
 func (r *SettlementStore) UpdateOrderHead(ctx context.Context, o settlement.Order, prevVersion int64) error {
 	if err := o.Tenant.Validate(); err != nil {
 		return err
 	}
-	return r.s.do(ctx, func(t *txn) error {
-		st := r.st()
-		k := tkey{o.Tenant, o.ID}
-		old, ok := st.orders[k]
-		if !ok {
-			return fmt.Errorf("%w: order %s", storage.ErrNotFound, o.ID)
-		}
-		if old.Version != prevVersion {
-			return fmt.Errorf("%w: order %s is at version %d, not %d", storage.ErrConflict, o.ID, old.Version, prevVersion)
-		}
-		o.Lines, o.Discounts, o.Coupons, o.Tenders = old.Lines, old.Discounts, old.Coupons, old.Tenders
-		o.Split, o.ClearedUnits, o.Refunds = old.Split, old.ClearedUnits, old.Refunds
-		st.orders[k] = o
-		t.onUndo(func() { st.orders[k] = old })
-		return nil
-	})
+	return r.update(ctx, &o, prevVersion, true)
 }
 
 // FindOrders implements settlement.Store.
@@ -158,35 +329,485 @@ func (r *SettlementStore) FindOrders(ctx context.Context, q settlement.OrderQuer
 	if err := q.Tenant.Validate(); err != nil {
 		return nil, err
 	}
-	var out []settlement.Order
+	var found []encoded
 	err := r.s.do(ctx, func(*txn) error {
 		st := r.st()
-		for id := range st.tenants[q.Tenant] {
-			if q.AfterID != "" && id <= q.AfterID {
-				continue
+		var states []int32
+		st.tab.mu.Lock()
+		for _, s := range q.States {
+			if i, ok := st.tab.names.lookup(string(s)); ok {
+				states = append(states, i)
 			}
-			o := st.orders[tkey{q.Tenant, id}]
-			if len(q.States) > 0 && !slices.Contains(q.States, o.State) {
-				continue
-			}
-			if !q.PayByBefore.IsZero() && !o.PayBy.Before(q.PayByBefore) {
-				continue
-			}
-			out = append(out, o)
 		}
-		slices.SortFunc(out, func(a, b settlement.Order) int { return cmp.Compare(a.ID, b.ID) })
-		if q.Limit > 0 && len(out) > q.Limit {
-			out = out[:q.Limit]
+		locs := st.tab.locs
+		st.tab.mu.Unlock()
+		if len(q.States) > 0 && len(states) == 0 {
+			return nil // no order is in any of the states
+		}
+		for _, i := range st.tenants[q.Tenant] {
+			row := st.rows.at(i)
+			if len(states) > 0 && !slices.Contains(states, row.state) {
+				continue
+			}
+			if !q.PayByBefore.IsZero() && !locs.unpack(row.payBy).Before(q.PayByBefore) {
+				continue
+			}
+			e := st.encoded(row)
+			if q.AfterID != "" && string(e.id()) <= q.AfterID {
+				continue
+			}
+			found = append(found, e)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for i := range out { // outside the lock: stored orders are replaced whole
-		out[i] = out[i].Clone()
+	// sorted and decoded after the lock is given back
+	slices.SortFunc(found, func(a, b encoded) int { return bytes.Compare(a.id(), b.id()) })
+	if q.Limit > 0 && len(found) > q.Limit {
+		found = found[:q.Limit]
+	}
+	var out []settlement.Order
+	if len(found) > 0 {
+		out = make([]settlement.Order, len(found))
+		for i := range found {
+			out[i] = found[i].decode()
+		}
 	}
 	return out, nil
+}
+
+// currency returns the index of c in the currencies of stored amounts.
+func (tb *orderTables) currency(c money.Currency) int {
+	if i := slices.Index(tb.curs, c); i >= 0 {
+		return i
+	}
+	tb.curs = append(tb.curs, c)
+	return len(tb.curs) - 1
+}
+
+// split returns the index of sp in the splits of stored orders (orders
+// share their Service's split; a split added is kept on rollback: it
+// names nothing by itself).
+func (tb *orderTables) split(sp []settlement.Share) int {
+	for i, s := range tb.splits {
+		if len(s) == len(sp) && (len(s) == 0 || &s[0] == &sp[0] || slices.EqualFunc(s, sp, sameShare)) {
+			return i
+		}
+	}
+	tb.splits = append(tb.splits, slices.Clone(sp))
+	return len(tb.splits) - 1
+}
+
+// sameShare reports whether two shares are the same, their ratios written
+// alike.
+func sameShare(a, b settlement.Share) bool {
+	return a.Party == b.Party && a.Ratio.Exponent() == b.Ratio.Exponent() && a.Ratio.Equal(b.Ratio)
+}
+
+// The encoding: unsigned and signed varints, strings as a length and
+// their bytes, a list as its length plus one (0: nil), a time as its
+// location (0: the zero time) and Unix seconds and nanoseconds, an amount
+// as a kind (0: the zero Amount, 1: an int64 coefficient, 2: the decimal
+// digits of a larger one), its exponent and its currency.
+
+func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+func appendVarint(b []byte, v int64) []byte   { return binary.AppendVarint(b, v) }
+
+func appendString(b []byte, s string) []byte {
+	return append(appendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// appendList appends the length of a list, 0 for nil.
+func appendList(b []byte, n int, isNil bool) []byte {
+	if isNil {
+		return append(b, 0)
+	}
+	return appendUvarint(b, uint64(n)+1)
+}
+
+func (tb *orderTables) appendTime(b []byte, t time.Time) []byte {
+	m := tb.locs.pack(t)
+	b = appendUvarint(b, uint64(m.loc))
+	if m.loc == 0 {
+		return b
+	}
+	return appendUvarint(appendVarint(b, m.sec), uint64(m.nsec))
+}
+
+func (tb *orderTables) appendAmount(b []byte, a money.Amount) []byte {
+	if a == (money.Amount{}) {
+		return append(b, 0)
+	}
+	d := a.Decimal()
+	if d.NumDigits() <= 18 {
+		b = append(b, 1)
+		b = appendVarint(appendVarint(b, d.CoefficientInt64()), int64(d.Exponent()))
+	} else { // the coefficient beyond int64: its digits
+		b = appendString(append(b, 2), d.Coefficient().String())
+		b = appendVarint(b, int64(d.Exponent()))
+	}
+	return appendUvarint(b, uint64(tb.currency(a.Currency())))
+}
+
+func (tb *orderTables) appendFunding(b []byte, fs []settlement.FundingPart) []byte {
+	b = appendList(b, len(fs), fs == nil)
+	for _, f := range fs {
+		b = tb.appendAmount(appendUvarint(b, uint64(tb.names.of(f.Party))), f.Amount)
+	}
+	return b
+}
+
+// appendHead encodes the order's single fields: tenant and ID first (an
+// undo and FindOrders read them). Names that repeat across orders
+// (tenants, states, tender kinds, parties) are interned: an index in
+// settlementState.tab.names.
+func (tb *orderTables) appendHead(b []byte, o *settlement.Order) []byte {
+	b = appendUvarint(b, uint64(tb.names.of(string(o.Tenant))))
+	b = appendString(b, o.ID)
+	b = appendString(b, o.UserID)
+	b = appendString(b, o.Channel)
+	b = appendUvarint(b, uint64(tb.names.of(string(o.State))))
+	b = appendUvarint(b, uint64(tb.currency(o.Currency)))
+	b = tb.appendAmount(b, o.Subtotal)
+	b = tb.appendAmount(b, o.Discount)
+	b = tb.appendAmount(b, o.Total)
+	b = appendString(b, o.PaymentRef)
+	b = appendBool(b, o.Cleared)
+	b = tb.appendAmount(b, o.Refunded)
+	b = appendString(b, o.Fingerprint)
+	b = tb.appendTime(b, o.PayBy)
+	b = tb.appendTime(b, o.CreatedAt)
+	b = tb.appendTime(b, o.PaidAt)
+	b = tb.appendTime(b, o.CompletedAt)
+	b = tb.appendTime(b, o.UpdatedAt)
+	return appendVarint(b, o.Version)
+}
+
+// appendBody encodes the order's lists.
+func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
+	b = appendList(b, len(o.Lines), o.Lines == nil)
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		b = appendString(b, l.ID)
+		b = appendString(b, l.SKU)
+		b = appendString(b, l.Category)
+		b = appendString(b, l.Merchant)
+		b = tb.appendAmount(b, l.UnitPrice)
+		b = appendVarint(b, int64(l.Quantity))
+		b = tb.appendAmount(b, l.Amount)
+		b = tb.appendAmount(b, l.Discount)
+		b = tb.appendAmount(b, l.Net)
+		b = tb.appendFunding(b, l.Funding)
+		b = appendVarint(b, int64(l.RefundedQty))
+		b = tb.appendAmount(b, l.RefundedAmount)
+	}
+	b = appendList(b, len(o.Discounts), o.Discounts == nil)
+	for i := range o.Discounts {
+		d := &o.Discounts[i]
+		b = appendString(b, d.OfferID)
+		b = appendString(b, d.CouponID)
+		b = appendString(b, d.TemplateID)
+		b = tb.appendAmount(b, d.Amount)
+		b = tb.appendFunding(b, d.Funding)
+		b = appendBool(b, d.Budgeted)
+	}
+	b = appendList(b, len(o.Coupons), o.Coupons == nil)
+	for _, c := range o.Coupons {
+		b = appendString(b, c)
+	}
+	b = appendList(b, len(o.Tenders), o.Tenders == nil)
+	for i := range o.Tenders {
+		t := &o.Tenders[i]
+		b = appendUvarint(b, uint64(tb.names.of(string(t.Kind))))
+		b = appendString(b, t.Account)
+		b = tb.appendAmount(b, t.Amount)
+		b = appendString(b, t.HoldID)
+		b = tb.appendAmount(b, t.Refunded)
+	}
+	if o.Split == nil {
+		b = append(b, 0)
+	} else {
+		b = appendUvarint(b, uint64(tb.split(o.Split))+1)
+	}
+	b = appendList(b, len(o.ClearedUnits), o.ClearedUnits == nil)
+	for _, u := range o.ClearedUnits {
+		b = appendVarint(b, int64(u))
+	}
+	b = appendList(b, len(o.Refunds), o.Refunds == nil)
+	for i := range o.Refunds {
+		rf := &o.Refunds[i]
+		b = appendVarint(b, int64(rf.Seq))
+		b = appendString(b, rf.Key)
+		b = appendList(b, len(rf.Lines), rf.Lines == nil)
+		for _, l := range rf.Lines {
+			b = tb.appendAmount(appendVarint(appendString(b, l.LineID), int64(l.Quantity)), l.Amount)
+		}
+		b = tb.appendAmount(b, rf.Amount)
+		b = appendList(b, len(rf.Tenders), rf.Tenders == nil)
+		for _, a := range rf.Tenders {
+			b = tb.appendAmount(b, a)
+		}
+		b = appendList(b, len(rf.Clawback), rf.Clawback == nil)
+		for _, c := range rf.Clawback {
+			b = tb.appendAmount(appendUvarint(b, uint64(tb.names.of(c.Party))), c.Amount)
+		}
+		b = appendBool(b, rf.AfterClearing)
+		b = appendString(b, rf.Reason)
+		b = tb.appendTime(b, rf.At)
+	}
+	return b
+}
+
+// orderDecoder reads an encoding. The encoding was written by this store,
+// so it is read without checks; a short read would be a bug.
+type orderDecoder struct {
+	b    []byte
+	text string // the strings of the part being read are cut from this copy of it
+	off  int    // of b's start in text
+	e    *encoded
+}
+
+// amountCache lets the orders read from the store share their Amounts
+// (as copies of one stored order always did): an Amount is immutable, and
+// values recur within an order and across orders (prices, fees, zeros,
+// common discounts), while each one decoded anew costs two allocations.
+// It is a fixed table of slots, each holding the last amount decoded
+// into it; reads and writes are atomic, as orders are decoded after the
+// store's lock is given back. A slot another amount took is a miss, never
+// a wrong answer.
+type amountCache [amountSlots]atomic.Pointer[cachedAmount]
+
+const amountSlots = 1024
+
+type cachedAmount struct {
+	coef int64
+	exp  int32
+	cur  int // in settlementState.curs, which only grows
+	a    money.Amount
+}
+
+func (c *amountCache) get(coef int64, exp int32, cur int, curs []money.Currency) money.Amount {
+	h := uint64(coef)*0x9e3779b97f4a7c15 + uint64(exp)*0xbf58476d1ce4e5b9 + uint64(cur)*0x94d049bb133111eb
+	slot := &c[(h^h>>29)%amountSlots]
+	if p := slot.Load(); p != nil && p.coef == coef && p.exp == exp && p.cur == cur {
+		return p.a
+	}
+	p := &cachedAmount{coef: coef, exp: exp, cur: cur, a: money.New(decimal.New(coef, exp), curs[cur])}
+	slot.Store(p)
+	return p.a
+}
+
+func (d *orderDecoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	d.b, d.off = d.b[n:], d.off+n
+	return v
+}
+
+func (d *orderDecoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	d.b, d.off = d.b[n:], d.off+n
+	return v
+}
+
+func (d *orderDecoder) str() string {
+	n := int(d.uvarint())
+	var s string
+	if d.text != "" {
+		s = d.text[d.off : d.off+n]
+	} else {
+		s = string(d.b[:n])
+	}
+	d.b, d.off = d.b[n:], d.off+n
+	return s
+}
+
+// name reads an interned name.
+func (d *orderDecoder) name() string { return d.e.names[d.uvarint()] }
+
+func (d *orderDecoder) boolean() bool {
+	v := d.b[0] != 0
+	d.b, d.off = d.b[1:], d.off+1
+	return v
+}
+
+// list returns a list's length, and false for nil.
+func (d *orderDecoder) list() (int, bool) {
+	n := d.uvarint()
+	return int(n) - 1, n != 0
+}
+
+func (d *orderDecoder) time() time.Time {
+	loc := int32(d.uvarint())
+	if loc == 0 {
+		return time.Time{}
+	}
+	sec := d.varint()
+	return d.e.locs.unpack(memTime{sec: sec, nsec: int32(d.uvarint()), loc: loc})
+}
+
+func (d *orderDecoder) amount() money.Amount {
+	kind := d.b[0]
+	d.b, d.off = d.b[1:], d.off+1
+	switch kind {
+	case 0:
+		return money.Amount{}
+	case 2:
+		coef, _ := new(big.Int).SetString(d.str(), 10)
+		exp := int32(d.varint())
+		return money.New(decimal.NewFromBigInt(coef, exp), d.e.curs[d.uvarint()])
+	}
+	coef, exp := d.varint(), int32(d.varint())
+	return d.e.amounts.get(coef, exp, int(d.uvarint()), d.e.curs)
+}
+
+func (d *orderDecoder) funding(parts *[]settlement.FundingPart) []settlement.FundingPart {
+	n, ok := d.list()
+	if !ok {
+		return nil
+	}
+	if n == 0 {
+		return []settlement.FundingPart{}
+	}
+	start := len(*parts)
+	for range n {
+		*parts = append(*parts, settlement.FundingPart{Party: d.name(), Amount: d.amount()})
+	}
+	return (*parts)[start:len(*parts):len(*parts)]
+}
+
+// id returns the ID of the encoded order (its second field), without
+// copying it.
+func (e *encoded) id() []byte {
+	d := orderDecoder{b: e.head}
+	d.uvarint()
+	n := int(d.uvarint())
+	return d.b[:n]
+}
+
+// decode returns the order e holds, sharing nothing with the store but
+// interned names (immutable strings): the strings of its head are cut
+// from one copy of the head (a caller that keeps the order's ID keeps
+// that small copy), those of its lists from one copy of the body, its
+// funding lists from one backing array.
+func (e *encoded) decode() settlement.Order {
+	d := orderDecoder{b: e.head, text: string(e.head), e: e}
+	var o settlement.Order
+	o.Tenant = storage.TenantID(d.name())
+	// the ID on its own: what a caller most often keeps (a ledger
+	// posting's metadata, a host's index) should not keep the whole head
+	o.ID = strings.Clone(d.str())
+	o.UserID = d.str()
+	o.Channel = d.str()
+	o.State = settlement.OrderState(d.name())
+	o.Currency = e.curs[d.uvarint()]
+	o.Subtotal = d.amount()
+	o.Discount = d.amount()
+	o.Total = d.amount()
+	o.PaymentRef = d.str()
+	o.Cleared = d.boolean()
+	o.Refunded = d.amount()
+	o.Fingerprint = d.str()
+	o.PayBy = d.time()
+	o.CreatedAt = d.time()
+	o.PaidAt = d.time()
+	o.CompletedAt = d.time()
+	o.UpdatedAt = d.time()
+	o.Version = d.varint()
+
+	d.b, d.text, d.off = e.body, string(e.body), 0
+	var parts []settlement.FundingPart
+	if n, ok := d.list(); ok {
+		o.Lines = make([]settlement.OrderLine, n)
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			l.ID, l.SKU, l.Category, l.Merchant = d.str(), d.str(), d.str(), d.str()
+			l.UnitPrice = d.amount()
+			l.Quantity = int(d.varint())
+			l.Amount, l.Discount, l.Net = d.amount(), d.amount(), d.amount()
+			if parts == nil {
+				parts = make([]settlement.FundingPart, 0, 4*n)
+			}
+			l.Funding = d.funding(&parts)
+			l.RefundedQty = int(d.varint())
+			l.RefundedAmount = d.amount()
+		}
+	}
+	if n, ok := d.list(); ok {
+		o.Discounts = make([]settlement.AppliedDiscount, n)
+		for i := range o.Discounts {
+			ad := &o.Discounts[i]
+			ad.OfferID, ad.CouponID, ad.TemplateID = d.str(), d.str(), d.str()
+			ad.Amount = d.amount()
+			ad.Funding = d.funding(&parts)
+			ad.Budgeted = d.boolean()
+		}
+	}
+	if n, ok := d.list(); ok {
+		o.Coupons = make([]string, n)
+		for i := range o.Coupons {
+			o.Coupons[i] = d.str()
+		}
+	}
+	if n, ok := d.list(); ok {
+		o.Tenders = make([]settlement.Tender, n)
+		for i := range o.Tenders {
+			t := &o.Tenders[i]
+			t.Kind = settlement.TenderKind(d.name())
+			t.Account = d.str()
+			t.Amount = d.amount()
+			t.HoldID = d.str()
+			t.Refunded = d.amount()
+		}
+	}
+	if i := d.uvarint(); i > 0 {
+		o.Split = slices.Clone(e.splits[i-1])
+	}
+	if n, ok := d.list(); ok {
+		o.ClearedUnits = make([]int, n)
+		for i := range o.ClearedUnits {
+			o.ClearedUnits[i] = int(d.varint())
+		}
+	}
+	if n, ok := d.list(); ok {
+		o.Refunds = make([]settlement.Refund, n)
+		for i := range o.Refunds {
+			rf := &o.Refunds[i]
+			rf.Seq = int(d.varint())
+			rf.Key = d.str()
+			if n, ok := d.list(); ok {
+				rf.Lines = make([]settlement.RefundLine, n)
+				for j := range rf.Lines {
+					rf.Lines[j] = settlement.RefundLine{LineID: d.str(), Quantity: int(d.varint()), Amount: d.amount()}
+				}
+			}
+			rf.Amount = d.amount()
+			if n, ok := d.list(); ok {
+				rf.Tenders = make([]money.Amount, n)
+				for j := range rf.Tenders {
+					rf.Tenders[j] = d.amount()
+				}
+			}
+			if n, ok := d.list(); ok {
+				rf.Clawback = make([]settlement.PartyAmount, n)
+				for j := range rf.Clawback {
+					rf.Clawback[j] = settlement.PartyAmount{Party: d.name(), Amount: d.amount()}
+				}
+			}
+			rf.AfterClearing = d.boolean()
+			rf.Reason = d.str()
+			rf.At = d.time()
+		}
+	}
+	return o
 }
 
 // OpenHoldIDs implements settlement.Store from the ledger's records (it
