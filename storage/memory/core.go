@@ -34,7 +34,7 @@ type coreState struct {
 	// payloads (text), their (tenant, topic, aggregate type), and the
 	// locations of their times (shared with idempotency records).
 	text    textArena
-	kinds   outboxKinds
+	kinds   interner[outboxKind]
 	tenants names // the tenants of idempotency records
 	locs    locations
 	spare   *txn        // the undo log of do's own transactions, used under the lock only

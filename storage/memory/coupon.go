@@ -916,8 +916,8 @@ func (l *auditLog) entry(r *auditRow, couponID string) coupon.AuditEntry {
 	if r.uuid {
 		strs[0] = string(id[:])
 	}
-	return coupon.AuditEntry{Tenant: storage.TenantID(l.tenants.strs[r.tenant]), EventID: strs[0], CouponID: couponID, TemplateID: l.templates.strs[r.template],
-		UserID: strs[1], Event: coupon.Event(l.events.strs[r.ev]), From: coupon.State(l.states.strs[r.from]), To: coupon.State(l.states.strs[r.to]),
+	return coupon.AuditEntry{Tenant: storage.TenantID(l.tenants.all[r.tenant]), EventID: strs[0], CouponID: couponID, TemplateID: l.templates.all[r.template],
+		UserID: strs[1], Event: coupon.Event(l.events.all[r.ev]), From: coupon.State(l.states.all[r.from]), To: coupon.State(l.states.all[r.to]),
 		Actor: strs[2], Reason: strs[3], OrderID: strs[4], At: l.locs.unpack(r.at)}
 }
 

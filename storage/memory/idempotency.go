@@ -85,8 +85,8 @@ func decodeFingerprint(dst *[sha256.Size]byte, fp string) bool {
 		return false
 	}
 	for i := range dst {
-		hi, ok1 := lowerHexDigit(fp[2*i])
-		lo, ok2 := lowerHexDigit(fp[2*i+1])
+		hi, ok1 := lowerHex(fp[2*i])
+		lo, ok2 := lowerHex(fp[2*i+1])
 		if !ok1 || !ok2 {
 			*dst = [sha256.Size]byte{}
 			return false
@@ -96,22 +96,12 @@ func decodeFingerprint(dst *[sha256.Size]byte, fp string) bool {
 	return true
 }
 
-func lowerHexDigit(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
-}
-
 // record returns row i as a record, with copies of what it keeps.
 func (c *coreState) record(i int32) *storage.IdempotencyRecord {
 	r := c.idem.rows.at(i)
 	rec := &storage.IdempotencyRecord{
-		Tenant:    storage.TenantID(c.tenants.strs[r.tenant]),
-		Operation: c.idem.ops.strs[r.op],
+		Tenant:    storage.TenantID(c.tenants.all[r.tenant]),
+		Operation: c.idem.ops.all[r.op],
 		CreatedAt: c.locs.unpack(r.created),
 		Result:    slices.Clone(*c.idem.results.at(i)),
 	}

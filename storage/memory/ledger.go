@@ -335,7 +335,7 @@ func (lt *ledgerTenant) entryRow(e *entryRef, account, txID string) ledger.Entry
 		txID = string(lt.str(tx, byID))
 	}
 	r := ledger.EntryRow{Seq: lt.entrySeq(e), TxID: txID, Kind: tx.kind, Line: int(e.line()), Account: account,
-		Asset: lt.assets.strs[ln.asset], Balance: e.balance, At: lt.locs.unpack(tx.at)}
+		Asset: lt.assets.all[ln.asset], Balance: e.balance, At: lt.locs.unpack(tx.at)}
 	if e.credit() {
 		r.Other, r.Amount = lt.accs[ln.src].acc.ID, ln.amount
 	} else {
@@ -364,7 +364,7 @@ func (lt *ledgerTenant) readTx(i int32) ledger.TxRow {
 	for k := range r.Lines {
 		ln := lt.lines.at(tx.line0 + int32(k))
 		r.Lines[k] = ledger.LineRow{Source: lt.accs[ln.src].acc.ID, Destination: lt.accs[ln.dst].acc.ID,
-			Asset: lt.assets.strs[ln.asset], Amount: ln.amount, Reversed: lt.reversed(ln), ExpiresAt: lt.expires(ln)}
+			Asset: lt.assets.all[ln.asset], Amount: ln.amount, Reversed: lt.reversed(ln), ExpiresAt: lt.expires(ln)}
 	}
 	if tx.extra {
 		x := lt.extras[i]

@@ -62,31 +62,6 @@ type outboxKind struct {
 	loc     int32
 }
 
-// outboxKinds interns outboxKinds, as names does strings. A kind added is
-// kept on rollback: it names nothing by itself.
-type outboxKinds struct {
-	index map[outboxKind]int32
-	all   []outboxKind
-	last  int32 // the index returned last, tried first: kinds come in runs
-}
-
-func (ks *outboxKinds) of(k outboxKind) int32 {
-	if int(ks.last) < len(ks.all) && ks.all[ks.last] == k {
-		return ks.last
-	}
-	i, ok := ks.index[k]
-	if !ok {
-		if ks.index == nil {
-			ks.index = make(map[outboxKind]int32)
-		}
-		i = int32(len(ks.all))
-		ks.index[k] = i
-		ks.all = append(ks.all, k)
-	}
-	ks.last = i
-	return i
-}
-
 // outboxChunk is the number of rows in one chunk of an outbox partition.
 const outboxChunk = 128
 

@@ -101,7 +101,7 @@ func (r *rewardState) init() {
 }
 
 // str returns an interned name.
-func (r *rewardState) str(i int32) string { return r.names.strs[i] }
+func (r *rewardState) str(i int32) string { return r.names.all[i] }
 
 // hash is the hash of a row's key: a tenant and one or more strings.
 func (r *rewardState) hash(tenant storage.TenantID, parts ...string) uint32 {

@@ -116,7 +116,7 @@ func (u *insertUndo) undo() {
 	row := st.rows.at(int32(n))
 	d := orderDecoder{b: st.text.bytes(row.head, 0, row.headLen)}
 	st.tab.mu.Lock()
-	tenant := storage.TenantID(st.tab.names.strs[d.uvarint()])
+	tenant := storage.TenantID(st.tab.names.all[d.uvarint()])
 	st.tab.mu.Unlock()
 	id := d.str()
 	delete(st.orders, tkey{tenant, id})
@@ -187,7 +187,7 @@ type encoded struct {
 func (st *settlementState) encoded(r *orderRow) encoded {
 	e := encoded{head: st.text.bytes(r.head, 0, r.headLen), body: st.text.bytes(r.body, 0, r.bodyLen), amounts: st.amounts}
 	st.tab.mu.Lock()
-	e.names, e.curs, e.locs, e.splits = st.tab.names.strs, st.tab.curs, st.tab.locs, st.tab.splits
+	e.names, e.curs, e.locs, e.splits = st.tab.names.all, st.tab.curs, st.tab.locs, st.tab.splits
 	st.tab.mu.Unlock()
 	return e
 }

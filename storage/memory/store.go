@@ -414,34 +414,38 @@ func (m memTime) after(t time.Time) bool {
 	return m.sec > sec || (m.sec == sec && int64(m.nsec) > int64(t.Nanosecond()))
 }
 
-// names interns strings that repeat across many records (tenants, topics,
-// asset codes), so that a record holds an index rather than a pointer. A
-// name added is kept on rollback: it names nothing by itself.
-type names struct {
-	index map[string]int32
-	strs  []string
-	last  int32 // the index of returned last, tried first: names come in runs
+// interner numbers values that repeat across many records (tenants,
+// topics, asset codes, outbox kinds), so that a record holds an index
+// rather than a pointer. A value added is kept on rollback: it names
+// nothing by itself.
+type interner[K comparable] struct {
+	index map[K]int32
+	all   []K
+	last  int32 // the index returned last, tried first: values come in runs
 }
 
-func (n *names) of(s string) int32 {
-	if int(n.last) < len(n.strs) && n.strs[n.last] == s {
+// names interns strings.
+type names = interner[string]
+
+func (n *interner[K]) of(k K) int32 {
+	if int(n.last) < len(n.all) && n.all[n.last] == k {
 		return n.last
 	}
-	i, ok := n.index[s]
+	i, ok := n.index[k]
 	if !ok {
 		if n.index == nil {
-			n.index = make(map[string]int32)
+			n.index = make(map[K]int32)
 		}
-		i = int32(len(n.strs))
-		n.index[s] = i
-		n.strs = append(n.strs, s)
+		i = int32(len(n.all))
+		n.index[k] = i
+		n.all = append(n.all, k)
 	}
 	n.last = i
 	return i
 }
 
-// lookup returns the index of s, if it was interned.
-func (n *names) lookup(s string) (int32, bool) {
-	i, ok := n.index[s]
+// lookup returns the index of k, if it was interned.
+func (n *interner[K]) lookup(k K) (int32, bool) {
+	i, ok := n.index[k]
 	return i, ok
 }
