@@ -1,10 +1,10 @@
 package ledger
 
 import (
-	"github.com/rewardkit/rewardkit/internal/jsontext"
 	"strconv"
 	"time"
 
+	"github.com/rewardkit/rewardkit/internal/jsontext"
 	"github.com/rewardkit/rewardkit/storage"
 )
 
@@ -25,16 +25,18 @@ const (
 	AggregateAccount     = "ledger.account"
 )
 
-// txEvent builds the message of a committed transaction, with event ID
-// eventID (txEventPrefix and the ID). The payload is written by hand: it
-// is on the hot path, and every field is a string, an integer or a time.
-// It is appended to buf when buf has room for it (txPayloadSize), else
+// txEvent builds the message of a committed transaction, its payload
 // allocated at its size.
-func txEvent(tenant storage.TenantID, r *TxRow, eventID string, buf []byte) storage.Message {
-	return txEventSized(tenant, r, eventID, buf, txPayloadSize(r))
+func txEvent(tenant storage.TenantID, r *TxRow) storage.Message {
+	return txEventSized(tenant, r, txEventPrefix+r.ID, nil, txPayloadSize(r))
 }
 
-// txEventSized is txEvent given txPayloadSize(r).
+// txEventSized builds the message of a committed transaction, with event
+// ID eventID (txEventPrefix and the ID, which the transfer path cuts from
+// a string of its own, see txIDs). The payload is written by hand: it is
+// on the hot path, and every field is a string, an integer or a time. It
+// is appended to buf when buf has room for size bytes (txPayloadSize(r)),
+// else allocated at that size.
 func txEventSized(tenant storage.TenantID, r *TxRow, eventID string, buf []byte, size int) storage.Message {
 	b := buf
 	if cap(b)-len(b) < size {

@@ -80,7 +80,7 @@ func TestTxEventPayloadMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := txEvent("shop", &tt.row, txEventPrefix+tt.row.ID, nil)
+			ev := txEvent("shop", &tt.row)
 			want := encodingJSON(t, &tt.row)
 			require.True(t, json.Valid(ev.Payload), "%s", ev.Payload)
 			if tt.exact {
@@ -106,7 +106,7 @@ func TestTxPayloadSizeIsExact(t *testing.T) {
 		{ID: "x", Key: "k", Kind: KindReversal, At: at, Reverses: "y", Hold: "h", Lines: []LineRow{
 			{Source: "a", Destination: "b", Asset: "USD", Amount: 10}, {Source: "b", Destination: "a", Asset: "USD", Amount: 100}}},
 	} {
-		ev := txEvent("shop", &r, txEventPrefix+r.ID, nil)
+		ev := txEvent("shop", &r)
 		assert.Equal(t, len(ev.Payload), cap(ev.Payload), "%s", ev.Payload)
 	}
 }
@@ -154,15 +154,15 @@ func TestTxIDsShareOneString(t *testing.T) {
 func TestTxEventAppendsToRoom(t *testing.T) {
 	r := TxRow{ID: "x", Key: "k", Kind: KindTransfer, At: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC),
 		Lines: []LineRow{{Source: "a", Destination: "b", Asset: "POINTS", Amount: 9}}}
-	want := txEvent("shop", &r, "e", nil)
+	want := txEventSized("shop", &r, "e", nil, txPayloadSize(&r))
 	buf := make([]byte, 3, 1024)
-	got := txEvent("shop", &r, "e", buf)
+	got := txEventSized("shop", &r, "e", buf, txPayloadSize(&r))
 	assert.Equal(t, want.Payload, got.Payload)
 	assert.Same(t, &buf[:4][3], &got.Payload[0], "written after buf's bytes, in place")
 	assert.Equal(t, len(got.Payload), cap(got.Payload), "a payload cannot be appended to over the next one")
 
 	short := make([]byte, 0, 4)
-	got = txEvent("shop", &r, "e", short)
+	got = txEventSized("shop", &r, "e", short, txPayloadSize(&r))
 	assert.Equal(t, want.Payload, got.Payload)
 	assert.Equal(t, len(got.Payload), cap(got.Payload))
 }

@@ -134,7 +134,7 @@ func (l *Ledger) expireGroup(ctx context.Context, tenant storage.TenantID, now t
 		sum := sha256.Sum256(kb)
 		row.Key = "ledger.expiry:" + hex.EncodeToString(sum[:16])
 		row.Fingerprint = fingerprint(&row)
-		ev := txEvent(tenant, &row, txEventPrefix+row.ID, nil)
+		ev := txEvent(tenant, &row)
 		row.Event = &ev
 		done, err := l.store.CommitTx(ctx, tenant, []TxRow{row})
 		if errors.Is(err, storage.ErrConflict) || errors.Is(err, ErrInsufficientFunds) {

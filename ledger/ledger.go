@@ -256,12 +256,6 @@ func (b *batch) event(tenant storage.TenantID, row *TxRow, eventID string, ev *s
 // repeated earlier in the batch) returns the first transaction. Errors are
 // those of Transfer.
 func (l *Ledger) Commit(ctx context.Context, tenant storage.TenantID, reqs []TransferRequest) ([]*Transaction, error) {
-	if err := tenant.Validate(); err != nil {
-		return nil, err
-	}
-	if len(reqs) == 0 {
-		return nil, fmt.Errorf("%w: empty batch", ErrInvalidRequest)
-	}
 	out := make([]*Transaction, len(reqs))
 	b := batch{rows: make([]TxRow, 0, len(reqs)), events: make([]storage.Message, len(reqs)), done: make([]Committed, len(reqs))}
 	if n := postingCount(reqs); n > 0 {
@@ -404,7 +398,7 @@ func (l *Ledger) commitInTx(ctx context.Context, tenant storage.TenantID, rows [
 // commitOne stamps row's outbox event and commits it, checking that a
 // replay under its key asked for the same thing.
 func (l *Ledger) commitOne(ctx context.Context, tenant storage.TenantID, row TxRow) (Committed, error) {
-	ev := txEvent(tenant, &row, txEventPrefix+row.ID, nil)
+	ev := txEvent(tenant, &row)
 	row.Event = &ev
 	done, err := l.store.CommitTx(ctx, tenant, []TxRow{row})
 	if err != nil {

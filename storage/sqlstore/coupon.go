@@ -702,7 +702,7 @@ func plainClaim(c *coupon.Coupon, e *coupon.AuditEntry, m *storage.Message) bool
 
 // claimFits reports whether a claim fits claimStatement: outbox and
 // counters are this store, the arguments are ones the portable path
-// would accept (else it reports them), and the coupon, entry and message
+// would accept (else that path reports them), and the coupon, entry and message
 // are one plain claim (plainClaim).
 func (r *CouponStore) claimFits(outbox storage.OutboxStore, counters storage.CounterStore, c *coupon.Coupon, e *coupon.AuditEntry, m *storage.Message,
 	userKey string, perUser int64, stockKey string, stock int64) bool {
@@ -729,14 +729,8 @@ func (call *claimCall) args(d Dialect) []any {
 	if call.stock > 0 {
 		stockHi = call.stock - 1
 	}
-	nullTime := func(t time.Time) any {
-		if t.IsZero() {
-			return nil
-		}
-		return d.timeArg(t)
-	}
 	args := make([]any, 0, 22)
-	args = append(args, string(c.Tenant), c.ID, c.TemplateID, c.UserID, string(c.State), nullTime(c.ValidFrom), nullTime(c.ValidUntil),
+	args = append(args, string(c.Tenant), c.ID, c.TemplateID, c.UserID, string(c.State), d.nullTime(c.ValidFrom), d.nullTime(c.ValidUntil),
 		d.timeArg(c.IssuedAt), c.Version,
 		e.EventID, string(e.Event), string(e.From), e.Actor, e.Reason,
 		m.Topic, m.AggregateType, int16(m.Partition()), payload,

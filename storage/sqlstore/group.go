@@ -23,8 +23,8 @@ import (
 // call's input, and what one call sees is exactly what it would have seen
 // without grouping.
 type groupCommit[K comparable, C, R any] struct {
-	limit int           // lanes per tenant
-	burst int           // lanes per tenant when the queue stalls
+	limit int           // lanes per key
+	burst int           // lanes per key when the queue stalls
 	stall time.Duration // how long the head of the queue waits before it opens a lane
 	mu    sync.Mutex
 	lanes map[K]*groupLane[C, R]
@@ -50,7 +50,7 @@ func newGroupCommit[K comparable, C, R any](limit, burst int, stall time.Duratio
 	return &groupCommit[K, C, R]{limit: limit, burst: max(limit, burst), stall: stall, lanes: make(map[K]*groupLane[C, R])}
 }
 
-// do runs in through send, alone or with other calls of its tenant. send
+// do runs in through send, alone or with other calls of its key. send
 // is called with one or more calls and must set every call's out or
 // alone; it runs with a context that no one caller cancels (each
 // statement is bounded by the session's lock_timeout). do returns the

@@ -1207,10 +1207,14 @@ func (l *ledgerStore) commitFast(ctx context.Context, q querier, tenant storage.
 // general path (a replayed key, a debit that meets open lots) or that
 // failed on a retryable error, having written nothing.
 func (l *ledgerStore) CommitTxDirect(ctx context.Context, tenant storage.TenantID, txs []ledger.TxRow, done []ledger.Committed) (bool, error) {
+	if len(done) != len(txs) {
+		// Refused before anything is written, as the memory adapter does.
+		return false, fmt.Errorf("%w: %d ledger transactions, room for %d outcomes", storage.ErrInvalidArgument, len(txs), len(done))
+	}
 	out, ok, err := l.commitTxDirect(ctx, tenant, txs)
 	if ok {
 		if len(out) != len(done) {
-			return false, fmt.Errorf("sqlstore: %d ledger transactions, room for %d outcomes", len(out), len(done))
+			return false, fmt.Errorf("sqlstore: committed %d of %d ledger transactions", len(out), len(done))
 		}
 		copy(done, out)
 	}
