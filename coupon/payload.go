@@ -1,8 +1,9 @@
 package coupon
 
 import (
-	"github.com/rewardkit/rewardkit/internal/jsontext"
 	"time"
+
+	"github.com/rewardkit/rewardkit/internal/jsontext"
 )
 
 // appendAuditJSON appends e as JSON, byte for byte what encoding/json

@@ -176,8 +176,9 @@ func TestIdempotencyChainsAndRollback(t *testing.T) {
 	// A second row chained under a's hash, as a collision would put it.
 	require.NoError(t, s.do(ctx, func(tx *txn) error {
 		c := &s.core
-		_, h, head := c.findIdem("t", "op", "a")
-		row := idemRow{keyLen: 1, tenant: c.tenants.of("t"), op: c.idem.ops.of("op"), sameHash: head, fpLen: 1}
+		tenant, op := c.tenants.of("t"), c.idem.ops.of("op")
+		_, h, head := c.idemChain(tenant, op, "a")
+		row := idemRow{keyLen: 1, tenant: tenant, op: op, sameHash: head, fpLen: 1}
 		var b []byte
 		row.text, b = c.idem.text.alloc(2)
 		_ = append(b, "bf"...)
@@ -187,7 +188,7 @@ func TestIdempotencyChainsAndRollback(t *testing.T) {
 		tx.onUndoStep(undoEntry{kind: undoIdemClaim})
 		return nil
 	}))
-	i, _, _ := s.core.findIdem("t", "op", "a")
+	i := s.core.findIdem("t", "op", "a")
 	assert.Equal(t, int32(0), i, "found down the chain")
 	p, err := s.ClaimIdempotencyKey(ctx, rec("a"))
 	require.NoError(t, err)
@@ -209,7 +210,7 @@ func TestIdempotencyChainsAndRollback(t *testing.T) {
 	assert.Equal(t, rows, s.core.idem.rows.len())
 	assert.Equal(t, text, len(s.core.idem.text.chunks[0]))
 	assert.Len(t, s.core.idem.heads, 1, "a and its chained row")
-	i, _, _ = s.core.findIdem("t", "op", "c")
+	i = s.core.findIdem("t", "op", "c")
 	assert.Equal(t, int32(-1), i)
 	p, err = s.ClaimIdempotencyKey(ctx, rec("d"))
 	require.NoError(t, err)

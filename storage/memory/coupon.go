@@ -235,7 +235,7 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 				}
 			}
 			tx.onUndo(undo)
-			r.index(tx, c, true)
+			r.index(tx, &c)
 		}
 		return nil
 	})
@@ -349,14 +349,14 @@ func (r *CouponStore) issueClaim(ctx context.Context, outbox storage.OutboxStore
 	return true, userOK, stockOK, nil
 }
 
-// index adds (add) or removes c from the user and order indexes, with undo.
-func (r *CouponStore) index(tx *txn, c coupon.Coupon, add bool) {
+// index adds the new coupon c to the user and order indexes, with undo.
+func (r *CouponStore) index(tx *txn, c *coupon.Coupon) {
 	st := r.st()
 	if c.UserID != "" {
-		indexID(tx, st.byUser, &st.ids, tkey{c.Tenant, c.UserID}, c.ID, add)
+		indexID(tx, st.byUser, &st.ids, tkey{c.Tenant, c.UserID}, c.ID, true)
 	}
 	if c.OrderID != "" {
-		indexID(tx, st.byOrder, &st.ids, tkey{c.Tenant, c.OrderID}, c.ID, add)
+		indexID(tx, st.byOrder, &st.ids, tkey{c.Tenant, c.OrderID}, c.ID, true)
 	}
 }
 
@@ -463,24 +463,35 @@ func (r *CouponStore) UpdateCoupon(ctx context.Context, c coupon.Coupon, prevSta
 		return err
 	}
 	return r.s.do(ctx, func(tx *txn) error {
-		st := r.st()
-		k := tkey{c.Tenant, c.ID}
-		row, ok := st.coupon(k)
-		if !ok {
-			return fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
+		row, err := r.st().writable(&c, prevState, prevVersion)
+		if err != nil {
+			return err
 		}
-		old := *row
-		if old.State != prevState || old.Version != prevVersion {
-			return fmt.Errorf("%w: coupon %s is %s v%d, not %s v%d", storage.ErrConflict, c.ID, old.State, old.Version, prevState, prevVersion)
-		}
-		if old.Code != c.Code {
-			return fmt.Errorf("%w: a coupon's code cannot change", storage.ErrInvalidArgument)
-		}
+		old := row.c
 		r.reindex(tx, &old, &c)
-		*row = c
-		tx.onUndo(func() { *row = old })
+		row.c = c
+		tx.onUndo(func() { row.c = old })
 		return nil
 	})
+}
+
+// writable returns the row of the stored coupon that c may be written
+// over: the one with c's ID, still in prevState at prevVersion, with c's
+// code. Errors: storage.ErrNotFound, storage.ErrConflict,
+// storage.ErrInvalidArgument (a changed code).
+func (st *couponState) writable(c *coupon.Coupon, prevState coupon.State, prevVersion int64) (*couponRow, error) {
+	i, ok := st.coupons[tkey{c.Tenant, c.ID}]
+	if !ok {
+		return nil, fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
+	}
+	row := st.rows.row(i)
+	if row.c.State != prevState || row.c.Version != prevVersion {
+		return nil, fmt.Errorf("%w: coupon %s is %s v%d, not %s v%d", storage.ErrConflict, c.ID, row.c.State, row.c.Version, prevState, prevVersion)
+	}
+	if row.c.Code != c.Code {
+		return nil, fmt.Errorf("%w: a coupon's code cannot change", storage.ErrInvalidArgument)
+	}
+	return row, nil
 }
 
 // WriteTransition is package coupon's fast path for one lifecycle
@@ -504,16 +515,9 @@ func (r *CouponStore) WriteTransition(ctx context.Context, outbox storage.Outbox
 	}
 	err = r.s.do(ctx, func(tx *txn) error {
 		st := r.st()
-		i, ok := st.coupons[tkey{c.Tenant, c.ID}]
-		if !ok {
-			return fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
-		}
-		row := st.rows.row(i)
-		if row.c.State != prevState || row.c.Version != prevVersion {
-			return fmt.Errorf("%w: coupon %s is %s v%d, not %s v%d", storage.ErrConflict, c.ID, row.c.State, row.c.Version, prevState, prevVersion)
-		}
-		if row.c.Code != c.Code {
-			return fmt.Errorf("%w: a coupon's code cannot change", storage.ErrInvalidArgument)
+		row, err := st.writable(&c, prevState, prevVersion)
+		if err != nil {
+			return err
 		}
 		updated = true
 		// the outbox first: it is the one write that can still fail (a

@@ -51,25 +51,32 @@ func (c *coreState) idemHash(tenant, op int32, key string) uint32 {
 }
 
 // findIdem returns the index of the record of (tenant, operation, key),
-// or -1, with the hash of the three and the head of its chain (-1: none).
-// Names never interned have no records and no hash.
-func (c *coreState) findIdem(tenant storage.TenantID, operation, key string) (i int32, h uint32, head int32) {
+// or -1. Names never interned have no records.
+func (c *coreState) findIdem(tenant storage.TenantID, operation, key string) int32 {
 	t, ok := c.tenants.lookup(string(tenant))
 	if !ok {
-		return -1, 0, -1
+		return -1
 	}
 	op, ok := c.idem.ops.lookup(operation)
 	if !ok {
-		return -1, 0, -1
+		return -1
 	}
-	h = c.idemHash(t, op, key)
-	head, ok = c.idem.heads[h]
+	i, _, _ := c.idemChain(t, op, key)
+	return i
+}
+
+// idemChain returns the index of the record of the interned (tenant, op)
+// and key, or -1, with the hash of the three and the head of its chain
+// (-1: none).
+func (c *coreState) idemChain(tenant, op int32, key string) (i int32, h uint32, head int32) {
+	h = c.idemHash(tenant, op, key)
+	head, ok := c.idem.heads[h]
 	if !ok {
 		return -1, h, -1
 	}
 	for i := head; i >= 0; {
 		r := c.idem.rows.at(i)
-		if r.tenant == t && r.op == op && string(c.idem.text.bytes(r.text, 0, r.keyLen)) == key {
+		if r.tenant == tenant && r.op == op && string(c.idem.text.bytes(r.text, 0, r.keyLen)) == key {
 			return i, h, head
 		}
 		i = r.sameHash
@@ -145,18 +152,10 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec storage.Idempotency
 		// Names interned here stay on rollback: they name nothing by
 		// themselves.
 		tenant, op := c.tenants.of(string(rec.Tenant)), c.idem.ops.of(rec.Operation)
-		h := c.idemHash(tenant, op, rec.Key)
-		head, ok := c.idem.heads[h]
-		if !ok {
-			head = -1
-		}
-		for i := head; i >= 0; {
-			r := c.idem.rows.at(i)
-			if r.tenant == tenant && r.op == op && string(c.idem.text.bytes(r.text, 0, r.keyLen)) == rec.Key {
-				prior = c.record(i)
-				return nil
-			}
-			i = r.sameHash
+		i, h, head := c.idemChain(tenant, op, rec.Key)
+		if i >= 0 {
+			prior = c.record(i)
+			return nil
 		}
 		row := idemRow{keyLen: int32(len(rec.Key)), tenant: tenant, op: op, sameHash: head, created: c.locs.pack(rec.CreatedAt)}
 		n := len(rec.Key)
@@ -172,7 +171,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec storage.Idempotency
 		if row.fpLen >= 0 {
 			_ = append(b, rec.Fingerprint...)
 		}
-		i := c.idem.rows.push(row)
+		i = c.idem.rows.push(row)
 		c.idem.results.push(nil)
 		c.idem.heads[h] = i
 		t.onUndoStep(undoEntry{kind: undoIdemClaim})
@@ -186,7 +185,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec storage.Idempotency
 // hands the result over).
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, tenant storage.TenantID, operation, key string, result []byte) error {
 	return s.do(ctx, func(t *txn) error {
-		i, _, _ := s.core.findIdem(tenant, operation, key)
+		i := s.core.findIdem(tenant, operation, key)
 		if i < 0 {
 			return fmt.Errorf("%w: idempotency key %s/%s", storage.ErrNotFound, operation, key)
 		}

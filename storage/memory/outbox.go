@@ -26,7 +26,7 @@ type outboxLoc struct{ part, i int32 }
 
 // outboxRow is a stored message, without pointers: the outbox keeps every
 // message, published or not, so its rows are the bulk of a busy store,
-// and rows the collector need not scan cost nothing to keep.
+// and the collector need not scan rows that hold no pointers.
 //
 // A row keeps its bytes in coreState.text: the payload, then those of
 // its IDs that cannot be found in what is already kept. Messages tend to
@@ -267,23 +267,20 @@ func (s *Store) AppendOutbox(ctx context.Context, msgs ...storage.Message) error
 			return err
 		}
 	}
-	return s.do(ctx, func(t *txn) error { return s.appendOutbox(t, msgs) })
-}
-
-// appendOutbox appends validated messages inside the open transaction t.
-func (s *Store) appendOutbox(t *txn, msgs []storage.Message) error {
-	for i := range msgs {
-		if err := s.appendOutboxOwned(t, &msgs[i]); err != nil {
-			return err
+	return s.do(ctx, func(t *txn) error {
+		for i := range msgs {
+			if err := s.appendOutboxOwned(t, &msgs[i]); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // appendOutboxOwned appends one validated message inside the open
-// transaction t. The outbox copies what it keeps (see outboxRow), so the
-// caller may hand over a payload it will not change, or one it will: the
-// name stays from when the payload was kept as is. m is not changed.
+// transaction t. The outbox copies the bytes it keeps (see outboxRow):
+// m and its payload stay the caller's, unchanged. (Despite the name, it
+// no longer takes ownership of the payload; it once kept it as is.)
 func (s *Store) appendOutboxOwned(t *txn, m *storage.Message) error {
 	prior, h, head := s.core.findEvent(m.EventID)
 	if prior != nil {
