@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/google/uuid"
+
 	"github.com/rewardkit/rewardkit/coupon"
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -928,26 +930,19 @@ func (l *auditLog) entry(r *auditRow, couponID string) coupon.AuditEntry {
 // parseUUID reads s into id when s is a UUID in its canonical text form,
 // lower case (formatUUID gives it back byte for byte).
 func parseUUID(id *[16]byte, s string) bool {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+	u, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
 		return false
 	}
-	j := 0
-	for i := 0; i < 36; i += 2 {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i--
-			continue
-		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		id[j] = hi<<4 | lo
-		j++
+	var text [36]byte
+	if formatUUID(&text, u[:]); string(text[:]) != s { // upper case, say
+		return false
 	}
-	return j == 16
+	*id = u
+	return true
 }
 
+// lowerHex is the value of a lower-case hex digit.
 func lowerHex(c byte) (byte, bool) {
 	switch {
 	case c >= '0' && c <= '9':
