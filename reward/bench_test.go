@@ -10,56 +10,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/reward"
-	"github.com/rewardkit/rewardkit/rules"
+	"github.com/rewardkit/rewardkit/reward/rewardtest"
 	"github.com/rewardkit/rewardkit/storage/memory"
 )
-
-// benchCampaigns returns ten active campaigns over order events: counts,
-// amounts, products, a ranking, each with a few eligibility rules.
-func benchCampaigns(tb testing.TB) []reward.Campaign {
-	minAmount, err := rules.MinOrderAmount(money.MustParse("5", money.USD)).Definition("min-amount")
-	require.NoError(tb, err)
-	region, err := rules.RegionIn("north", "east", "south").Definition("region")
-	require.NoError(tb, err)
-	channel, err := rules.ChannelIn("app", "web").Definition("channel")
-	require.NoError(tb, err)
-	var out []reward.Campaign
-	for i := range 10 {
-		c := reward.Campaign{ID: fmt.Sprintf("bench-%02d", i), Kind: reward.Challenge, Status: reward.StatusActive,
-			Start: t0, End: t0.AddDate(1, 0, 0), EventTypes: []reward.EventType{reward.OrderInstalled},
-			Participant: reward.ParticipantUser, Clawback: reward.ClawbackOnReverse,
-			Rules: []rules.Definition{minAmount, region, channel},
-			Tiers: []reward.Tier{{Target: 5, Award: points(10)}, {Target: 50, Award: points(100)}}}
-		switch i % 4 {
-		case 0:
-			c.Indicator = reward.Indicator{Strategy: reward.OrderCount}
-		case 1:
-			c.Indicator = reward.Indicator{Strategy: reward.OrderAmount, Currency: "USD"}
-			c.Tiers = []reward.Tier{{Target: 100_00, Award: points(10)}, {Target: 1000_00, Award: points(100)}}
-		case 2:
-			c.Indicator = reward.Indicator{Strategy: reward.ProductQuantity, CategoryWeights: map[string]int64{"phone": 2, "case": 1}}
-			c.Participant = reward.ParticipantShop
-		case 3:
-			c.Kind, c.Tiers, c.TopN = reward.Ranking, nil, 100
-			c.Indicator = reward.Indicator{Strategy: reward.OrderCount}
-			c.Participant = reward.ParticipantTeam
-		}
-		out = append(out, c)
-	}
-	return out
-}
 
 func benchEvents(n int) []reward.Event {
 	rng := rand.New(rand.NewPCG(1, 2))
 	evs := make([]reward.Event, n)
 	for i := range evs {
 		u := rng.IntN(5000)
-		evs[i] = reward.Event{ID: fmt.Sprintf("e-%d", i), Type: reward.OrderInstalled, Time: t0.Add(time.Duration(i) * time.Second),
-			UserID: fmt.Sprintf("u%d", u), ShopID: fmt.Sprintf("shop%d", u%100), TeamID: fmt.Sprintf("team%d", u%20),
-			Region: "north", Channel: "app", Amount: money.FromMinor(1000+rng.Int64N(10000), money.USD),
-			Lines: []reward.Line{{SKU: "sku-1", Category: "phone", Quantity: 1}, {SKU: "sku-9", Category: "case", Quantity: 2}}}
+		evs[i] = rewardtest.OrderEvent(t0, int64(i), u, 1000+rng.Int64N(10000))
 	}
 	return evs
 }
@@ -71,7 +32,7 @@ func BenchmarkHandle(b *testing.B) {
 	s := memory.MustNew()
 	eng, err := reward.New(reward.Config{Store: s.Rewards(), Tx: s, Awarder: &reward.Recorder{}})
 	require.NoError(b, err)
-	for _, c := range benchCampaigns(b) {
+	for _, c := range rewardtest.BenchCampaigns(b, t0) {
 		_, err := eng.PutCampaign(ctx, tenant, c)
 		require.NoError(b, err)
 	}

@@ -140,11 +140,7 @@ func (o *Outcome) AppendJSON(b []byte) ([]byte, error) {
 			b = append(b, `{"campaign":`...)
 			b = appendJSONString(b, o.Skipped[i].Campaign)
 			b = append(b, `,"reasons":`...)
-			if o.Skipped[i].Reasons == nil {
-				b = append(b, "null"...)
-			} else {
-				b = appendJSONStrings(b, o.Skipped[i].Reasons)
-			}
+			b = appendJSONStrings(b, o.Skipped[i].Reasons)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -300,7 +296,11 @@ func appendJSONField(b []byte, key, s string) []byte {
 	return appendJSONString(b, s)
 }
 
+// appendJSONStrings writes ss as json.Marshal does: null when ss is nil.
 func appendJSONStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
 	b = append(b, '[')
 	for i, s := range ss {
 		if i > 0 {

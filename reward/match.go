@@ -118,15 +118,10 @@ func (k *periodKeys) of(p Period, t time.Time) string {
 }
 
 // flowOf computes the flow of forward event ev for participant in c by
-// the campaign's strategy, or the reason it contributes nothing. keys,
-// when not nil, caches the period keys of ev's time.
+// the campaign's strategy, or the reason it contributes nothing. keys
+// caches the period keys of ev's time across the campaigns of one event.
 func flowOf(c *Campaign, ev *Event, participant string, keys *periodKeys) (Flow, []string) {
-	f := Flow{Campaign: c.ID, Participant: participant}
-	if keys != nil {
-		f.Period = keys.of(c.period(), ev.Time)
-	} else {
-		f.Period = c.period().Key(ev.Time)
-	}
+	f := Flow{Campaign: c.ID, Participant: participant, Period: keys.of(c.period(), ev.Time)}
 	switch c.Indicator.Strategy {
 	case OrderCount:
 		f.Delta = 1
@@ -228,6 +223,7 @@ func (e *Engine) Explain(ctx context.Context, tenant storage.TenantID, ev Event)
 		return []Verdict{{Reasons: []string{fmt.Sprintf("no active campaign listens to %s events", ev.Type)}}}, nil
 	}
 	f := ev.facts()
+	var periods periodKeys
 	out := make([]Verdict, 0, len(camps))
 	for i := range camps {
 		c := &camps[i]
@@ -237,7 +233,7 @@ func (e *Engine) Explain(ctx context.Context, tenant storage.TenantID, ev Event)
 		}
 		v := Verdict{Campaign: c.ID, Participant: p, Reasons: reasons}
 		if len(reasons) == 0 {
-			flow, why := flowOf(c, &ev, p, nil)
+			flow, why := flowOf(c, &ev, p, &periods)
 			v.Reasons, v.Delta, v.Counts = why, flow.Delta, len(why) == 0
 		}
 		out = append(out, v)

@@ -73,11 +73,7 @@ func (o *Outcome) appendResult(b []byte) ([]byte, error) {
 			b = append(b, '[')
 			b = appendJSONString(b, o.Skipped[i].Campaign)
 			b = append(b, ',')
-			if o.Skipped[i].Reasons == nil {
-				b = append(b, "null"...)
-			} else {
-				b = appendJSONStrings(b, o.Skipped[i].Reasons)
-			}
+			b = appendJSONStrings(b, o.Skipped[i].Reasons)
 			b = append(b, ']')
 		}
 		b = append(b, ']')

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rewardkit/rewardkit/money"
@@ -286,7 +287,7 @@ func (r *rewardState) reindex(tenant storage.TenantID) {
 			ids = append(ids, k)
 		}
 	}
-	slices.SortFunc(ids, func(a, b rwCampKey) int { return rwCmpString(a.id, b.id) })
+	slices.SortFunc(ids, func(a, b rwCampKey) int { return strings.Compare(a.id, b.id) })
 	for _, k := range ids {
 		c := r.campaigns[k]
 		for _, t := range c.EventTypes {
@@ -1043,16 +1044,6 @@ func (r *RewardStore) Grants(ctx context.Context, tenant storage.TenantID, campa
 	return out, err
 }
 
-func rwCmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // rwBoard is one campaign period's progress: rows by participant plus an
 // ordered index in rank order (reward.CompareStanding), kept as a list of
 // sorted blocks of compact entries so that a top-N read and a rank are
@@ -1198,7 +1189,7 @@ func (b *rwBoard) compare(x, y rwEntry) int {
 	case x.row == y.row:
 		return 0
 	}
-	return rwCmpString(b.rows[x.row].participant, b.rows[y.row].participant)
+	return strings.Compare(b.rows[x.row].participant, b.rows[y.row].participant)
 }
 
 const rwBlock = 128
@@ -1346,7 +1337,7 @@ func (r *RewardStore) Members(ctx context.Context, tenant storage.TenantID, afte
 				out = append(out, m.rec)
 			}
 		}
-		slices.SortFunc(out, func(a, b reward.MemberRecord) int { return rwCmpString(a.ID, b.ID) })
+		slices.SortFunc(out, func(a, b reward.MemberRecord) int { return strings.Compare(a.ID, b.ID) })
 		if len(out) > limit {
 			out = out[:limit]
 		}

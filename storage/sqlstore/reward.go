@@ -40,6 +40,9 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 		lock = " FOR UPDATE"
 	}
 	const grantCols = "period, participant, slot, award, status, seq, ref, event_id, at"
+	// A grant row as ClaimGrant writes it (a fresh insert or an upsert).
+	grantRow := []string{"tenant", "campaign", "period", "participant", "slot", "award", "status", "seq", "ref", "event_id", "at"}
+	grantKey := []string{"tenant", "campaign", "period", "participant", "slot"}
 	return rewardQueries{
 		insertCampaign: d.rebind(d.insertIgnore(c, []string{"tenant", "id", "status", "version", "body"}, []string{"tenant", "id"})),
 		updateCampaign: d.rebind("UPDATE " + c + " SET status = ?, version = ?, body = ? WHERE tenant = ? AND id = ? AND version = ?"),
@@ -60,9 +63,8 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 		parked:      d.rebind("SELECT body FROM " + pk + " WHERE tenant = ? AND forward_id = ? ORDER BY reverse_id"),
 		unpark:      d.rebind("DELETE FROM " + pk + " WHERE tenant = ? AND forward_id = ?"),
 
-		addProgress: d.rebind(d.upsert(pr, []string{"tenant", "campaign", "period", "participant", "value", "reached_at"},
-			[]string{"tenant", "campaign", "period", "participant"}, progressSet(pr), "")),
-		progress: d.rebind("SELECT value, reached_at FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND participant = ?"),
+		addProgress: d.rebind(progressUpsert(d, pr)),
+		progress:    d.rebind("SELECT value, reached_at FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND participant = ?"),
 		list: d.rebind("SELECT participant, value, reached_at FROM " + pr +
 			" WHERE tenant = ? AND campaign = ? AND period = ? AND participant > ? ORDER BY participant LIMIT ?"),
 		board: d.rebind("SELECT participant, value, reached_at FROM " + pr +
@@ -73,10 +75,8 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 			" + (SELECT COUNT(*) FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND value = ? AND reached_at < ?)" +
 			" + (SELECT COUNT(*) FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND value = ? AND reached_at = ? AND participant < ?)"),
 
-		insertGrant: d.rebind(d.insertIgnore(g, []string{"tenant", "campaign", "period", "participant", "slot", "award", "status", "seq", "ref", "event_id", "at"},
-			[]string{"tenant", "campaign", "period", "participant", "slot"})),
-		claimGrant: d.rebind(d.upsert(g, []string{"tenant", "campaign", "period", "participant", "slot", "award", "status", "seq", "ref", "event_id", "at"},
-			[]string{"tenant", "campaign", "period", "participant", "slot"},
+		insertGrant: d.rebind(d.insertIgnore(g, grantRow, grantKey)),
+		claimGrant: d.rebind(d.upsert(g, grantRow, grantKey,
 			"award = excluded.award, status = excluded.status, seq = "+g+".seq + 1, ref = '', event_id = excluded.event_id, at = excluded.at",
 			g+".status <> 'awarded'")),
 		grant: d.rebind("SELECT " + grantCols + " FROM " + g + " WHERE tenant = ? AND campaign = ? AND period = ? AND participant = ? AND slot = ?"),
@@ -88,10 +88,12 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 	}
 }
 
-// progressSet is the update of a progress upsert: add the value, keep the
-// later ReachedAt.
-func progressSet(pr string) string {
-	return "value = " + pr + ".value + excluded.value, reached_at = CASE WHEN excluded.reached_at > " + pr + ".reached_at THEN excluded.reached_at ELSE " + pr + ".reached_at END"
+// progressUpsert is the one-row upsert of a progress change into table
+// pr, not yet rebound: add the value, keep the later ReachedAt.
+func progressUpsert(d Dialect, pr string) string {
+	return d.upsert(pr, []string{"tenant", "campaign", "period", "participant", "value", "reached_at"},
+		[]string{"tenant", "campaign", "period", "participant"},
+		"value = "+pr+".value + excluded.value, reached_at = CASE WHEN excluded.reached_at > "+pr+".reached_at THEN excluded.reached_at ELSE "+pr+".reached_at END", "")
 }
 
 // RewardStore is the Store's implementation of reward.Store; get it with
@@ -414,8 +416,7 @@ func (r *RewardStore) progressBatch(n int) progressBatch {
 	// builds the ON CONFLICT clause, whose syntax PostgreSQL and SQLite
 	// share for one row or many.
 	one, rows := valueRows(1, 6), valueRows(n, 6)
-	upsert := strings.Replace(r.s.dialect.upsert(pr, []string{"tenant", "campaign", "period", "participant", "value", "reached_at"},
-		[]string{"tenant", "campaign", "period", "participant"}, progressSet(pr), ""), "VALUES "+one, "VALUES "+rows, 1)
+	upsert := strings.Replace(progressUpsert(r.s.dialect, pr), "VALUES "+one, "VALUES "+rows, 1)
 	if !strings.Contains(upsert, "VALUES "+rows) {
 		// A dialect whose upsert is shaped otherwise: one row at a time.
 		b := progressBatch{}

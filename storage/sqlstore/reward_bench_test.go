@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
@@ -11,9 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/reward"
-	"github.com/rewardkit/rewardkit/rules"
+	"github.com/rewardkit/rewardkit/reward/rewardtest"
 	"github.com/rewardkit/rewardkit/storage/sqlstore"
 )
 
@@ -51,8 +49,8 @@ func BenchmarkRewardLeaderboard(b *testing.B) {
 
 // BenchmarkRewardHandlePostgres handles distinct order events from 16
 // goroutines over 16 connections, with ten active campaigns listening
-// (the campaigns of reward's BenchmarkHandle: counts, amounts, weighted
-// quantities and a team ranking, three eligibility rules each).
+// (rewardtest.BenchCampaigns, as reward's BenchmarkHandle: counts,
+// amounts, weighted quantities and a team ranking, three rules each).
 func BenchmarkRewardHandlePostgres(b *testing.B) {
 	ctx := context.Background()
 	pg := backendNamed("postgres")
@@ -60,7 +58,7 @@ func BenchmarkRewardHandlePostgres(b *testing.B) {
 	eng, err := reward.New(reward.Config{Store: s.Rewards(), Tx: s, Awarder: &reward.Recorder{}})
 	require.NoError(b, err)
 	t0 := time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)
-	for _, c := range benchRewardCampaigns(b, t0) {
+	for _, c := range rewardtest.BenchCampaigns(b, t0) {
 		_, err := eng.PutCampaign(ctx, tenantA, c)
 		require.NoError(b, err)
 	}
@@ -81,51 +79,11 @@ func BenchmarkRewardHandlePostgres(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
 
-func benchRewardCampaigns(tb testing.TB, t0 time.Time) []reward.Campaign {
-	minAmount, err := rules.MinOrderAmount(money.MustParse("5", money.USD)).Definition("min-amount")
-	require.NoError(tb, err)
-	region, err := rules.RegionIn("north", "east", "south").Definition("region")
-	require.NoError(tb, err)
-	channel, err := rules.ChannelIn("app", "web").Definition("channel")
-	require.NoError(tb, err)
-	points := func(n int64) reward.Award {
-		return reward.Award{Kind: reward.AwardPoints, Amount: money.FromMinor(n, money.MustCurrency("POINTS", 0))}
-	}
-	var out []reward.Campaign
-	for i := range 10 {
-		c := reward.Campaign{ID: fmt.Sprintf("bench-%02d", i), Kind: reward.Challenge, Status: reward.StatusActive,
-			Start: t0, End: t0.AddDate(1, 0, 0), EventTypes: []reward.EventType{reward.OrderInstalled},
-			Participant: reward.ParticipantUser, Clawback: reward.ClawbackOnReverse,
-			Rules: []rules.Definition{minAmount, region, channel},
-			Tiers: []reward.Tier{{Target: 5, Award: points(10)}, {Target: 50, Award: points(100)}}}
-		switch i % 4 {
-		case 0:
-			c.Indicator = reward.Indicator{Strategy: reward.OrderCount}
-		case 1:
-			c.Indicator = reward.Indicator{Strategy: reward.OrderAmount, Currency: "USD"}
-			c.Tiers = []reward.Tier{{Target: 100_00, Award: points(10)}, {Target: 1000_00, Award: points(100)}}
-		case 2:
-			c.Indicator = reward.Indicator{Strategy: reward.ProductQuantity, CategoryWeights: map[string]int64{"phone": 2, "case": 1}}
-			c.Participant = reward.ParticipantShop
-		case 3:
-			c.Kind, c.Tiers, c.TopN = reward.Ranking, nil, 100
-			c.Indicator = reward.Indicator{Strategy: reward.OrderCount}
-			c.Participant = reward.ParticipantTeam
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// benchRewardEvent is the i-th event: one of 5,000 users, 100 shops and
-// 20 teams, a random amount, two lines.
+// benchRewardEvent is the i-th event: one of 5,000 users, a random amount.
 func benchRewardEvent(t0 time.Time, i int64) reward.Event {
 	rng := rand.New(rand.NewPCG(uint64(i), 2))
 	u := rng.IntN(5000)
-	return reward.Event{ID: fmt.Sprintf("e-%d", i), Type: reward.OrderInstalled, Time: t0.Add(time.Duration(i) * time.Second),
-		UserID: fmt.Sprintf("u%d", u), ShopID: fmt.Sprintf("shop%d", u%100), TeamID: fmt.Sprintf("team%d", u%20),
-		Region: "north", Channel: "app", Amount: money.FromMinor(1000+rng.Int64N(10000), money.USD),
-		Lines: []reward.Line{{SKU: "sku-1", Category: "phone", Quantity: 1}, {SKU: "sku-9", Category: "case", Quantity: 2}}}
+	return rewardtest.OrderEvent(t0, i, u, 1000+rng.Int64N(10000))
 }
 
 // AddProgressBatch (one statement for many rows, or one per change when a
