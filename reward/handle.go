@@ -3,8 +3,6 @@ package reward
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -170,10 +168,7 @@ func (h *handling) fingerprint() error {
 		return fmt.Errorf("%w: fingerprint: %w", storage.ErrInvalidArgument, err)
 	}
 	h.buf = b
-	sum := sha256.Sum256(b)
-	var x [2 * sha256.Size]byte
-	hex.Encode(x[:], sum[:])
-	h.fp = string(x[:])
+	h.fp = storage.FingerprintJSON(b)
 	return nil
 }
 

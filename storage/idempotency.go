@@ -64,10 +64,17 @@ func Fingerprint(payload any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: fingerprint: %w", ErrInvalidArgument, err)
 	}
+	return FingerprintJSON(b), nil
+}
+
+// FingerprintJSON is the fingerprint of a payload already encoded as
+// Fingerprint encodes it (canonical JSON), for callers that encode into
+// a buffer of their own.
+func FingerprintJSON(b []byte) string {
 	sum := sha256.Sum256(b)
 	var h [2 * sha256.Size]byte
 	hex.Encode(h[:], sum[:])
-	return string(h[:]), nil
+	return string(h[:])
 }
 
 // Idempotent runs fn at most once per (tenant, operation, key) inside one
