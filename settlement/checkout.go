@@ -259,15 +259,9 @@ func (s *Service) CreateOrder(ctx context.Context, req CreateRequest) (Order, er
 	cardsFirst := len(o.Tenders) > 1
 	checked := false
 	if cardsFirst {
-		prior, err := s.store.Order(ctx, req.Tenant, req.OrderID)
-		if err == nil {
-			if prior.Fingerprint != o.Fingerprint {
-				return Order{}, fmt.Errorf("%w: order %s", ErrOrderMismatch, req.OrderID)
-			}
-			return prior, nil
-		}
-		if !errors.Is(err, storage.ErrNotFound) {
-			return Order{}, err
+		prior, found, err := s.priorOrder(ctx, &o)
+		if found || err != nil {
+			return prior, err
 		}
 		checked = true // the read saw no order
 	}
@@ -337,15 +331,9 @@ func (c *creation) run(ctx context.Context) error {
 			return err
 		}
 	} else if !c.checked {
-		prior, err := s.store.Order(ctx, o.Tenant, o.ID)
-		if err == nil {
-			if prior.Fingerprint != o.Fingerprint {
-				return fmt.Errorf("%w: order %s", ErrOrderMismatch, o.ID)
-			}
+		prior, found, err := s.priorOrder(ctx, &o)
+		if found || err != nil {
 			c.out = prior
-			return nil
-		}
-		if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 	}
@@ -407,17 +395,29 @@ func (c *creation) run(ctx context.Context) error {
 // conflict (the transaction re-runs) when the order is not to be seen
 // yet.
 func (s *Service) replayOrder(ctx context.Context, o *Order) (Order, error) {
-	prior, err := s.store.Order(ctx, o.Tenant, o.ID)
-	if errors.Is(err, storage.ErrNotFound) {
+	prior, found, err := s.priorOrder(ctx, o)
+	if !found && err == nil {
 		return Order{}, fmt.Errorf("%w: order %s created concurrently", storage.ErrConflict, o.ID)
 	}
+	return prior, err
+}
+
+// priorOrder reads the stored order with o's ID: found is false (and err
+// nil) when there is none; the stored order when o's request created it
+// (the same fingerprint); ErrOrderMismatch when another request did; or
+// the Store's error.
+func (s *Service) priorOrder(ctx context.Context, o *Order) (prior Order, found bool, err error) {
+	prior, err = s.store.Order(ctx, o.Tenant, o.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Order{}, false, nil
+	}
 	if err != nil {
-		return Order{}, err
+		return Order{}, false, err
 	}
 	if prior.Fingerprint != o.Fingerprint {
-		return Order{}, fmt.Errorf("%w: order %s", ErrOrderMismatch, o.ID)
+		return Order{}, true, fmt.Errorf("%w: order %s", ErrOrderMismatch, o.ID)
 	}
-	return prior, nil
+	return prior, true, nil
 }
 
 // newOrder validates the request and prices it into a CREATED order

@@ -1,8 +1,6 @@
 package settlement
 
 import (
-	"fmt"
-
 	"github.com/rewardkit/rewardkit/money"
 )
 
@@ -40,19 +38,7 @@ func (e *engine) fillOrder(o *Order, offers []Offer) {
 				acc.add(slot, p, part)
 				return
 			}
-			var split []int64
-			if len(po.weights) <= len(splitBuf) {
-				split = splitBuf[:len(po.weights)]
-				if err := allocInto(split, part, po.weights); err != nil { // cannot happen: the ratios sum to 1
-					panic(fmt.Sprintf("settlement: funding split: %v", err))
-				}
-			} else {
-				var err error
-				if split, err = money.AllocateMinor(part, po.weights); err != nil {
-					panic(fmt.Sprintf("settlement: funding split: %v", err))
-				}
-			}
-			for x, v := range split {
+			for x, v := range fundingSplit(splitBuf[:], part, po.weights) {
 				p := e.party(po.parties[x], i)
 				acc.add(dslot, p, v)
 				acc.add(slot, p, v)

@@ -2,10 +2,10 @@ package settlement
 
 import (
 	"encoding/json"
-	"github.com/rewardkit/rewardkit/internal/jsontext"
 	"strconv"
 	"time"
 
+	"github.com/rewardkit/rewardkit/internal/jsontext"
 	"github.com/rewardkit/rewardkit/money"
 )
 
@@ -18,23 +18,15 @@ func appendOrderEvent(b []byte, ev *orderEvent) ([]byte, error) {
 		// outside what RFC 3339 can write: let encoding/json say so
 		return json.Marshal(ev)
 	}
-	b = append(b, `{"event":`...)
-	b = appendJSONString(b, ev.Event)
-	b = append(b, `,"tenant":`...)
-	b = appendJSONString(b, string(ev.Tenant))
-	b = append(b, `,"order_id":`...)
-	b = appendJSONString(b, ev.OrderID)
-	b = append(b, `,"user_id":`...)
-	b = appendJSONString(b, ev.UserID)
-	b = append(b, `,"state":`...)
-	b = appendJSONString(b, string(ev.State))
-	b = append(b, `,"currency":`...)
-	b = appendJSONString(b, ev.Currency)
-	b = append(b, `,"total":`...)
-	b = appendJSONString(b, ev.Total)
+	b = appendJSONField(b, `{"event":`, ev.Event)
+	b = appendJSONField(b, `,"tenant":`, string(ev.Tenant))
+	b = appendJSONField(b, `,"order_id":`, ev.OrderID)
+	b = appendJSONField(b, `,"user_id":`, ev.UserID)
+	b = appendJSONField(b, `,"state":`, string(ev.State))
+	b = appendJSONField(b, `,"currency":`, ev.Currency)
+	b = appendJSONField(b, `,"total":`, ev.Total)
 	if ev.Amount != "" {
-		b = append(b, `,"amount":`...)
-		b = appendJSONString(b, ev.Amount)
+		b = appendJSONField(b, `,"amount":`, ev.Amount)
 	}
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, ev.Version, 10)
@@ -44,8 +36,11 @@ func appendOrderEvent(b []byte, ev *orderEvent) ([]byte, error) {
 	return b, nil
 }
 
-// appendJSONString appends s as a JSON string, HTML-escaped as json.Marshal does.
-func appendJSONString(b []byte, s string) []byte { return jsontext.AppendString(b, s, true) }
+// appendJSONField appends key (the quoted name, with its separator and
+// colon) and s as a JSON string, HTML-escaped as json.Marshal does.
+func appendJSONField(b []byte, key, s string) []byte {
+	return jsontext.AppendString(append(b, key...), s, true)
+}
 
 // fixed is a.StringFixed(), written from the minor units without decimal
 // formatting when a holds exactly its currency's decimals (an order's

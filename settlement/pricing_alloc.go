@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"fmt"
 	"math/bits"
 
 	"github.com/rewardkit/rewardkit/money"
@@ -69,4 +70,20 @@ func allocInto(dst []int64, total int64, weights []int64) error {
 		dst[i]++
 	}
 	return nil
+}
+
+// fundingSplit splits part among an offer's funders in proportion to
+// their weights, into buf when it is long enough. It cannot fail: the
+// weights are the funders' ratios, which sum to 1.
+func fundingSplit(buf []int64, part int64, weights []int64) []int64 {
+	var split []int64
+	if k := len(weights); k <= len(buf) {
+		split = buf[:k]
+	} else {
+		split = make([]int64, k)
+	}
+	if err := allocInto(split, part, weights); err != nil {
+		panic(fmt.Sprintf("settlement: funding split: %v", err))
+	}
+	return split
 }

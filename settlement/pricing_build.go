@@ -1,7 +1,6 @@
 package settlement
 
 import (
-	"fmt"
 	"math/bits"
 	"strconv"
 
@@ -198,17 +197,8 @@ func (e *engine) fund(buf []FundingPart, at int, o *poffer, al *Allocation, part
 		return at + 1
 	}
 	var small [8]int64
-	split := small[:0]
-	if k := len(o.weights); k <= len(small) {
-		split = small[:k]
-	} else {
-		split = make([]int64, k)
-	}
-	if err := allocInto(split, part, o.weights); err != nil { // cannot happen: the ratios sum to 1
-		panic(fmt.Sprintf("settlement: funding split: %v", err))
-	}
 	start := at
-	for x, v := range split {
+	for x, v := range fundingSplit(small[:], part, o.weights) {
 		fp := &buf[at]
 		at++
 		fp.Party = e.party(o.parties[x], i)

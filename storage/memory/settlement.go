@@ -128,6 +128,15 @@ func (u *insertUndo) undo() {
 	st.rows.truncate(n)
 }
 
+// add appends row, just encoded, as the order k; the transaction t takes
+// it back if it rolls back.
+func (st *settlementState) add(t *txn, k tkey, row orderRow) {
+	i := st.rows.push(row)
+	st.orders[k] = i
+	st.tenants[k.tenant] = append(st.tenants[k.tenant], i)
+	t.onUndoer((*insertUndo)(st))
+}
+
 // headUndo puts an updated order's row back as it was, dropping the
 // encoding written for the update (the last text).
 type headUndo struct {
@@ -203,10 +212,7 @@ func (r *SettlementStore) InsertOrder(ctx context.Context, o settlement.Order) e
 		if _, ok := st.orders[k]; ok {
 			return fmt.Errorf("%w: order %s", storage.ErrDuplicate, o.ID)
 		}
-		i := st.rows.push(st.put(&o, nil))
-		st.orders[k] = i
-		st.tenants[o.Tenant] = append(st.tenants[o.Tenant], i)
-		t.onUndoer((*insertUndo)(st))
+		st.add(t, k, st.put(&o, nil))
 		return nil
 	})
 }
@@ -251,10 +257,7 @@ func (r *SettlementStore) InsertEncoded(ctx context.Context, o *settlement.Order
 		if _, ok := st.orders[k]; ok {
 			return fmt.Errorf("%w: order %s", storage.ErrDuplicate, o.ID)
 		}
-		i := st.rows.push(st.store(d.b, headLen, nil, o.Version, state, m))
-		st.orders[k] = i
-		st.tenants[o.Tenant] = append(st.tenants[o.Tenant], i)
-		t.onUndoer((*insertUndo)(st))
+		st.add(t, k, st.store(d.b, headLen, nil, o.Version, state, m))
 		return nil
 	})
 }

@@ -73,6 +73,23 @@ func newStServices(t *testing.T, s Store, clock storage.Clock) stServices {
 	return stServices{led: led, cps: cps, svc: svc}
 }
 
+// newStPair opens two handles on one store (two host instances) with a
+// service set on each, sharing the fake clock it returns.
+func newStPair(t *testing.T, h Harness) (a, b stServices, clock *storage.FakeClock) {
+	t.Helper()
+	first := h.Open(t)
+	clock = storage.NewFakeClock(stT0)
+	return newStServices(t, first, clock), newStServices(t, h.second(t, first), clock), clock
+}
+
+// pick gives writer w the first service set or the second, alternating.
+func pick(w int, a, b stServices) stServices {
+	if w%2 == 1 {
+		return b
+	}
+	return a
+}
+
 // RunSettlement checks the store of package settlement, and the checkout
 // guarantees that rest on it: orders written by version, clearing entries
 // taken by exactly one statement per party and period, and many
@@ -265,11 +282,7 @@ func RunSettlement(t *testing.T, h Harness) {
 	})
 
 	t.Run("concurrent checkouts never overrun a promotion budget", func(t *testing.T) {
-		first := h.Open(t)
-		second := h.second(t, first)
-		clock := storage.NewFakeClock(stT0)
-		a := newStServices(t, first, clock)
-		b := newStServices(t, second, clock)
+		a, b, _ := newStPair(t, h)
 		budget := stUSD("22.00") // five discounts of 4.00, then 2.00
 		_, err := a.cps.CreateTemplate(ctx, coupon.Template{Tenant: tenantA, ID: "save4", Auto: true,
 			Benefit:  coupon.Benefit{Kind: coupon.KindThreshold, Currency: money.USD, MinSpend: stUSD("10.00"), Amount: stUSD("4.00")},
@@ -285,10 +298,7 @@ func RunSettlement(t *testing.T, h Harness) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				svc := a
-				if w%2 == 1 {
-					svc = b
-				}
+				svc := pick(w, a, b)
 				user := fmt.Sprintf("u%d", w)
 				offers, err := svc.svc.Offers(ctx, settlement.OffersRequest{Tenant: tenantA, UserID: user, Cart: cart})
 				if err != nil {
@@ -341,11 +351,7 @@ func RunSettlement(t *testing.T, h Harness) {
 	})
 
 	t.Run("concurrent checkouts share coupons and one gift card", func(t *testing.T) {
-		first := h.Open(t)
-		second := h.second(t, first)
-		clock := storage.NewFakeClock(stT0)
-		a := newStServices(t, first, clock)
-		b := newStServices(t, second, clock)
+		a, b, clock := newStPair(t, h)
 		_, err := a.cps.CreateTemplate(ctx, coupon.Template{Tenant: tenantA, ID: "off5",
 			Benefit:  coupon.Benefit{Kind: coupon.KindAmountOff, Currency: money.USD, Amount: stUSD("5.00")},
 			Validity: coupon.Validity{Start: stT0.Add(-time.Hour), End: stT0.Add(24 * time.Hour)}})
@@ -368,10 +374,7 @@ func RunSettlement(t *testing.T, h Harness) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				svc := a
-				if w%2 == 1 {
-					svc = b
-				}
+				svc := pick(w, a, b)
 				id := fmt.Sprintf("o%d", w)
 				offers, err := svc.svc.Offers(ctx, settlement.OffersRequest{Tenant: tenantA, UserID: "shared", Cart: cart, CouponIDs: []string{ids[w%coupons]}})
 				if err != nil {
