@@ -197,7 +197,7 @@ func accountEvent(tenant storage.TenantID, a *Account, at time.Time, eventID str
 	b = append(b, '"')
 	if a.Overdraft.Kind == BoundedOverdraft {
 		b = append(b, `,"limit":"`...)
-		b = append(b, a.Overdraft.Limit.StringFixed()...)
+		b = a.Overdraft.Limit.AppendFixed(b)
 		b = append(b, `","asset":"`...)
 		b = append(b, a.Overdraft.Limit.Currency().Code()...)
 		b = append(b, '"')

@@ -3,6 +3,7 @@ package money
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 
 	"github.com/shopspring/decimal"
 )
@@ -59,6 +60,43 @@ func (a Amount) Minor() (int64, error) {
 		return 0, fmt.Errorf("%w: %s in minor units exceeds int64", ErrOverflow, a)
 	}
 	return bi.Int64(), nil
+}
+
+// AppendFixed appends a.StringFixed() to b. An amount that holds exactly
+// its currency's decimals (any amount built from minor units) is written
+// from its minor units, without formatting a decimal.
+func (a Amount) AppendFixed(b []byte) []byte {
+	if s := a.cur.scale; a.value.Exponent() == -s && a.value.NumDigits() <= 18 {
+		return AppendMinor(b, a.value.CoefficientInt64(), int(s))
+	}
+	return append(b, a.StringFixed()...)
+}
+
+// AppendMinor appends minor units of a currency with scale decimals as
+// StringFixed writes the amount: (1230, 2) -> "12.30", (-5, 2) ->
+// "-0.05", (7, 0) -> "7". It is for hot paths that write JSON by hand.
+func AppendMinor(b []byte, minor int64, scale int) []byte {
+	if scale <= 0 {
+		return strconv.AppendInt(b, minor, 10)
+	}
+	u := uint64(minor)
+	if minor < 0 {
+		b = append(b, '-')
+		u = -u // two's complement: right for math.MinInt64 too
+	}
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], u, 10)
+	if len(digits) <= scale { // 0.0ddd
+		b = append(b, '0', '.')
+		for range scale - len(digits) {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	}
+	cut := len(digits) - scale
+	b = append(b, digits[:cut]...)
+	b = append(b, '.')
+	return append(b, digits[cut:]...)
 }
 
 // minorBig returns the exact minor units as a big.Int, or ErrPrecision.

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 )
 
 var (
@@ -242,4 +243,28 @@ func TestMul(t *testing.T) {
 	assert.Equal(t, "2.99 USD", price.MulRound(dec("0.15"), money.Down).String())
 	assert.Equal(t, "59.97 USD", price.MulRound(decimal.NewFromInt(3), money.HalfEven).String())
 	assert.Equal(t, "20.00 USD", price.Round(money.HalfUp).RoundTo(0, money.HalfUp).String())
+}
+
+func TestAppendFixed(t *testing.T) {
+	for _, tc := range []struct {
+		minor int64
+		scale int
+		want  string
+	}{
+		{1230, 2, "12.30"}, {-5, 2, "-0.05"}, {0, 2, "0.00"}, {7, 0, "7"}, {-7, 0, "-7"},
+		{100, 2, "1.00"}, {5, 3, "0.005"}, {math.MinInt64, 2, "-92233720368547758.08"},
+		{math.MaxInt64, 18, "9.223372036854775807"},
+	} {
+		assert.Equal(t, tc.want, string(money.AppendMinor([]byte("x"), tc.minor, tc.scale))[1:], "%d at scale %d", tc.minor, tc.scale)
+	}
+	// AppendFixed writes what StringFixed writes, whether the amount sits
+	// at its currency's scale or carries more decimals.
+	runProperty(t, func(t *rapid.T) {
+		c := money.MustCurrency("XTS", rapid.Int32Range(0, 6).Draw(t, "scale"))
+		a := money.FromMinor(rapid.Int64().Draw(t, "units"), c)
+		if rapid.Bool().Draw(t, "loose") {
+			a = money.New(decimal.New(rapid.Int64().Draw(t, "coef"), rapid.Int32Range(-9, 3).Draw(t, "exp")), c)
+		}
+		require.Equal(t, a.StringFixed(), string(a.AppendFixed(nil)))
+	})
 }

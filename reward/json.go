@@ -319,7 +319,7 @@ func appendJSONAmount(b []byte, a money.Amount) ([]byte, error) {
 	cur, d := a.Currency(), a.Decimal()
 	if scale := cur.Scale(); !cur.IsZero() && scale >= 0 && d.Exponent() == -scale && d.NumDigits() <= 18 {
 		b = append(b, `{"amount":"`...)
-		b = appendFixed(b, d.CoefficientInt64(), int(scale))
+		b = money.AppendMinor(b, d.CoefficientInt64(), int(scale))
 		b = append(b, `","currency":"`...)
 		b = append(b, cur.Code()...) // validated: [A-Z0-9_] needs no escaping
 		b = append(b, '"')
@@ -334,33 +334,6 @@ func appendJSONAmount(b []byte, a money.Amount) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, j...), nil
-}
-
-// appendFixed writes coef * 10^-scale in plain notation with exactly
-// scale decimals, as decimal.StringFixed does: 1230, 2 -> "12.30";
-// -5, 2 -> "-0.05".
-func appendFixed(b []byte, coef int64, scale int) []byte {
-	if scale == 0 {
-		return strconv.AppendInt(b, coef, 10)
-	}
-	u := uint64(coef)
-	if coef < 0 {
-		b = append(b, '-')
-		u = -u
-	}
-	var buf [20]byte
-	digits := strconv.AppendUint(buf[:0], u, 10)
-	if len(digits) <= scale {
-		b = append(b, '0', '.')
-		for range scale - len(digits) {
-			b = append(b, '0')
-		}
-		return append(b, digits...)
-	}
-	n := len(digits) - scale
-	b = append(b, digits[:n]...)
-	b = append(b, '.')
-	return append(b, digits[n:]...)
 }
 
 // appendJSONTime writes what time.Time.MarshalJSON writes: RFC 3339 with

@@ -490,7 +490,7 @@ func fingerprint(req *CreateRequest) string {
 	var buf [1024]byte
 	b := buf[:0]
 	field := func(s string) { b = append(append(b, s...), 0) }
-	amount := func(a money.Amount) { b = append(appendFixed(b, a), 0) }
+	amount := func(a money.Amount) { b = append(a.AppendFixed(b), 0) }
 	number := func(v int64) { b = append(strconv.AppendInt(b, v, 10), 0) }
 	field(req.UserID)
 	field(req.Channel)

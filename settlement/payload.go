@@ -44,41 +44,8 @@ func appendJSONField(b []byte, key, s string) []byte {
 
 // fixed is a.StringFixed(), written from the minor units without decimal
 // formatting when a holds exactly its currency's decimals (an order's
-// amounts do); any other amount takes the decimal way.
+// amounts do).
 func fixed(a money.Amount) string {
 	var buf [48]byte
-	return string(appendFixed(buf[:0], a))
-}
-
-// appendFixed appends fixed(a) to b.
-func appendFixed(b []byte, a money.Amount) []byte {
-	scale := int(a.Currency().Scale())
-	if a.Decimal().Exponent() != -int32(scale) || scale > 18 {
-		return append(b, a.StringFixed()...) // written with other decimals: keep them
-	}
-	v, err := a.Minor()
-	if err != nil {
-		return append(b, a.StringFixed()...)
-	}
-	var db [24]byte
-	u := uint64(v)
-	if v < 0 {
-		b = append(b, '-')
-		u = -u
-	}
-	digits := strconv.AppendUint(db[:0], u, 10)
-	if scale == 0 {
-		return append(b, digits...)
-	}
-	if len(digits) <= scale { // 0.0ddd
-		b = append(b, '0', '.')
-		for range scale - len(digits) {
-			b = append(b, '0')
-		}
-		return append(b, digits...)
-	}
-	cut := len(digits) - scale
-	b = append(b, digits[:cut]...)
-	b = append(b, '.')
-	return append(b, digits[cut:]...)
+	return string(a.AppendFixed(buf[:0]))
 }
