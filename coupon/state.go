@@ -1,9 +1,9 @@
 package coupon
 
 import (
-	"context"
-
 	"github.com/looplab/fsm"
+
+	"github.com/rewardkit/rewardkit/internal/fsmtable"
 )
 
 // State is where a coupon is in its lifecycle.
@@ -108,22 +108,6 @@ func fsmName(ev Event, frozenFrom State) (string, bool) {
 	return string(ev), true
 }
 
-// fire runs one event on a short-lived FSM built at from and returns the
-// new state, or false when the FSM refuses it. The FSM runs no callbacks,
-// so a background context suffices and a caller's cancelled ctx cannot
-// leave it half-way; it is dropped after the call (looplab/fsm keeps no
-// persistence and an instance must not be reused).
-func fire(from State, name string) (State, bool) {
-	m := fsm.NewFSM(string(from), transitions, nil)
-	// InvalidEventError (not allowed from this state) and, for a
-	// self-transition, NoTransitionError with a nil Err: both refused,
-	// since a command must move the coupon to the state it names.
-	if err := m.Event(context.Background(), name); err != nil {
-		return from, false
-	}
-	return State(m.Current()), true
-}
-
 // next fires ev on a short-lived FSM built from the stored state and
 // returns the new state, or a *TransitionError. frozenFrom picks the way
 // out of FROZEN. It is the reference the Service's lifecycle table is
@@ -131,7 +115,7 @@ func fire(from State, name string) (State, bool) {
 func next(couponID string, from State, frozenFrom State, ev Event) (State, error) {
 	name, ok := fsmName(ev, frozenFrom)
 	if ok {
-		if to, ok := fire(from, name); ok {
+		if to, ok := fsmtable.Fire(from, transitions, name); ok {
 			return to, nil
 		}
 	}
@@ -139,33 +123,17 @@ func next(couponID string, from State, frozenFrom State, ev Event) (State, error
 }
 
 // lifecycle is the transition table of the fsm declaration above, read
-// once (when a Service is made) by firing every fsm event from every
-// state on a fresh FSM: the fsm.Events stay the one source of truth, and a
-// command looks its transition up instead of building an FSM. It is never
-// written after it is built.
-type lifecycle map[transition]State
+// once when a Service is made (fsmtable.Build): the fsm.Events stay the
+// one source of truth, and a command looks its transition up instead of
+// building an FSM.
+type lifecycle struct{ fsmtable.Table[State] }
 
-type transition struct {
-	from State
-	name string
-}
-
-func newLifecycle() lifecycle {
-	l := lifecycle{}
-	for _, from := range States() {
-		for _, e := range transitions {
-			if to, ok := fire(from, e.Name); ok {
-				l[transition{from, e.Name}] = to
-			}
-		}
-	}
-	return l
-}
+func newLifecycle() lifecycle { return lifecycle{fsmtable.Build(States(), transitions)} }
 
 // next is the table's answer to the package function next.
 func (l lifecycle) next(couponID string, from State, frozenFrom State, ev Event) (State, error) {
 	if name, ok := fsmName(ev, frozenFrom); ok {
-		if to, ok := l[transition{from, name}]; ok {
+		if to, ok := l.Next(from, name); ok {
 			return to, nil
 		}
 	}

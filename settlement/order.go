@@ -1,7 +1,6 @@
 package settlement
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/looplab/fsm"
 
+	"github.com/rewardkit/rewardkit/internal/fsmtable"
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -103,40 +103,23 @@ func Transition(from OrderState, ev OrderEvent) (OrderState, error) {
 // transition runs one event on a short-lived FSM built from the stored
 // state, and returns the new state or a *TransitionError.
 func transition(orderID string, from OrderState, ev OrderEvent) (OrderState, error) {
-	f := fsm.NewFSM(string(from), orderTransitions(), nil)
-	if err := f.Event(context.Background(), string(ev)); err != nil {
-		return from, &TransitionError{OrderID: orderID, From: from, Event: ev}
+	if to, ok := fsmtable.Fire(from, orderTransitions(), string(ev)); ok {
+		return to, nil
 	}
-	return OrderState(f.Current()), nil
+	return from, &TransitionError{OrderID: orderID, From: from, Event: ev}
 }
 
 // lifecycle is the lifecycle table above read once, when a Service is
-// made, by firing every event from every state on a fresh FSM: the
-// fsm.Events stay the one source of truth, and a command looks its
-// transition up instead of building an FSM (1.5 us and 10 allocations
-// each). It is never written after it is built.
-type lifecycle map[lifeStep]OrderState
+// made (fsmtable.Build): the fsm.Events stay the one source of truth, and
+// a command looks its transition up instead of building an FSM (1.5 us
+// and 10 allocations each).
+type lifecycle struct{ fsmtable.Table[OrderState] }
 
-type lifeStep struct {
-	from OrderState
-	ev   OrderEvent
-}
-
-func newLifecycle() lifecycle {
-	l := lifecycle{}
-	for _, from := range OrderStates() {
-		for _, e := range orderTransitions() {
-			if to, err := transition("", from, OrderEvent(e.Name)); err == nil {
-				l[lifeStep{from, OrderEvent(e.Name)}] = to
-			}
-		}
-	}
-	return l
-}
+func newLifecycle() lifecycle { return lifecycle{fsmtable.Build(OrderStates(), orderTransitions())} }
 
 // next is the table's answer to transition.
 func (l lifecycle) next(orderID string, from OrderState, ev OrderEvent) (OrderState, error) {
-	if to, ok := l[lifeStep{from, ev}]; ok {
+	if to, ok := l.Next(from, string(ev)); ok {
 		return to, nil
 	}
 	return from, &TransitionError{OrderID: orderID, From: from, Event: ev}
@@ -146,7 +129,7 @@ func (l lifecycle) next(orderID string, from OrderState, ev OrderEvent) (OrderSt
 // refund started from, checked against the same table (that state must
 // allow a refund).
 func (l lifecycle) resume(orderID string, to OrderState) (OrderState, error) {
-	if _, ok := l[lifeStep{to, EventRefund}]; !ok {
+	if _, ok := l.Next(to, string(EventRefund)); !ok {
 		return "", &TransitionError{OrderID: orderID, From: StateRefunding, Event: EventResume}
 	}
 	return to, nil
