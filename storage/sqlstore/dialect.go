@@ -109,8 +109,14 @@ func (d Dialect) insertIgnore(table string, cols, key []string) string {
 // PostgreSQL and SQLite share this syntax; MySQL needs ON DUPLICATE KEY
 // UPDATE with the condition folded into each assignment (IF(cond, new, old)).
 func (d Dialect) upsert(table string, cols, key []string, set, where string) string {
-	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" +
-		placeholders(len(cols)) + ") ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + set
+	return d.upsertRows(table, cols, key, set, where, 1)
+}
+
+// upsertRows is upsert of rows rows in one statement (PostgreSQL and
+// SQLite share the syntax; MySQL would write ON DUPLICATE KEY UPDATE).
+func (d Dialect) upsertRows(table string, cols, key []string, set, where string, rows int) string {
+	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " +
+		valueRows(rows, len(cols)) + " ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + set
 	if where != "" {
 		q += " WHERE " + where
 	}

@@ -63,7 +63,7 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 		parked:      d.rebind("SELECT body FROM " + pk + " WHERE tenant = ? AND forward_id = ? ORDER BY reverse_id"),
 		unpark:      d.rebind("DELETE FROM " + pk + " WHERE tenant = ? AND forward_id = ?"),
 
-		addProgress: d.rebind(progressUpsert(d, pr)),
+		addProgress: d.rebind(progressUpsert(d, pr, 1)),
 		progress:    d.rebind("SELECT value, reached_at FROM " + pr + " WHERE tenant = ? AND campaign = ? AND period = ? AND participant = ?"),
 		list: d.rebind("SELECT participant, value, reached_at FROM " + pr +
 			" WHERE tenant = ? AND campaign = ? AND period = ? AND participant > ? ORDER BY participant LIMIT ?"),
@@ -88,12 +88,12 @@ func buildRewardQueries(d Dialect, prefix string) rewardQueries {
 	}
 }
 
-// progressUpsert is the one-row upsert of a progress change into table
-// pr, not yet rebound: add the value, keep the later ReachedAt.
-func progressUpsert(d Dialect, pr string) string {
-	return d.upsert(pr, []string{"tenant", "campaign", "period", "participant", "value", "reached_at"},
+// progressUpsert is the upsert of rows progress changes into table pr,
+// not yet rebound: add the value, keep the later ReachedAt.
+func progressUpsert(d Dialect, pr string, rows int) string {
+	return d.upsertRows(pr, []string{"tenant", "campaign", "period", "participant", "value", "reached_at"},
 		[]string{"tenant", "campaign", "period", "participant"},
-		"value = "+pr+".value + excluded.value, reached_at = CASE WHEN excluded.reached_at > "+pr+".reached_at THEN excluded.reached_at ELSE "+pr+".reached_at END", "")
+		"value = "+pr+".value + excluded.value, reached_at = CASE WHEN excluded.reached_at > "+pr+".reached_at THEN excluded.reached_at ELSE "+pr+".reached_at END", "", rows)
 }
 
 // RewardStore is the Store's implementation of reward.Store; get it with
@@ -403,8 +403,8 @@ func (r *RewardStore) AddProgress(ctx context.Context, tenant storage.TenantID, 
 const maxProgressBatch = 64
 
 // progressBatch is the pair of statements that apply n progress changes:
-// one upsert of n rows and one read of those rows; empty when the dialect
-// cannot.
+// one upsert of n rows and one read of those rows. A zero progressBatch
+// means "one AddProgress per change".
 type progressBatch struct{ upsert, read string }
 
 func (r *RewardStore) progressBatch(n int) progressBatch {
@@ -412,17 +412,7 @@ func (r *RewardStore) progressBatch(n int) progressBatch {
 		return b.(progressBatch)
 	}
 	pr := r.s.opts.TablePrefix + "reward_progress"
-	// The one-row upsert of AddProgress, widened to n rows: the dialect
-	// builds the ON CONFLICT clause, whose syntax PostgreSQL and SQLite
-	// share for one row or many.
-	one, rows := valueRows(1, 6), valueRows(n, 6)
-	upsert := strings.Replace(progressUpsert(r.s.dialect, pr), "VALUES "+one, "VALUES "+rows, 1)
-	if !strings.Contains(upsert, "VALUES "+rows) {
-		// A dialect whose upsert is shaped otherwise: one row at a time.
-		b := progressBatch{}
-		r.batches.Store(n, b)
-		return b
-	}
+	upsert := progressUpsert(r.s.dialect, pr, n)
 	// The read is n point reads on the primary key, glued by UNION ALL: a
 	// row-value IN list leaves PostgreSQL's generic plan scanning the
 	// tenant's whole key range.
