@@ -44,8 +44,24 @@ var shared struct {
 // template is a database prepared once and cloned for every test.
 type template struct {
 	once sync.Once
+	base string // the server's DSN
 	name string
 	err  error
+}
+
+// dropTemplates drops the template databases DSNFromTemplate made. Left
+// on a long-lived server (REWARDKIT_POSTGRES_DSN), they pile up one per
+// test binary run, and autovacuum then spends its time cycling through
+// them: benchmarks on that server slow down.
+func dropTemplates() {
+	shared.tmplMu.Lock()
+	defer shared.tmplMu.Unlock()
+	for key, tm := range shared.templates {
+		if tm.name != "" {
+			dropDatabase(tm.base, withDatabase(tm.base, tm.name))
+		}
+		delete(shared.templates, key)
+	}
 }
 
 // Main runs the tests of m, stops the shared cluster if one was started,
@@ -53,6 +69,7 @@ type template struct {
 func Main(m *testing.M) {
 	shared.main = true
 	code := m.Run()
+	dropTemplates()
 	if shared.cluster != nil {
 		if err := shared.cluster.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
@@ -121,7 +138,7 @@ func DSNFromTemplate(t testing.TB, key string, prepare func(dsn string) error) s
 			tm.err = err
 			return
 		}
-		tm.name = cfg.Database
+		tm.base, tm.name = base, cfg.Database
 	})
 	if tm.err != nil {
 		t.Fatalf("pgtest: %v", tm.err)

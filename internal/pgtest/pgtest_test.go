@@ -3,6 +3,7 @@ package pgtest
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -45,4 +46,41 @@ func TestWithDatabase(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "rk_x", cfg.Database)
 	}
+}
+
+func TestTemplatesAreDropped(t *testing.T) {
+	ctx := context.Background()
+	dsn := DSNFromTemplate(t, "dropped", func(dsn string) error {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "CREATE TABLE prepared (id int)")
+		return err
+	})
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var exists bool
+	require.NoError(t, conn.QueryRow(ctx, "SELECT to_regclass('prepared') IS NOT NULL").Scan(&exists))
+	require.True(t, exists, "the clone has the template's table")
+
+	var name string
+	shared.tmplMu.Lock()
+	for key, tm := range shared.templates {
+		if strings.HasSuffix(key, "\x00dropped") {
+			name = tm.name
+		}
+	}
+	shared.tmplMu.Unlock()
+	require.NotEmpty(t, name)
+	count := func() int {
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, count())
+	dropTemplates()
+	assert.Zero(t, count(), "Main drops the templates it made")
 }
