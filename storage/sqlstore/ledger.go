@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -84,6 +85,13 @@ func buildLedgerQueries(d Dialect, p string) ledgerQueries {
 	q.totalPosted = r("SELECT CAST(COALESCE(SUM(posted), 0) AS BIGINT) FROM " + q.bal + " WHERE tenant = ? AND asset = ?")
 	q.addLots = r("UPDATE " + q.bal + " SET lots = lots + ? WHERE tenant = ? AND account = ? AND asset = ?")
 	q.balanceAt = r("SELECT balance FROM " + q.ent + " WHERE tenant = ? AND account = ? AND asset = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1")
+	if d == Postgres {
+		// seq is time-ordered (see entrySeq): the last entry at or before
+		// at is the first one met walking the primary key down from the
+		// first seq of the next millisecond.
+		q.balanceAt = "SELECT balance FROM " + q.ent + " WHERE tenant = $1 AND account = $2 AND asset = $3 AND at <= $4" +
+			" AND seq < " + entrySeqMillis("$4::timestamptz", "+ 1") + " ORDER BY seq DESC LIMIT 1"
+	}
 	entCols := "SELECT seq, tx_id, kind, line_no, other, asset, amount, balance, at FROM " + q.ent
 	q.history = r(entCols + " WHERE tenant = ? AND account = ? AND seq < ? ORDER BY seq DESC LIMIT ?")
 	q.historyAsset = r(entCols + " WHERE tenant = ? AND account = ? AND asset = ? AND seq < ? ORDER BY seq DESC LIMIT ?")
@@ -116,6 +124,32 @@ func buildLedgerQueries(d Dialect, p string) ledgerQueries {
 func floorExpr(kind, limitAsset, limitMinor, asset string) string {
 	return "CASE WHEN " + kind + " = 2 THEN NULL WHEN " + kind + " = 1 AND " + limitAsset + " = " + asset +
 		" THEN -" + limitMinor + " ELSE 0 END"
+}
+
+// entrySeqBits is how many low bits of a PostgreSQL entry's seq come from
+// the entries' sequence; the bits above hold the entry's time in Unix
+// milliseconds. Entries are thus numbered in time order (and, within a
+// millisecond, in the order the sequence gave), so that one index,
+// (tenant, account, seq), serves both an account's history and its
+// balance at a past time: a posting writes one index entry per side
+// instead of two. 2^21 numbers per millisecond make two entries of one
+// account collide only if more than two million entries were numbered
+// between two that carry the same millisecond; times up to the year
+// 2109 fit. SQLite numbers entries in commit order and keeps a second
+// index on (account, asset, at).
+const entrySeqBits = 21
+
+// entrySeqMillis is the SQL of the first seq of the millisecond of the
+// timestamptz expression at, shifted by plus ("+ 1": the next one).
+func entrySeqMillis(at, plus string) string {
+	return "((floor(extract(epoch from " + at + ") * 1000)::bigint " + plus + ") << " + strconv.Itoa(entrySeqBits) + ")"
+}
+
+// entrySeq is the SQL of a new entry's seq (PostgreSQL) for the
+// timestamptz expression at: its millisecond and the low bits of the
+// next value of the entries' sequence.
+func entrySeq(q ledgerQueries, at string) string {
+	return "(" + entrySeqMillis(at, "") + " | (nextval('" + q.ent + "_seq_seq') & " + strconv.Itoa(1<<entrySeqBits-1) + "))"
 }
 
 // ledgerReturning appends the columns a conditional UPDATE hands back.
@@ -167,8 +201,8 @@ mv AS (
   WHERE excluded.posted >= 0 OR b.floor_minor IS NULL OR b.posted - b.held + excluded.posted >= b.floor_minor
   RETURNING b.account, b.asset, b.posted, b.held, b.floor_minor, b.lots, (b.xmax = 0) AS born),
 ent AS (
-  INSERT INTO ` + q.ent + ` (tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at)
-  SELECT $1, e.account, e.asset, $2, $5, e.line_no, e.other, e.amount, m.posted - e.net + e.cum, $6
+  INSERT INTO ` + q.ent + ` (seq, tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at)
+  SELECT ` + entrySeq(q, "$6::timestamptz") + `, $1, e.account, e.asset, $2, $5, e.line_no, e.other, e.amount, m.posted - e.net + e.cum, $6
   FROM unnest($16::text[], $17::text[], $18::int[], $19::text[], $20::bigint[], $21::bigint[], $22::bigint[])
     WITH ORDINALITY AS e(account, asset, line_no, other, amount, cum, net, ord)
   JOIN mv m ON m.account = e.account AND m.asset = e.asset
@@ -242,8 +276,8 @@ chk AS (
   FROM mv m JOIN v ON v.account = m.account AND v.asset = m.asset
   WHERE v.debit),
 ent AS (
-  INSERT INTO ` + q.ent + ` (tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at)
-  SELECT $1, e.account, e.asset, e.tx_id, e.kind, e.line_no, e.other, e.amount, m.posted - e.net + e.cum, e.at
+  INSERT INTO ` + q.ent + ` (seq, tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at)
+  SELECT ` + entrySeq(q, "e.at") + `, $1, e.account, e.asset, e.tx_id, e.kind, e.line_no, e.other, e.amount, m.posted - e.net + e.cum, e.at
   FROM unnest($18::text[], $19::text[], $20::text[], $21::smallint[], $22::int[], $23::text[], $24::bigint[], $25::bigint[], $26::bigint[], $35::timestamptz[])
     WITH ORDINALITY AS e(account, asset, tx_id, kind, line_no, other, amount, cum, net, at, ord)
   JOIN mv m ON m.account = e.account AND m.asset = e.asset
@@ -288,9 +322,27 @@ func (l *ledgerStore) ensureBalances(n int) string {
 	return l.d.rebind(b.String())
 }
 
-// insertEntries builds a multi-row INSERT of n entries.
+// insertEntries builds a multi-row INSERT of n entries, 10 arguments
+// each (the last one the time). On PostgreSQL each row also gets its seq
+// from its time (see entrySeq).
 func (l *ledgerStore) insertEntries(n int) string {
-	return l.d.rebind("INSERT INTO " + l.q.ent + " (tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at) VALUES " + valueRows(n, 10))
+	cols := "tenant, account, asset, tx_id, kind, line_no, other, amount, balance, at"
+	if l.d != Postgres {
+		return l.d.rebind("INSERT INTO " + l.q.ent + " (" + cols + ") VALUES " + valueRows(n, 10))
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + l.q.ent + " (" + cols + ", seq) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := 1; c <= 10; c++ {
+			b.WriteString("$" + strconv.Itoa(10*i+c) + ", ")
+		}
+		b.WriteString(entrySeq(l.q, "$"+strconv.Itoa(10*i+10)+"::timestamptz") + ")")
+	}
+	return b.String()
 }
 
 // insertAccounts builds a multi-row insert of n accounts that skips those
