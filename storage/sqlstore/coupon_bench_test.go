@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -22,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rewardkit/rewardkit/coupon"
-	"github.com/rewardkit/rewardkit/internal/pgtest"
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/storage"
 	"github.com/rewardkit/rewardkit/storage/sqlstore"
@@ -374,46 +371,6 @@ func BenchmarkGenerateCodesPostgres(b *testing.B) {
 		require.Len(b, codes, count)
 	}
 	b.ReportMetric(float64(count*b.N)/time.Since(start).Seconds(), "codes/s")
-}
-
-// BenchmarkPgbenchHotRowUpdate is the yardstick for
-// BenchmarkClaimHotTemplatePostgres: pgbench's raw single-row conditional
-// UPDATE (the stock decrement alone, one statement per transaction) with
-// 16 clients on the same throwaway cluster, b.N transactions in all. The
-// issue asks claims/s >= half of this rate.
-func BenchmarkPgbenchHotRowUpdate(b *testing.B) {
-	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-	pgbench, err := exec.LookPath("pgbench")
-	if err != nil {
-		if len(bins) == 0 {
-			b.Skip("pgbench not found")
-		}
-		pgbench = bins[len(bins)-1]
-	}
-	dsn := pgtest.DSN(b)
-	db, err := sql.Open("pgx", dsn)
-	require.NoError(b, err)
-	defer db.Close()
-	_, err = db.Exec("CREATE TABLE t (id INT PRIMARY KEY, v BIGINT NOT NULL); INSERT INTO t VALUES (1, 1000000000000)")
-	require.NoError(b, err)
-	script := filepath.Join(b.TempDir(), "hot.sql")
-	require.NoError(b, os.WriteFile(script, []byte("UPDATE t SET v = v - 1 WHERE id = 1 AND v > 0;\n"), 0o644))
-	const clients = 16
-	perClient := max(1, b.N/clients)
-	cpu := startCPU(b, db)
-	b.ResetTimer()
-	start := time.Now()
-	cmd := exec.Command(pgbench, "-n", "-c", strconv.Itoa(clients), "-j", "2", "-t", strconv.Itoa(perClient), "-f", script, dsn)
-	out, err := cmd.CombinedOutput()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	require.NoError(b, err, "%s", out)
-	cpu.report(b, perClient*clients, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
-	b.ReportMetric(float64(perClient*clients)/elapsed.Seconds(), "updates/s")
-	if m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial`).FindSubmatch(out); m != nil {
-		tps, _ := strconv.ParseFloat(string(m[1]), 64)
-		b.ReportMetric(tps, "pgbench-tps")
-	}
 }
 
 // recordingClaims keeps the arguments of the last ClaimDirect call.

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -22,10 +19,8 @@ import (
 )
 
 // The PostgreSQL ledger benchmarks run 16 clients over a pool of 16
-// connections; compare them with BenchmarkPgbenchHotRow, pgbench's raw
-// one-row UPDATE rate with 16 clients on the same cluster:
-//
-//	go test ./storage/sqlstore/ -run XXX -bench 'Ledger|Pgbench' -benchtime 5s
+// connections; compare the hot one with BenchmarkPgbenchHotRow, pgbench's
+// raw one-row UPDATE rate with 16 clients on the same cluster (see there).
 const benchClients = 16
 
 // benchGroup is the Options.GroupCommit the ledger benchmarks run with:
@@ -112,31 +107,4 @@ func BenchmarkLedgerPostgres(b *testing.B) {
 			return err
 		})
 	})
-}
-
-var tpsLine = regexp.MustCompile(`tps = ([0-9.]+)`)
-
-// BenchmarkPgbenchHotRow runs pgbench with 16 clients for a few seconds:
-// a one-row conditional UPDATE on one hot row, the raw rate the ledger's
-// hot-account figure is compared with. It reports pgbench's tps (and runs
-// once whatever b.N is).
-func BenchmarkPgbenchHotRow(b *testing.B) {
-	bin, err := exec.LookPath("pgbench")
-	if err != nil {
-		b.Skip("pgbench not found")
-	}
-	dsn := pgtest.DSN(b)
-	setup := `CREATE TABLE hot (id int PRIMARY KEY, v bigint NOT NULL); INSERT INTO hot VALUES (1, 1000000000000);`
-	out, err := exec.Command("psql", "-X", "-q", "-c", setup, dsn).CombinedOutput()
-	require.NoError(b, err, string(out))
-	script := filepath.Join(b.TempDir(), "hot.sql")
-	require.NoError(b, os.WriteFile(script, []byte("UPDATE hot SET v = v - 1 WHERE id = 1 AND v > 0;\n"), 0o600))
-	b.ResetTimer()
-	out, err = exec.Command(bin, "-n", "-c", strconv.Itoa(benchClients), "-j", "2", "-T", "5", "-f", script, dsn).CombinedOutput()
-	require.NoError(b, err, string(out))
-	m := tpsLine.FindSubmatch(out)
-	require.NotNil(b, m, string(out))
-	tps, err := strconv.ParseFloat(string(m[1]), 64)
-	require.NoError(b, err)
-	b.ReportMetric(tps, "updates/s")
 }
