@@ -206,7 +206,7 @@ func backendNamed(name string) backend {
 
 func benchCouponService(b *testing.B, backendName string, conns int, templates ...string) (*coupon.Service, *sqlstore.Store) {
 	be := backendNamed(backendName)
-	s := be.open(b, be.place(b), sqlstore.Options{MaxConns: conns, GroupCommit: benchGroup})
+	s := be.open(b, be.place(b), sqlstore.Options{MaxConns: conns, GroupCommit: benchGroup, GroupCommitDelay: benchDelay})
 	svc, err := coupon.New(coupon.Config{Store: s.Coupons(), Tx: s})
 	require.NoError(b, err)
 	if len(templates) == 0 {

@@ -18,7 +18,7 @@ import (
 // context's error and is in no send, and other tenants have lanes of
 // their own.
 func TestGroupCommitQueue(t *testing.T) {
-	g := newGroupCommit[storage.TenantID, int, int](1, 1, time.Hour)
+	g := newGroupCommit[storage.TenantID, int, int](1, 1, time.Hour, 0)
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var sends [][]int
@@ -88,7 +88,7 @@ func TestGroupCommitQueue(t *testing.T) {
 // that does not move for the stall time opens another lane (up to the
 // burst), so the calls behind a stuck statement are not held up by it.
 func TestGroupCommitStall(t *testing.T) {
-	g := newGroupCommit[storage.TenantID, int, int](1, 2, 10*time.Millisecond)
+	g := newGroupCommit[storage.TenantID, int, int](1, 2, 10*time.Millisecond, 0)
 	release := make(chan struct{})
 	send := func(_ context.Context, group []*groupCall[int, int]) {
 		for _, c := range group {
@@ -122,4 +122,49 @@ func TestGroupCommitStall(t *testing.T) {
 	g.mu.Lock()
 	assert.Empty(t, g.lanes)
 	g.mu.Unlock()
+}
+
+// TestGroupCommitFill: callers that come straight back (a closed loop,
+// as under load) find a lane whose handed-over group waits for them, so
+// that after the first rounds every statement carries every caller.
+func TestGroupCommitFill(t *testing.T) {
+	const callers, rounds = 8, 20
+	g := newGroupCommit[storage.TenantID, int, int](1, 1, time.Hour, 200*time.Millisecond)
+	var mu sync.Mutex
+	var sizes []int
+	send := func(_ context.Context, group []*groupCall[int, int]) {
+		mu.Lock()
+		sizes = append(sizes, len(group))
+		mu.Unlock()
+		for _, c := range group {
+			c.out = c.in
+		}
+		time.Sleep(time.Millisecond) // the statement
+	}
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				out, alone, err := g.do(context.Background(), "a", i*rounds+r, send)
+				assert.NoError(t, err)
+				assert.False(t, alone)
+				assert.Equal(t, i*rounds+r, out)
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	require.Equal(t, callers*rounds, total, "every call sent once")
+	full := 0
+	for _, n := range sizes {
+		if n == callers {
+			full++
+		}
+	}
+	assert.GreaterOrEqual(t, full, rounds-3, "group sizes %v", sizes)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -28,10 +29,12 @@ const benchClients = 16
 // and the default in one run to see what grouping does.
 var benchGroup, _ = strconv.Atoi(os.Getenv("REWARDKIT_BENCH_GROUP_COMMIT"))
 
+var benchDelay, _ = time.ParseDuration(os.Getenv("REWARDKIT_BENCH_GROUP_DELAY"))
+
 func benchLedger(b *testing.B) (*ledger.Ledger, string) {
 	b.Helper()
 	dsn := pgtest.DSN(b)
-	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.Options{MaxConns: benchClients, GroupCommit: benchGroup})
+	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.Options{MaxConns: benchClients, GroupCommit: benchGroup, GroupCommitDelay: benchDelay})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = s.Close() })
 	l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: ledgertest.Assets()})

@@ -62,7 +62,26 @@ type Options struct {
 	// more statements, up to four times GroupCommit. Zero means
 	// DefaultGroupCommit; a negative value turns grouping off.
 	GroupCommit int
+	// GroupCommitDelay is how long after a grouped statement ends the
+	// next statement of its lane may wait for more calls: until it
+	// carries as many as the statement that ended and the calls queued
+	// behind it, which under load come straight back. One statement for
+	// all of them costs the server far less than two (PostgreSQL's
+	// commit_delay makes the same trade for WAL flushes). A lane whose
+	// last statement carried one call never waits. Zero means
+	// DefaultGroupCommitDelay; a negative value turns the wait off.
+	GroupCommitDelay time.Duration
 }
+
+// DefaultGroupCommitDelay is Options.GroupCommitDelay's default: a
+// fraction of a grouped statement's time on a small server (about 1ms),
+// long enough for callers that come straight back and short beside the
+// statement they would otherwise wait for anyway.
+const DefaultGroupCommitDelay = 300 * time.Microsecond
+
+// maxGroupCommitDelay bounds Options.GroupCommitDelay: a longer wait
+// than a statement takes only adds latency.
+const maxGroupCommitDelay = 100 * time.Millisecond
 
 // DefaultGroupCommit is Options.GroupCommit's default: one statement at
 // a time per tenant gathers the most transfers per statement, which on a
@@ -103,6 +122,9 @@ func (o Options) Validate() error {
 	} else if o.LockTimeout > 0 && o.LockTimeout < time.Millisecond {
 		errs = append(errs, fmt.Errorf("%w: LockTimeout %s is below 1ms", ErrInvalidOptions, o.LockTimeout))
 	}
+	if o.GroupCommitDelay > maxGroupCommitDelay {
+		errs = append(errs, fmt.Errorf("%w: GroupCommitDelay %s is above %s", ErrInvalidOptions, o.GroupCommitDelay, maxGroupCommitDelay))
+	}
 	if o.Retry.MaxAttempts < 0 || o.Retry.BaseDelay < 0 || o.Retry.MaxDelay < 0 {
 		errs = append(errs, fmt.Errorf("%w: Retry has a negative field: %+v", ErrInvalidOptions, o.Retry))
 	}
@@ -127,6 +149,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.GroupCommit == 0 {
 		o.GroupCommit = DefaultGroupCommit
+	}
+	if o.GroupCommitDelay == 0 {
+		o.GroupCommitDelay = DefaultGroupCommitDelay
 	}
 	return o
 }
@@ -181,9 +206,9 @@ func newStore(db, read *sql.DB, d Dialect, opts Options, owned bool) *Store {
 		s.knownBalances = newKnownBalances(1 << 16)
 	}
 	if opts.GroupCommit > 0 {
-		s.ledgerGroup = newGroupCommit[storage.TenantID, []ledger.TxRow, directOutcome](opts.GroupCommit, groupBurst*opts.GroupCommit, groupStall)
+		s.ledgerGroup = newGroupCommit[storage.TenantID, []ledger.TxRow, directOutcome](opts.GroupCommit, groupBurst*opts.GroupCommit, groupStall, opts.GroupCommitDelay)
 		if d == Postgres {
-			s.claimGroup = newGroupCommit[claimLane, claimCall, claimOutcome](opts.GroupCommit, groupBurst*opts.GroupCommit, groupStall)
+			s.claimGroup = newGroupCommit[claimLane, claimCall, claimOutcome](opts.GroupCommit, groupBurst*opts.GroupCommit, groupStall, opts.GroupCommitDelay)
 		}
 	}
 	return s
