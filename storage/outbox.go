@@ -71,8 +71,10 @@ type OutboxStore interface {
 	// PendingOutbox returns up to limit unpublished messages of one
 	// partition, lowest ID first.
 	PendingOutbox(ctx context.Context, partition, limit int) ([]Message, error)
-	// MarkOutboxPublished marks messages as published at the given time.
-	MarkOutboxPublished(ctx context.Context, at time.Time, ids ...int64) error
+	// MarkOutboxPublished marks messages of one partition (as
+	// PendingOutbox returned them) as published at the given time; IDs
+	// not pending in that partition are ignored.
+	MarkOutboxPublished(ctx context.Context, at time.Time, partition int, ids ...int64) error
 }
 
 // Publisher delivers one message to the host's broker (Kafka, RocketMQ,
@@ -173,7 +175,7 @@ func (r *Relay) drain(ctx context.Context, partition, batch int) (int, error) {
 		}
 		// Marked one by one: a crash after Publish re-delivers only this
 		// message (at least once), never skips one.
-		if err := r.Outbox.MarkOutboxPublished(ctx, r.Clock.Now(), m.ID); err != nil {
+		if err := r.Outbox.MarkOutboxPublished(ctx, r.Clock.Now(), partition, m.ID); err != nil {
 			return published, err
 		}
 		published++

@@ -328,29 +328,26 @@ func (s *Store) PendingOutbox(ctx context.Context, partition, limit int) ([]stor
 	return out, err
 }
 
-// MarkOutboxPublished implements storage.OutboxStore.
-func (s *Store) MarkOutboxPublished(ctx context.Context, at time.Time, ids ...int64) error {
+// MarkOutboxPublished implements storage.OutboxStore: IDs not in the
+// partition are ignored. Errors: storage.ErrInvalidArgument for a
+// partition outside [0, storage.OutboxPartitions).
+func (s *Store) MarkOutboxPublished(ctx context.Context, at time.Time, partition int, ids ...int64) error {
+	if partition < 0 || partition >= storage.OutboxPartitions {
+		return fmt.Errorf("%w: outbox partition %d outside [0,%d)", storage.ErrInvalidArgument, partition, storage.OutboxPartitions)
+	}
 	return s.do(ctx, func(t *txn) error {
+		part := &s.core.outbox[partition]
 		for _, id := range ids {
-			found := false
-			for p := range s.core.outbox {
-				part := &s.core.outbox[p]
-				i, ok := part.search(id)
-				if !ok {
-					continue
-				}
-				found = true
-				if r := part.at(i); !r.published {
-					r.published = true
-					t.onUndo(func() {
-						part.at(i).published = false
-						part.head = min(part.head, i)
-					})
-				}
-				break
+			i, ok := part.search(id)
+			if !ok {
+				continue
 			}
-			if !found {
-				return fmt.Errorf("%w: outbox message %d", storage.ErrNotFound, id)
+			if r := part.at(i); !r.published {
+				r.published = true
+				t.onUndo(func() {
+					part.at(i).published = false
+					part.head = min(part.head, i)
+				})
 			}
 		}
 		return nil

@@ -22,8 +22,10 @@ func buildOutboxQueries(d Dialect, table string) outboxQueries {
 			" VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
 		pending: d.rebind("SELECT id, event_id, tenant, topic, aggregate_type, aggregate_id, payload, created_at FROM " + table +
 			" WHERE partition_no = ? AND published_at IS NULL ORDER BY id LIMIT ?"),
-		// mark is completed with an IN list per call; see MarkOutboxPublished.
-		mark: "UPDATE " + table + " SET published_at = ? WHERE published_at IS NULL AND id IN (",
+		// mark is completed with an IN list per call; see
+		// MarkOutboxPublished. It finds its rows by the pending index
+		// (partition_no, id), the outbox's only index on id.
+		mark: "UPDATE " + table + " SET published_at = ? WHERE partition_no = ? AND published_at IS NULL AND id IN (",
 	}
 }
 
@@ -118,11 +120,15 @@ func (s *Store) PendingOutbox(ctx context.Context, partition, limit int) ([]stor
 	return out, nil
 }
 
-// MarkOutboxPublished marks the messages with ids as published at at.
-// Messages already marked keep their first time; unknown IDs are ignored.
-// Errors: storage.ErrInvalidArgument for more than MaxOutboxBatch IDs,
-// mapped database errors.
-func (s *Store) MarkOutboxPublished(ctx context.Context, at time.Time, ids ...int64) error {
+// MarkOutboxPublished marks the messages of partition with ids as
+// published at at. Messages already marked keep their first time; IDs not
+// in the partition are ignored. Errors: storage.ErrInvalidArgument for a
+// partition outside [0, storage.OutboxPartitions) or more than
+// MaxOutboxBatch IDs, mapped database errors.
+func (s *Store) MarkOutboxPublished(ctx context.Context, at time.Time, partition int, ids ...int64) error {
+	if partition < 0 || partition >= storage.OutboxPartitions {
+		return fmt.Errorf("%w: outbox partition %d outside [0,%d)", storage.ErrInvalidArgument, partition, storage.OutboxPartitions)
+	}
 	if len(ids) == 0 {
 		return nil
 	}
@@ -130,8 +136,8 @@ func (s *Store) MarkOutboxPublished(ctx context.Context, at time.Time, ids ...in
 		return fmt.Errorf("%w: %d outbox IDs in one call, at most %d", storage.ErrInvalidArgument, len(ids), MaxOutboxBatch)
 	}
 	query := s.dialect.rebind(s.q.outbox.mark + placeholders(len(ids)) + ")")
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, s.dialect.timeArg(at))
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, s.dialect.timeArg(at), partition)
 	for _, id := range ids {
 		args = append(args, id)
 	}

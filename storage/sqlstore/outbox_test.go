@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewardkit/rewardkit/internal/pgtest"
 	"github.com/rewardkit/rewardkit/storage"
 	"github.com/rewardkit/rewardkit/storage/sqlstore"
 )
@@ -68,8 +70,9 @@ func TestOutboxAppendPendingMark(t *testing.T) {
 		require.Len(t, got, 1)
 		assert.Equal(t, "e1", got[0].EventID, "lowest ID first")
 
-		require.NoError(t, s.MarkOutboxPublished(ctx, time.Now(), msgs[0].ID, msgs[2].ID))
-		require.NoError(t, s.MarkOutboxPublished(ctx, time.Now(), msgs[0].ID)) // again: no-op
+		for _, m := range []storage.Message{msgs[0], msgs[2], msgs[0]} { // the last again: no-op
+			require.NoError(t, s.MarkOutboxPublished(ctx, time.Now(), m.Partition(), m.ID))
+		}
 		all = pendingAll(t, s)
 		require.Len(t, all, 1)
 		assert.Equal(t, "e2", all[0].EventID)
@@ -95,7 +98,8 @@ func TestOutboxBadInput(t *testing.T) {
 			_, err := s.PendingOutbox(ctx, tt.p, tt.limit)
 			require.ErrorIs(t, err, storage.ErrInvalidArgument, "%+v", tt)
 		}
-		require.NoError(t, s.MarkOutboxPublished(ctx, time.Now()))
+		require.NoError(t, s.MarkOutboxPublished(ctx, time.Now(), 0))
+		require.ErrorIs(t, s.MarkOutboxPublished(ctx, time.Now(), storage.OutboxPartitions, 1), storage.ErrInvalidArgument)
 	})
 }
 
@@ -150,4 +154,27 @@ func TestOutboxRelays(t *testing.T) {
 		}
 		assert.Empty(t, pendingAll(t, s2))
 	})
+}
+
+// TestOutboxMarkUsesPendingIndex: with no primary key on id, marking
+// messages published finds them through the pending index by partition.
+func TestOutboxMarkUsesPendingIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.OpenPostgres(ctx, pgtest.DSN(t), sqlstore.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	rows, err := s.DB().QueryContext(ctx, "EXPLAIN UPDATE rk_outbox SET published_at = now() WHERE partition_no = 3 AND published_at IS NULL AND id IN (1, 2)")
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		require.NoError(t, rows.Scan(&line))
+		plan.WriteString(line + "\n")
+	}
+	require.NoError(t, rows.Err())
+	assert.Contains(t, plan.String(), "rk_outbox_pending", plan.String())
+	var keys int
+	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rk_outbox'").Scan(&keys))
+	assert.Equal(t, 2, keys, "the pending index and the unique event ID")
 }

@@ -116,7 +116,12 @@ func RunOutbox(t *testing.T, h Harness) {
 		got, err := s.PendingOutbox(ctx, p, 1)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
-		require.NoError(t, s.MarkOutboxPublished(ctx, time.Now(), got[0].ID))
+		other := (p + 1) % storage.OutboxPartitions
+		require.NoError(t, s.MarkOutboxPublished(ctx, time.Now(), other, got[0].ID), "an ID of another partition is ignored")
+		again, err := s.PendingOutbox(ctx, p, 1)
+		require.NoError(t, err)
+		assert.Equal(t, got, again, "not marked from another partition")
+		require.NoError(t, s.MarkOutboxPublished(ctx, time.Now(), p, got[0].ID, 1<<40), "an unknown ID is ignored")
 		got, err = s.PendingOutbox(ctx, p, 10)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
