@@ -31,15 +31,14 @@ var benchGroup, _ = strconv.Atoi(os.Getenv("REWARDKIT_BENCH_GROUP_COMMIT"))
 
 var benchDelay, _ = time.ParseDuration(os.Getenv("REWARDKIT_BENCH_GROUP_DELAY"))
 
-func benchLedger(b *testing.B) (*ledger.Ledger, string) {
+func benchLedger(b *testing.B) (*ledger.Ledger, *sqlstore.Store) {
 	b.Helper()
-	dsn := pgtest.DSN(b)
-	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.Options{MaxConns: benchClients, GroupCommit: benchGroup, GroupCommitDelay: benchDelay})
+	s, err := sqlstore.OpenPostgres(context.Background(), pgtest.DSN(b), sqlstore.Options{MaxConns: benchClients, GroupCommit: benchGroup, GroupCommitDelay: benchDelay})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = s.Close() })
 	l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: ledgertest.Assets()})
 	require.NoError(b, err)
-	return l, dsn
+	return l, s
 }
 
 func benchPts(n int64) money.Amount { return money.FromMinor(n, ledgertest.Points) }
@@ -47,10 +46,12 @@ func benchPts(n int64) money.Amount { return money.FromMinor(n, ledgertest.Point
 const benchTenant storage.TenantID = "bench"
 
 // parallel runs f from benchClients goroutines, numbered, until b.N calls
-// are done, and reports transfers per second of wall time.
-func parallel(b *testing.B, perCall int, f func(worker int, i int64) error) {
+// are done, and reports transfers per second of wall time and the CPU a
+// transfer costs the server of s and this process.
+func parallel(b *testing.B, s *sqlstore.Store, perCall int, f func(worker int, i int64) error) {
 	var next, worker atomic.Int64
 	b.SetParallelism((benchClients + 1) / 2) // GOMAXPROCS is 2 here
+	cpu := startCPU(b, s.DB())
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		w := int(worker.Add(1) - 1)
@@ -61,6 +62,8 @@ func parallel(b *testing.B, perCall int, f func(worker int, i int64) error) {
 			}
 		}
 	})
+	b.StopTimer()
+	cpu.report(b, b.N*perCall, 0)
 	b.ReportMetric(float64(b.N*perCall)/b.Elapsed().Seconds(), "transfers/s")
 }
 
@@ -69,27 +72,27 @@ func parallel(b *testing.B, perCall int, f func(worker int, i int64) error) {
 func BenchmarkLedgerPostgres(b *testing.B) {
 	ctx := context.Background()
 	b.Run("distinct", func(b *testing.B) {
-		l, _ := benchLedger(b)
+		l, s := benchLedger(b)
 		for w := range benchClients {
 			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: fmt.Sprintf("fund-%d", w), Postings: []ledger.Posting{
 				{Source: ledger.World, Destination: fmt.Sprintf("src:%d", w), Amount: benchPts(1 << 40)}}})
 			require.NoError(b, err)
 		}
 		// each client debits its own account and credits its own ones
-		parallel(b, 1, func(w int, i int64) error {
+		parallel(b, s, 1, func(w int, i int64) error {
 			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "d" + strconv.FormatInt(i, 10), Postings: []ledger.Posting{
 				{Source: fmt.Sprintf("src:%d", w), Destination: fmt.Sprintf("dst:%d:%d", w, i%100), Amount: benchPts(1)}}})
 			return err
 		})
 	})
 	b.Run("batch100", func(b *testing.B) {
-		l, _ := benchLedger(b)
+		l, s := benchLedger(b)
 		for w := range benchClients {
 			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: fmt.Sprintf("fund-%d", w), Postings: []ledger.Posting{
 				{Source: ledger.World, Destination: fmt.Sprintf("src:%d", w), Amount: benchPts(1 << 40)}}})
 			require.NoError(b, err)
 		}
-		parallel(b, 100, func(w int, i int64) error {
+		parallel(b, s, 100, func(w int, i int64) error {
 			reqs := make([]ledger.TransferRequest, 100)
 			for j := range reqs {
 				reqs[j] = ledger.TransferRequest{Key: fmt.Sprintf("b%d-%d", i, j), Postings: []ledger.Posting{
@@ -100,11 +103,11 @@ func BenchmarkLedgerPostgres(b *testing.B) {
 		})
 	})
 	b.Run("hot", func(b *testing.B) {
-		l, _ := benchLedger(b)
+		l, s := benchLedger(b)
 		_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "fund", Postings: []ledger.Posting{
 			{Source: ledger.World, Destination: "hot", Amount: benchPts(1 << 50)}}})
 		require.NoError(b, err)
-		parallel(b, 1, func(w int, i int64) error {
+		parallel(b, s, 1, func(w int, i int64) error {
 			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "h" + strconv.FormatInt(i, 10), Postings: []ledger.Posting{
 				{Source: "hot", Destination: fmt.Sprintf("m:%d", i%1000), Amount: benchPts(1)}}})
 			return err
