@@ -227,8 +227,13 @@ SELECT (SELECT count(*) FROM tx), (SELECT count(*) FROM mv),
 // SELECT and, when something is wrong, fails with a cast error carrying a
 // marker (see directMarker), which aborts the whole statement, so nothing
 // is written:
-//   - replay: a key already existed (the Ledger's general path then
-//     answers with the stored transaction);
+//   - replay: a key already existed. The transactions are inserted
+//     without ON CONFLICT (a speculative insertion costs a probe and a
+//     confirmation per row), so the key's unique index fails the
+//     statement; the Ledger's general path then answers with the stored
+//     transaction. The last SELECT reads the count of keys first, so
+//     that the keys are inserted, and a replay fails, before anything
+//     else is judged (the count itself always matches then);
 //   - lots: a debited balance has open lots to consume (general path);
 //   - short: a debited balance would end a transfer below its floor. The
 //     check per balance is posted_before - held + low >= floor, where low
@@ -253,7 +258,7 @@ tx AS (
   INSERT INTO ` + q.tx + ` (tenant, id, tx_key, fingerprint, kind, at, lines, metadata, reverses, hold_id)
   SELECT $1, t.id, t.k, t.fp, t.kind, t.at, t.lines, t.meta, '', ''
   FROM unnest($3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[], $34::timestamptz[]) AS t(id, k, fp, kind, lines, meta, at)
-  ON CONFLICT (tenant, tx_key) DO NOTHING RETURNING 1),
+  RETURNING 1),
 acc AS (
   INSERT INTO ` + q.acc + ` (tenant, id, overdraft_kind, created_at)
   SELECT $1, v.id, v.kind, $2 FROM unnest($9::text[], $10::smallint[]) AS v(id, kind) ORDER BY v.id COLLATE "C"
@@ -1364,10 +1369,12 @@ func (l *ledgerStore) direct(ctx context.Context, tenant storage.TenantID, txs [
 			if bal, ok := strings.CutPrefix(what, "short:"); ok {
 				return nil, false, fmt.Errorf("%w: %s would go below its floor", ledger.ErrInsufficientFunds, bal)
 			}
-			return nil, false, nil // replay or lots: the general path
+			return nil, false, nil // lots: the general path
 		}
 		err = wrap("ledger transfer", err)
-		if storage.IsRetryable(err) {
+		if storage.IsRetryable(err) || errors.Is(err, storage.ErrDuplicate) {
+			// a key used before (a replay, or a race with another
+			// writer of the key) or a passing failure: the general path
 			return nil, false, nil
 		}
 		return nil, false, err
