@@ -238,7 +238,15 @@ const payloadChunk = 4 << 10
 func (b *batch) event(tenant storage.TenantID, row *TxRow, eventID string, ev *storage.Message) {
 	n := txPayloadSize(row)
 	if cap(b.payload)-len(b.payload) < n {
-		b.payload = make([]byte, 0, max(n, payloadChunk))
+		// A batch of several carves them all from chunks; a single
+		// transfer takes its payload's size only: inside a transaction
+		// its buffer is lent to the Store and not reused, so the rest of
+		// a chunk would be allocated (and cleared) for nothing.
+		size := n
+		if len(b.events) > 1 {
+			size = max(n, payloadChunk)
+		}
+		b.payload = make([]byte, 0, size)
 	}
 	at := len(b.payload)
 	*ev = txEventSized(tenant, row, eventID, b.payload[at:at], n)

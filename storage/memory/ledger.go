@@ -3,6 +3,7 @@ package memory
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
@@ -85,6 +86,7 @@ type memAccount struct {
 type memTx struct {
 	text                 textRef  // ID, key and fingerprint, back to back
 	idLen, keyLen, fpLen int32    // fpLen: as kept in text (see fpBytes)
+	metaLen              int32    // the metadata, encoded (see appendTxMeta) after the fingerprint; 0: none
 	line0, lines         int32    // its lines: [line0, line0+lines) of ledgerTenant.lines
 	next                 [2]int32 // per txField, the next transaction with the same hash, or -1
 	at                   memTime
@@ -136,8 +138,61 @@ func (lt *ledgerTenant) moreOf(ln *memLine) *lineMore {
 	return lt.more.at(ln.more - 1)
 }
 
-// memTxExtra holds what few transactions carry: metadata, the links of a
-// reversal or capture, the lots an expiry names.
+// txMetaSize is the size of m encoded by appendTxMeta: 0 for none.
+func txMetaSize(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(v)) + len(v)
+	}
+	return n
+}
+
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
+}
+
+// appendTxMeta appends a transaction's metadata, each key and value
+// after its length: most transactions carry a little (the order a
+// payment is for), kept in the text rather than as a map of its own,
+// which would be several objects for the collector to scan per
+// transaction.
+func appendTxMeta(b []byte, m map[string]string) []byte {
+	for k, v := range m {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+// readTxMeta returns the metadata appendTxMeta wrote into b, a new map.
+func readTxMeta(b []byte) map[string]string {
+	n := 0
+	for c := b; len(c) > 0; n++ {
+		kl, w := binary.Uvarint(c)
+		c = c[w+int(kl):]
+		vl, w := binary.Uvarint(c)
+		c = c[w+int(vl):]
+	}
+	m := make(map[string]string, n)
+	for len(b) > 0 {
+		kl, w := binary.Uvarint(b)
+		k := string(b[w : w+int(kl)])
+		b = b[w+int(kl):]
+		vl, w := binary.Uvarint(b)
+		m[k] = string(b[w : w+int(vl)])
+		b = b[w+int(vl):]
+	}
+	return m
+}
+
+// memTxExtra holds what few transactions carry: the links of a reversal
+// or capture, the lots an expiry names (and empty, non-nil metadata).
 type memTxExtra struct {
 	metadata       map[string]string
 	reverses, hold string
@@ -366,10 +421,16 @@ func (lt *ledgerTenant) readTx(i int32) ledger.TxRow {
 		r.Lines[k] = ledger.LineRow{Source: lt.accs[ln.src].acc.ID, Destination: lt.accs[ln.dst].acc.ID,
 			Asset: lt.assets.all[ln.asset], Amount: ln.amount, Reversed: lt.reversed(ln), ExpiresAt: lt.expires(ln)}
 	}
+	if tx.metaLen > 0 {
+		r.Metadata = readTxMeta(lt.text.bytes(tx.text, tx.idLen+tx.keyLen+tx.fpLen, tx.metaLen))
+	}
 	if tx.extra {
 		x := lt.extras[i]
 		// A copy: the caller may change what it is given.
-		r.Metadata, r.Reverses, r.Hold = maps.Clone(x.metadata), x.reverses, x.hold
+		if tx.metaLen == 0 {
+			r.Metadata = maps.Clone(x.metadata)
+		}
+		r.Reverses, r.Hold = x.reverses, x.hold
 		r.Taken, r.Lots = slices.Clone(x.taken), slices.Clone(x.lots)
 	}
 	return r
@@ -725,19 +786,25 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *l
 	if tx.fpBytes {
 		tx.fpLen /= 2
 	}
+	tx.metaLen = int32(txMetaSize(in.Metadata))
 	var text []byte
-	tx.text, text = lt.text.alloc(len(in.ID) + len(in.Key) + int(tx.fpLen))
+	tx.text, text = lt.text.alloc(len(in.ID) + len(in.Key) + int(tx.fpLen) + int(tx.metaLen))
 	text = append(text, in.ID...)
 	text = append(text, in.Key...)
 	if tx.fpBytes {
-		_, _ = hex.AppendDecode(text, []byte(in.Fingerprint)) // checked by isFpHex
+		text, _ = hex.AppendDecode(text, []byte(in.Fingerprint)) // checked by isFpHex
 	} else {
-		_ = append(text, in.Fingerprint...)
+		text = append(text, in.Fingerprint...)
 	}
-	if len(in.Metadata) > 0 || in.Reverses != "" || in.Hold != "" || len(in.Taken) > 0 || len(in.Lots) > 0 {
+	_ = appendTxMeta(text, in.Metadata)
+	if in.Reverses != "" || in.Hold != "" || len(in.Taken) > 0 || len(in.Lots) > 0 {
 		tx.extra = true
-		lt.extras[txIdx] = &memTxExtra{metadata: maps.Clone(in.Metadata), reverses: in.Reverses, hold: in.Hold,
-			taken: slices.Clone(in.Taken), lots: slices.Clone(in.Lots)}
+		// metadata only when it is empty, not nil (kept in text otherwise)
+		x := &memTxExtra{reverses: in.Reverses, hold: in.Hold, taken: slices.Clone(in.Taken), lots: slices.Clone(in.Lots)}
+		if tx.metaLen == 0 {
+			x.metadata = maps.Clone(in.Metadata)
+		}
+		lt.extras[txIdx] = x
 	}
 	lt.txs.push(tx)
 	if ordered {

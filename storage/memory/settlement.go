@@ -54,6 +54,16 @@ type orderTables struct {
 	locs   locations
 	curs   []money.Currency
 	splits [][]settlement.Share
+	// the currency of the order being encoded, its index in curs and its
+	// scale: most of an order's amounts are in it, at its scale
+	cur      money.Currency
+	curIdx   int
+	curScale int32
+}
+
+// forOrder readies tb to encode o's amounts.
+func (tb *orderTables) forOrder(o *settlement.Order) {
+	tb.cur, tb.curIdx, tb.curScale = o.Currency, tb.currency(o.Currency), o.Currency.Scale()
 }
 
 type periodKey struct {
@@ -413,7 +423,9 @@ func sameShare(a, b settlement.Share) bool {
 // their bytes, a list as its length plus one (0: nil), a time as its
 // location (0: the zero time) and Unix seconds and nanoseconds, an amount
 // as a kind (0: the zero Amount, 1: an int64 coefficient, 2: the decimal
-// digits of a larger one), its exponent and its currency.
+// digits of a larger one), its exponent and its currency, or (kind 3) as
+// an int64 coefficient alone, the exponent and the currency being the
+// order's own (most amounts of an order: two bytes fewer each).
 
 func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
 func appendVarint(b []byte, v int64) []byte   { return binary.AppendVarint(b, v) }
@@ -451,6 +463,9 @@ func (tb *orderTables) appendAmount(b []byte, a money.Amount) []byte {
 		return append(b, 0)
 	}
 	d := a.Decimal()
+	if a.Currency() == tb.cur && d.Exponent() == -tb.curScale && d.NumDigits() <= 18 {
+		return appendVarint(append(b, 3), d.CoefficientInt64())
+	}
 	if d.NumDigits() <= 18 {
 		b = append(b, 1)
 		b = appendVarint(appendVarint(b, d.CoefficientInt64()), int64(d.Exponent()))
@@ -474,12 +489,13 @@ func (tb *orderTables) appendFunding(b []byte, fs []settlement.FundingPart) []by
 // (tenants, states, tender kinds, parties) are interned: an index in
 // settlementState.tab.names.
 func (tb *orderTables) appendHead(b []byte, o *settlement.Order) []byte {
+	tb.forOrder(o)
 	b = appendUvarint(b, uint64(tb.names.of(string(o.Tenant))))
 	b = appendString(b, o.ID)
 	b = appendString(b, o.UserID)
 	b = appendString(b, o.Channel)
 	b = appendUvarint(b, uint64(tb.names.of(string(o.State))))
-	b = appendUvarint(b, uint64(tb.currency(o.Currency)))
+	b = appendUvarint(b, uint64(tb.curIdx))
 	b = tb.appendAmount(b, o.Subtotal)
 	b = tb.appendAmount(b, o.Discount)
 	b = tb.appendAmount(b, o.Total)
@@ -495,15 +511,40 @@ func (tb *orderTables) appendHead(b []byte, o *settlement.Order) []byte {
 	return appendVarint(b, o.Version)
 }
 
+// appendOfferID appends a discount's offer ID, which usually ends with
+// its coupon's ID (written just before it): twice the length of the rest
+// plus one, and the rest; else twice its length, and it.
+func appendOfferID(b []byte, offer, couponID string) []byte {
+	if prefix, ok := strings.CutSuffix(offer, couponID); ok && couponID != "" {
+		return append(appendUvarint(b, 2*uint64(len(prefix))+1), prefix...)
+	}
+	return append(appendUvarint(b, 2*uint64(len(offer))), offer...)
+}
+
 // appendBody encodes the order's lists.
 func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
+	tb.forOrder(o)
+	// the currency of its kind-3 amounts: the body outlives updates of the
+	// head alone, and must be read the same way whatever they write
+	b = appendUvarint(b, uint64(tb.curIdx))
+	// the number of funding parts of every list, so that decode makes
+	// their one backing array at its size
+	parts := 0
+	for i := range o.Lines {
+		parts += len(o.Lines[i].Funding)
+	}
+	for i := range o.Discounts {
+		parts += len(o.Discounts[i].Funding)
+	}
+	b = appendUvarint(b, uint64(parts))
 	b = appendList(b, len(o.Lines), o.Lines == nil)
 	for i := range o.Lines {
 		l := &o.Lines[i]
 		b = appendString(b, l.ID)
 		b = appendString(b, l.SKU)
-		b = appendString(b, l.Category)
-		b = appendString(b, l.Merchant)
+		// categories and merchants recur across orders: interned
+		b = appendUvarint(b, uint64(tb.names.of(l.Category)))
+		b = appendUvarint(b, uint64(tb.names.of(l.Merchant)))
 		b = tb.appendAmount(b, l.UnitPrice)
 		b = appendVarint(b, int64(l.Quantity))
 		b = tb.appendAmount(b, l.Amount)
@@ -516,8 +557,8 @@ func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
 	b = appendList(b, len(o.Discounts), o.Discounts == nil)
 	for i := range o.Discounts {
 		d := &o.Discounts[i]
-		b = appendString(b, d.OfferID)
 		b = appendString(b, d.CouponID)
+		b = appendOfferID(b, d.OfferID, d.CouponID)
 		b = appendString(b, d.TemplateID)
 		b = tb.appendAmount(b, d.Amount)
 		b = tb.appendFunding(b, d.Funding)
@@ -525,7 +566,12 @@ func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
 	}
 	b = appendList(b, len(o.Coupons), o.Coupons == nil)
 	for _, c := range o.Coupons {
-		b = appendString(b, c)
+		// usually a discount's coupon: 1 + that discount's index
+		k := slices.IndexFunc(o.Discounts, func(d settlement.AppliedDiscount) bool { return d.CouponID == c })
+		b = appendUvarint(b, uint64(k+1))
+		if k < 0 {
+			b = appendString(b, c)
+		}
 	}
 	b = appendList(b, len(o.Tenders), o.Tenders == nil)
 	for i := range o.Tenders {
@@ -577,6 +623,10 @@ type orderDecoder struct {
 	text string // the strings of the part being read are cut from this copy of it
 	off  int    // of b's start in text
 	e    *encoded
+	// the order's currency (an index in e.curs) and its exponent, for the
+	// amounts in it (kind 3)
+	cur int
+	exp int32
 }
 
 // amountCache lets the orders read from the store share their Amounts
@@ -633,6 +683,24 @@ func (d *orderDecoder) str() string {
 	return s
 }
 
+// offerID reads what appendOfferID wrote for a discount of coupon
+// couponID.
+func (d *orderDecoder) offerID(couponID string) string {
+	n := d.uvarint()
+	k := int(n / 2)
+	var s string
+	if d.text != "" {
+		s = d.text[d.off : d.off+k]
+	} else {
+		s = string(d.b[:k])
+	}
+	d.b, d.off = d.b[k:], d.off+k
+	if n%2 == 1 {
+		return s + couponID
+	}
+	return s
+}
+
 // name reads an interned name.
 func (d *orderDecoder) name() string { return d.e.names[d.uvarint()] }
 
@@ -667,6 +735,8 @@ func (d *orderDecoder) amount() money.Amount {
 		coef, _ := new(big.Int).SetString(d.str(), 10)
 		exp := int32(d.varint())
 		return money.New(decimal.NewFromBigInt(coef, exp), d.e.curs[d.uvarint()])
+	case 3:
+		return d.e.amounts.get(d.varint(), d.exp, d.cur, d.e.curs)
 	}
 	coef, exp := d.varint(), int32(d.varint())
 	return d.e.amounts.get(coef, exp, int(d.uvarint()), d.e.curs)
@@ -711,7 +781,9 @@ func (e *encoded) decode() settlement.Order {
 	o.UserID = d.str()
 	o.Channel = d.str()
 	o.State = settlement.OrderState(d.name())
-	o.Currency = e.curs[d.uvarint()]
+	d.cur = int(d.uvarint())
+	o.Currency = e.curs[d.cur]
+	d.exp = -o.Currency.Scale()
 	o.Subtotal = d.amount()
 	o.Discount = d.amount()
 	o.Total = d.amount()
@@ -727,18 +799,20 @@ func (e *encoded) decode() settlement.Order {
 	o.Version = d.varint()
 
 	d.b, d.text, d.off = e.body, string(e.body), 0
+	d.cur = int(d.uvarint())
+	d.exp = -e.curs[d.cur].Scale()
 	var parts []settlement.FundingPart
+	if n := d.uvarint(); n > 0 {
+		parts = make([]settlement.FundingPart, 0, n)
+	}
 	if n, ok := d.list(); ok {
 		o.Lines = make([]settlement.OrderLine, n)
 		for i := range o.Lines {
 			l := &o.Lines[i]
-			l.ID, l.SKU, l.Category, l.Merchant = d.str(), d.str(), d.str(), d.str()
+			l.ID, l.SKU, l.Category, l.Merchant = d.str(), d.str(), d.name(), d.name()
 			l.UnitPrice = d.amount()
 			l.Quantity = int(d.varint())
 			l.Amount, l.Discount, l.Net = d.amount(), d.amount(), d.amount()
-			if parts == nil {
-				parts = make([]settlement.FundingPart, 0, 4*n)
-			}
 			l.Funding = d.funding(&parts)
 			l.RefundedQty = int(d.varint())
 			l.RefundedAmount = d.amount()
@@ -748,7 +822,9 @@ func (e *encoded) decode() settlement.Order {
 		o.Discounts = make([]settlement.AppliedDiscount, n)
 		for i := range o.Discounts {
 			ad := &o.Discounts[i]
-			ad.OfferID, ad.CouponID, ad.TemplateID = d.str(), d.str(), d.str()
+			ad.CouponID = d.str()
+			ad.OfferID = d.offerID(ad.CouponID)
+			ad.TemplateID = d.str()
 			ad.Amount = d.amount()
 			ad.Funding = d.funding(&parts)
 			ad.Budgeted = d.boolean()
@@ -757,7 +833,11 @@ func (e *encoded) decode() settlement.Order {
 	if n, ok := d.list(); ok {
 		o.Coupons = make([]string, n)
 		for i := range o.Coupons {
-			o.Coupons[i] = d.str()
+			if k := d.uvarint(); k > 0 {
+				o.Coupons[i] = o.Discounts[k-1].CouponID
+			} else {
+				o.Coupons[i] = d.str()
+			}
 		}
 	}
 	if n, ok := d.list(); ok {

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rewardkit/rewardkit/storage"
@@ -39,11 +40,18 @@ func (o Options) Validate() error {
 // Store is the in-memory adapter. It is safe for concurrent use. Create it
 // with New.
 type Store struct {
-	lock   chan struct{} // a one-slot semaphore: held by a transaction for its duration
-	wait   time.Duration
-	timers sync.Pool // of *time.Timer, for waits on the lock
-	retry  storage.RetryPolicy
-	clock  storage.Clock
+	// The store's lock, held by a transaction for its duration (see
+	// acquire): taken by compare-and-swap on locked; waiters park on wake,
+	// and those waiting long on handed as well.
+	locked   atomic.Bool
+	waiters  atomic.Int32
+	starving atomic.Int32  // waiters that have waited longer than starveAfter
+	wake     chan struct{} // one slot: a release's signal to a parked waiter
+	handed   chan struct{} // unbuffered: release hands the lock to a starving waiter
+	wait     time.Duration
+	timers   sync.Pool // of *time.Timer, for waits on the lock
+	retry    storage.RetryPolicy
+	clock    storage.Clock
 
 	core   coreState
 	ledger ledgerState
@@ -59,7 +67,7 @@ func New(opts Options) (*Store, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{lock: make(chan struct{}, 1), wait: opts.LockWait, retry: storage.DefaultRetryPolicy(), clock: opts.Clock}
+	s := &Store{wake: make(chan struct{}, 1), handed: make(chan struct{}), wait: opts.LockWait, retry: storage.DefaultRetryPolicy(), clock: opts.Clock}
 	if s.wait == 0 {
 		s.wait = 5 * time.Second
 	}
@@ -95,14 +103,35 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	return storage.RunInTx(ctx, s, s.retry, s.begin, fn)
 }
 
+// starveAfter is how long a goroutine waits for the lock before release
+// hands the lock to it rather than freeing it for anyone to take.
+const starveAfter = time.Millisecond
+
+// acquire takes the store's lock, waiting up to s.wait for it.
+//
+// The lock is not handed over to the next waiter as a rule: release frees
+// it and wakes one, which then competes for it. On a machine with few
+// cores a parked goroutine takes several microseconds to run again, and
+// with a handover the lock would sit idle for that time while the
+// goroutine that released it, often about to take it again (a checkout's
+// next step), waited too; a free lock goes to whoever runs first. So that
+// a waiter cannot keep losing, one that has waited starveAfter is handed
+// the lock by the next release instead (as sync.Mutex's starvation mode).
 func (s *Store) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case s.lock <- struct{}{}:
+	if s.starving.Load() == 0 && s.locked.CompareAndSwap(false, true) {
 		return nil
-	default:
+	}
+	// Counted as a waiter before trying again: a release that comes after
+	// the count sees it and signals; one that came before left the lock
+	// free for the try below (or a starving waiter is counted, and so was
+	// signalled).
+	s.waiters.Add(1)
+	defer s.waiters.Add(-1)
+	if s.starving.Load() == 0 && s.locked.CompareAndSwap(false, true) {
+		return nil
 	}
 	// Waiting is common when goroutines share the store: the timers are
 	// reused (a stopped timer delivers nothing stale since Go 1.23).
@@ -112,21 +141,56 @@ func (s *Store) acquire(ctx context.Context) error {
 	} else {
 		t.Reset(s.wait)
 	}
+	start := time.Now()
+	var handed chan struct{} // s.handed once starving
 	defer func() {
 		t.Stop()
 		s.timers.Put(t)
+		if handed != nil {
+			s.starving.Add(-1)
+		}
 	}()
-	select {
-	case s.lock <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return fmt.Errorf("%w: memory store lock not free after %s (a call with a context from outside an open transaction?)", storage.ErrLockTimeout, s.wait)
+	for {
+		select {
+		case <-s.wake:
+		case <-handed:
+			return nil // release left the lock held, for this goroutine
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return fmt.Errorf("%w: memory store lock not free after %s (a call with a context from outside an open transaction?)", storage.ErrLockTimeout, s.wait)
+		}
+		if s.locked.CompareAndSwap(false, true) {
+			return nil
+		}
+		if handed == nil && time.Since(start) >= starveAfter {
+			handed = s.handed
+			s.starving.Add(1)
+		}
 	}
 }
 
-func (s *Store) release() { <-s.lock }
+// release frees the lock and, when a goroutine waits for it, wakes one;
+// to a starving waiter parked for it, it hands the lock instead. A signal
+// already pending (its waiter has not run yet, or took the lock without
+// it) serves as well as a new one: whoever reads it tries again, so a
+// waiter at worst wakes for nothing and parks again.
+func (s *Store) release() {
+	if s.starving.Load() > 0 {
+		select {
+		case s.handed <- struct{}{}: // still locked: now the receiver's
+			return
+		default: // no starving waiter is parked just now
+		}
+	}
+	s.locked.Store(false)
+	if s.waiters.Load() > 0 {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
 
 // txn is an open memory transaction: the lock plus an undo log.
 type txn struct {
