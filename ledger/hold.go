@@ -150,6 +150,35 @@ func (l *Ledger) HoldByID(ctx context.Context, tenant storage.TenantID, id strin
 	return l.hold(r)
 }
 
+// OpenHolds returns a page of the open holds whose destination is
+// destination, by ID: up to limit (1..1000) with IDs above after (""
+// from the first). Reconciliation finds with it the holds no order names.
+//
+// Errors: storage.ErrInvalidTenant; ErrInvalidRequest (bad account ID or
+// limit); the Store's errors.
+func (l *Ledger) OpenHolds(ctx context.Context, tenant storage.TenantID, destination, after string, limit int) ([]*Hold, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ValidateAccountID(destination); err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > 1000 {
+		return nil, fmt.Errorf("%w: limit %d outside 1..1000", ErrInvalidRequest, limit)
+	}
+	rows, err := l.store.OpenHolds(ctx, tenant, destination, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Hold, len(rows))
+	for i, r := range rows {
+		if out[i], err = l.hold(r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Capture moves part or all of what an open, unexpired hold reserves
 // from its account to its destination, as a transaction of kind
 // KindCapture. Several partial captures may follow each other up to the

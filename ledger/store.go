@@ -74,6 +74,9 @@ type Store interface {
 	// ExpiredHolds returns up to limit open holds whose expiry is at or
 	// before now, earliest first.
 	ExpiredHolds(ctx context.Context, tenant storage.TenantID, now time.Time, limit int) ([]HoldRow, error)
+	// OpenHolds returns up to limit open holds whose destination is
+	// destination and whose ID is above afterID, by ID.
+	OpenHolds(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]HoldRow, error)
 
 	// ExpiredLots returns up to limit lots with something left whose
 	// expiry is at or before now, earliest first.

@@ -157,26 +157,17 @@ func (s *Service) Reconcile(ctx context.Context, tenant storage.TenantID) (Repor
 // reconcileHolds reports every open hold into the clearing account that
 // no order names (the orders' own holds are checked with the orders).
 func (s *Service) reconcileHolds(ctx context.Context, tenant storage.TenantID, named map[string]bool, rep *Report) error {
+	const page = 500
 	after := ""
 	for {
-		ids, err := s.store.OpenHoldIDs(ctx, tenant, ClearingAccount, after, 500)
+		holds, err := s.ledger.OpenHolds(ctx, tenant, ClearingAccount, after, page)
 		if err != nil {
-			return err
+			return fmt.Errorf("settlement: reconcile holds: %w", err)
 		}
-		for _, id := range ids {
+		for _, h := range holds {
 			rep.Holds++
-			if named[id] {
+			if named[h.ID] {
 				continue
-			}
-			h, err := s.ledger.HoldByID(ctx, tenant, id)
-			if errors.Is(err, ledger.ErrHoldNotFound) {
-				continue // closed and gone meanwhile
-			}
-			if err != nil {
-				return fmt.Errorf("settlement: reconcile hold %s: %w", id, err)
-			}
-			if h.Status != ledger.HoldOpen {
-				continue // closed meanwhile
 			}
 			m := Mismatch{Kind: MismatchOrphanHold, OrderID: h.Metadata["order"], HoldID: h.ID, Account: h.Account,
 				Want: money.Zero(h.Amount.Currency()), Got: h.Remaining(), Detail: "open hold into the clearing account that no order names"}
@@ -185,10 +176,10 @@ func (s *Service) reconcileHolds(ctx context.Context, tenant storage.TenantID, n
 			}
 			rep.add(m)
 		}
-		if len(ids) < 500 {
+		if len(holds) < page {
 			return nil
 		}
-		after = ids[len(ids)-1]
+		after = holds[len(holds)-1].ID
 	}
 }
 

@@ -34,12 +34,6 @@ type Store interface {
 	UpdateOrderHead(ctx context.Context, o Order, prevVersion int64) error
 	// FindOrders returns the orders matching q, ordered by ID.
 	FindOrders(ctx context.Context, q OrderQuery) ([]Order, error)
-	// OpenHoldIDs returns the IDs of the tenant's open ledger holds (the
-	// records of package ledger, which has no such listing) whose
-	// destination account is destination, ordered by ID, after afterID,
-	// at most limit (0: all). Reconcile finds with it the gift card holds
-	// that belong to no order.
-	OpenHoldIDs(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]string, error)
 
 	// InsertEntries stores clearing entries; storage.ErrDuplicate when an
 	// ID exists in the tenant (nothing is stored then).

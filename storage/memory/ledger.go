@@ -1265,6 +1265,9 @@ func (ls *LedgerStore) ExpiredHolds(ctx context.Context, tenant storage.TenantID
 				out = append(out, *h)
 			}
 		}
+		for i := range out {
+			out[i].Metadata = maps.Clone(out[i].Metadata) // copies the caller may change
+		}
 		slices.SortFunc(out, func(a, b ledger.HoldRow) int {
 			if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
 				return c
@@ -1276,6 +1279,35 @@ func (ls *LedgerStore) ExpiredHolds(ctx context.Context, tenant storage.TenantID
 		}
 		return nil
 	})
+	return out, err
+}
+
+// OpenHolds implements ledger.Store.
+func (ls *LedgerStore) OpenHolds(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]ledger.HoldRow, error) {
+	s := ls.s
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	var out []ledger.HoldRow
+	err := s.do(ctx, func(*txn) error {
+		lt := s.tenantLedger(tenant, false)
+		if lt == nil {
+			return nil
+		}
+		for id, h := range lt.holds {
+			if h.Status == ledger.HoldOpen && h.Destination == destination && id > afterID {
+				out = append(out, *h)
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b ledger.HoldRow) int { return cmp.Compare(a.ID, b.ID) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	for i := range out {
+		out[i].Metadata = maps.Clone(out[i].Metadata) // copies the caller may change
+	}
 	return out, err
 }
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/rewardkit/rewardkit/ledger"
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/settlement"
 	"github.com/rewardkit/rewardkit/storage"
@@ -891,32 +890,6 @@ func (e *encoded) decode() settlement.Order {
 		}
 	}
 	return o
-}
-
-// OpenHoldIDs implements settlement.Store from the ledger's records (it
-// only reads them).
-func (r *SettlementStore) OpenHoldIDs(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]string, error) {
-	if err := tenant.Validate(); err != nil {
-		return nil, err
-	}
-	var out []string
-	err := r.s.do(ctx, func(*txn) error {
-		lt := r.s.ledger.tenants[tenant]
-		if lt == nil {
-			return nil
-		}
-		for id, h := range lt.holds {
-			if h.Status == ledger.HoldOpen && h.Destination == destination && id > afterID {
-				out = append(out, id)
-			}
-		}
-		return nil
-	})
-	slices.Sort(out)
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, err
 }
 
 // InsertEntries implements settlement.Store.

@@ -46,7 +46,7 @@ type ledgerQueries struct {
 	totalPosted                                           string
 	balanceAt, history, historyAsset                      string
 	claimHold, getHold, holdByKey, reserve, closeHold     string
-	releaseHeld, expiredHolds                             string
+	releaseHeld, expiredHolds, openHolds                  string
 	openLots, takeLot, takeLotExact, insertLot, lotsUntil string
 	expiredLots                                           string
 	transfer                                              string // one-statement transfer; "" where the dialect has none
@@ -104,6 +104,7 @@ func buildLedgerQueries(d Dialect, p string) ledgerQueries {
 		" AND (floor_minor IS NULL OR posted - held - ? >= floor_minor)")
 	q.closeHold = r("UPDATE " + q.hold + " SET status = ?, closed_at = ? WHERE tenant = ? AND id = ? AND status = ? AND captured = ?")
 	q.releaseHeld = r("UPDATE " + q.bal + " SET held = held - ? WHERE tenant = ? AND account = ? AND asset = ?")
+	q.openHolds = r("SELECT " + holdCols + " FROM " + q.hold + " WHERE tenant = ? AND status = ? AND destination = ? AND id > ? ORDER BY id LIMIT ?")
 	q.expiredHolds = r("SELECT " + holdCols + " FROM " + q.hold + " WHERE tenant = ? AND status = ? AND expires_at IS NOT NULL AND expires_at <= ?" +
 		" ORDER BY expires_at, id LIMIT ?")
 	lotCols := "SELECT id, account, asset, amount, remaining, expires_at, tx_id FROM " + q.lot
@@ -1089,9 +1090,22 @@ func (l *ledgerStore) ExpiredHolds(ctx context.Context, tenant storage.TenantID,
 	if err := tenant.Validate(); err != nil {
 		return nil, err
 	}
-	rows, err := l.s.reader(ctx).QueryContext(ctx, l.q.expiredHolds, string(tenant), int(ledger.HoldOpen), l.d.timeArg(now), limit)
+	return l.holds(ctx, "ledger expired holds", l.q.expiredHolds, string(tenant), int(ledger.HoldOpen), l.d.timeArg(now), limit)
+}
+
+// OpenHolds implements ledger.Store.
+func (l *ledgerStore) OpenHolds(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]ledger.HoldRow, error) {
+	if err := tenant.Validate(); err != nil {
+		return nil, err
+	}
+	return l.holds(ctx, "ledger open holds", l.q.openHolds, string(tenant), int(ledger.HoldOpen), destination, afterID, limit)
+}
+
+// holds reads the holds a query of holdCols returns.
+func (l *ledgerStore) holds(ctx context.Context, what, query string, args ...any) ([]ledger.HoldRow, error) {
+	rows, err := l.s.reader(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, wrap("ledger expired holds", err)
+		return nil, wrap(what, err)
 	}
 	defer rows.Close()
 	var out []ledger.HoldRow
@@ -1102,7 +1116,7 @@ func (l *ledgerStore) ExpiredHolds(ctx context.Context, tenant storage.TenantID,
 		var meta sql.NullString
 		if err := rows.Scan(&h.ID, &h.Key, &h.Fingerprint, &h.Account, &h.Destination, &h.Asset,
 			&h.Amount, &h.Captured, &status, &exp, &meta, &created, &closed); err != nil {
-			return nil, wrap("ledger expired holds", err)
+			return nil, wrap(what, err)
 		}
 		h.Status, h.ExpiresAt, h.CreatedAt, h.ClosedAt = ledger.HoldStatus(status), exp.Time, created.Time, closed.Time
 		if h.Metadata, err = decodeMeta(meta); err != nil {
@@ -1110,7 +1124,7 @@ func (l *ledgerStore) ExpiredHolds(ctx context.Context, tenant storage.TenantID,
 		}
 		out = append(out, h)
 	}
-	return out, wrap("ledger expired holds", rows.Err())
+	return out, wrap(what, rows.Err())
 }
 
 // ExpiredLots implements ledger.Store.

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rewardkit/rewardkit/ledger"
 	"github.com/rewardkit/rewardkit/settlement"
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -22,7 +21,6 @@ type settlementQueries struct {
 	entriesOfOrder, entriesOfStatement          string
 	insertStatement, statement, updateStatement string
 	findStatements, findStatementsOfParty       string
-	openHoldIDs                                 string
 }
 
 func buildSettlementQueries(d Dialect, prefix string) settlementQueries {
@@ -44,8 +42,6 @@ func buildSettlementQueries(d Dialect, prefix string) settlementQueries {
 		updateStatement:       d.rebind("UPDATE " + st + " SET version = ?, body = ? WHERE tenant = ? AND id = ? AND version = ?"),
 		findStatements:        d.rebind("SELECT body FROM " + st + " WHERE tenant = ? ORDER BY period_start, party, id"),
 		findStatementsOfParty: d.rebind("SELECT body FROM " + st + " WHERE tenant = ? AND party = ? ORDER BY period_start, party, id"),
-		// the ledger's holds, read only (package ledger's Store lists no open holds)
-		openHoldIDs: d.rebind("SELECT id FROM " + prefix + "ledger_holds WHERE tenant = ? AND status = ? AND destination = ? AND id > ? ORDER BY id"),
 	}
 }
 
@@ -161,32 +157,6 @@ func (r *SettlementStore) UpdateOrder(ctx context.Context, o settlement.Order, p
 // it writes the whole order as UpdateOrder does.
 func (r *SettlementStore) UpdateOrderHead(ctx context.Context, o settlement.Order, prevVersion int64) error {
 	return r.UpdateOrder(ctx, o, prevVersion)
-}
-
-// OpenHoldIDs implements settlement.Store from the ledger's hold table (it
-// only reads it).
-func (r *SettlementStore) OpenHoldIDs(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]string, error) {
-	if err := tenant.Validate(); err != nil {
-		return nil, err
-	}
-	query := r.q.openHoldIDs
-	if limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", limit)
-	}
-	rows, err := r.s.reader(ctx).QueryContext(ctx, query, string(tenant), int(ledger.HoldOpen), destination, afterID)
-	if err != nil {
-		return nil, wrap("open holds", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, wrap("open holds", err)
-		}
-		out = append(out, id)
-	}
-	return out, wrap("open holds", rows.Err())
 }
 
 // FindOrders implements settlement.Store.

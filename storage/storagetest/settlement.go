@@ -173,9 +173,9 @@ func RunSettlement(t *testing.T, h Harness) {
 		assert.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
+	// The ledger's listing of open holds, which reconciliation reads.
 	t.Run("open holds are listed by destination", func(t *testing.T) {
 		s := h.Open(t)
-		ss := settlementStore(t, s)
 		sv := newStServices(t, s, storage.NewFakeClock(stT0))
 		ids := map[string]string{}
 		for _, tn := range []storage.TenantID{tenantA, tenantB} {
@@ -197,18 +197,24 @@ func RunSettlement(t *testing.T, h Harness) {
 		require.NoError(t, err)
 		want := []string{ids["h1"], ids["h2"], ids["h3"]}
 		slices.Sort(want)
-		got, err := ss.OpenHoldIDs(ctx, tenantA, settlement.ClearingAccount, "", 0)
-		require.NoError(t, err)
-		assert.Equal(t, want, got, "open, into the clearing account, of the tenant, by ID")
-		page, err := ss.OpenHoldIDs(ctx, tenantA, settlement.ClearingAccount, want[0], 1)
-		require.NoError(t, err)
-		assert.Equal(t, want[1:2], page)
-		got, err = ss.OpenHoldIDs(ctx, tenantA, "escrow:x", "", 0)
-		require.NoError(t, err)
-		assert.Equal(t, []string{ids["other"]}, got)
-		got, err = ss.OpenHoldIDs(ctx, "nobody", settlement.ClearingAccount, "", 0)
-		require.NoError(t, err)
-		assert.Empty(t, got)
+		open := func(tenant storage.TenantID, dest, after string, limit int) []string {
+			t.Helper()
+			holds, err := sv.led.OpenHolds(ctx, tenant, dest, after, limit)
+			require.NoError(t, err)
+			var out []string
+			for _, hd := range holds {
+				assert.Equal(t, ledger.HoldOpen, hd.Status)
+				assert.Equal(t, dest, hd.Destination)
+				out = append(out, hd.ID)
+			}
+			return out
+		}
+		assert.Equal(t, want, open(tenantA, settlement.ClearingAccount, "", 10), "open, into the clearing account, of the tenant, by ID")
+		assert.Equal(t, want[1:2], open(tenantA, settlement.ClearingAccount, want[0], 1))
+		assert.Equal(t, []string{ids["other"]}, open(tenantA, "escrow:x", "", 10))
+		assert.Empty(t, open("nobody", settlement.ClearingAccount, "", 10))
+		_, err = sv.led.OpenHolds(ctx, tenantA, settlement.ClearingAccount, "", 0)
+		assert.ErrorIs(t, err, ledger.ErrInvalidRequest)
 	})
 
 	t.Run("entries go to exactly one statement per party and period", func(t *testing.T) {
