@@ -108,6 +108,33 @@ func ExampleLedger_Hold() {
 	// voided posted: 25.00 USD available: 25.00 USD
 }
 
+func ExampleLedger_OpenHolds() {
+	ctx := context.Background()
+	l, _ := newExampleLedger()
+	usd := func(s string) money.Amount { return money.MustParse(s, money.USD) }
+	_, _ = l.Transfer(ctx, "mall", ledger.TransferRequest{Key: "load", Postings: []ledger.Posting{{Source: ledger.World, Destination: "giftcard:9", Amount: usd("50.00")}}})
+	for _, key := range []string{"auth-1", "auth-2", "auth-3"} {
+		_, _ = l.Hold(ctx, "mall", ledger.HoldRequest{Key: key, Account: "giftcard:9", Destination: "clearing", Amount: usd("5.00"),
+			Metadata: map[string]string{"order": "o-" + key}})
+	}
+	// Page through the open holds into the clearing account, two at a time.
+	after := ""
+	for {
+		page, _ := l.OpenHolds(ctx, "mall", "clearing", after, 2)
+		for _, h := range page {
+			fmt.Println(h.Metadata["order"], h.Remaining())
+		}
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	// Output:
+	// o-auth-1 5.00 USD
+	// o-auth-2 5.00 USD
+	// o-auth-3 5.00 USD
+}
+
 func ExampleLedger_Reverse() {
 	ctx := context.Background()
 	l, _ := newExampleLedger()
