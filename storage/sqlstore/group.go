@@ -46,8 +46,8 @@ type groupLane[C, R any] struct {
 	// load come straight back, and those that queued behind it.
 	target int
 	until  time.Time
-	// filling says a leader waits in fill; arrive wakes it.
-	filling bool
+	// filling counts the leaders waiting in fill; arrive wakes one.
+	filling int
 	arrive  chan struct{}
 }
 
@@ -96,7 +96,7 @@ func (g *groupCommit[K, C, R]) do(ctx context.Context, key K, in C, send func(co
 	}
 	c.lead = make(chan []*groupCall[C, R], 1)
 	lane.queue = append(lane.queue, c)
-	if lane.filling {
+	if lane.filling > 0 {
 		select {
 		case lane.arrive <- struct{}{}:
 		default:
@@ -163,27 +163,29 @@ func (g *groupCommit[K, C, R]) fill(key K, group []*groupCall[C, R]) []*groupCal
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	lane := g.lanes[key]
-	var timer *time.Timer
-	for len(group)+len(lane.queue) < lane.target {
-		wait := time.Until(lane.until)
-		if wait <= 0 {
-			break
+	if wait := time.Until(lane.until); wait > 0 && len(group)+len(lane.queue) < lane.target {
+		// One timer for the whole wait: another lane's statement may end
+		// meanwhile and move the lane's target and until, but this group
+		// waits no longer than it was first told.
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		if lane.arrive == nil {
+			lane.arrive = make(chan struct{}, 1)
 		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-			if lane.arrive == nil {
-				lane.arrive = make(chan struct{}, 1)
+	wait:
+		for len(group)+len(lane.queue) < lane.target {
+			lane.filling++
+			g.mu.Unlock()
+			select {
+			case <-lane.arrive:
+				g.mu.Lock()
+				lane.filling--
+			case <-timer.C:
+				g.mu.Lock()
+				lane.filling--
+				break wait
 			}
 		}
-		lane.filling = true
-		g.mu.Unlock()
-		select {
-		case <-lane.arrive:
-		case <-timer.C:
-		}
-		g.mu.Lock()
-		lane.filling = false
 	}
 	group = append(group, lane.queue...)
 	lane.queue = nil
