@@ -1250,64 +1250,48 @@ func (ls *LedgerStore) ReleaseHold(ctx context.Context, tenant storage.TenantID,
 
 // ExpiredHolds implements ledger.Store.
 func (ls *LedgerStore) ExpiredHolds(ctx context.Context, tenant storage.TenantID, now time.Time, limit int) ([]ledger.HoldRow, error) {
-	s := ls.s
-	if err := tenant.Validate(); err != nil {
-		return nil, err
-	}
-	var out []ledger.HoldRow
-	err := s.do(ctx, func(*txn) error {
-		lt := s.tenantLedger(tenant, false)
-		if lt == nil {
-			return nil
-		}
-		for _, h := range lt.holds {
-			if h.Status == ledger.HoldOpen && !h.ExpiresAt.IsZero() && !h.ExpiresAt.After(now) {
-				out = append(out, *h)
-			}
-		}
-		for i := range out {
-			out[i].Metadata = maps.Clone(out[i].Metadata) // copies the caller may change
-		}
-		slices.SortFunc(out, func(a, b ledger.HoldRow) int {
-			if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.ID, b.ID)
-		})
-		if len(out) > limit {
-			out = out[:limit]
-		}
-		return nil
+	out, err := ls.openHolds(ctx, tenant, func(_ string, h *ledger.HoldRow) bool {
+		return !h.ExpiresAt.IsZero() && !h.ExpiresAt.After(now)
 	})
-	return out, err
+	slices.SortFunc(out, func(a, b ledger.HoldRow) int {
+		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out[:min(len(out), limit)], err
 }
 
 // OpenHolds implements ledger.Store.
 func (ls *LedgerStore) OpenHolds(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]ledger.HoldRow, error) {
-	s := ls.s
+	out, err := ls.openHolds(ctx, tenant, func(id string, h *ledger.HoldRow) bool {
+		return h.Destination == destination && id > afterID
+	})
+	slices.SortFunc(out, func(a, b ledger.HoldRow) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(len(out), limit)], err
+}
+
+// openHolds returns copies (metadata too: the caller may change them) of
+// the tenant's open holds that keep keeps, in no order.
+func (ls *LedgerStore) openHolds(ctx context.Context, tenant storage.TenantID, keep func(id string, h *ledger.HoldRow) bool) ([]ledger.HoldRow, error) {
 	if err := tenant.Validate(); err != nil {
 		return nil, err
 	}
 	var out []ledger.HoldRow
-	err := s.do(ctx, func(*txn) error {
-		lt := s.tenantLedger(tenant, false)
+	err := ls.s.do(ctx, func(*txn) error {
+		lt := ls.s.tenantLedger(tenant, false)
 		if lt == nil {
 			return nil
 		}
 		for id, h := range lt.holds {
-			if h.Status == ledger.HoldOpen && h.Destination == destination && id > afterID {
-				out = append(out, *h)
+			if h.Status == ledger.HoldOpen && keep(id, h) {
+				r := *h
+				r.Metadata = maps.Clone(h.Metadata)
+				out = append(out, r)
 			}
 		}
 		return nil
 	})
-	slices.SortFunc(out, func(a, b ledger.HoldRow) int { return cmp.Compare(a.ID, b.ID) })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	for i := range out {
-		out[i].Metadata = maps.Clone(out[i].Metadata) // copies the caller may change
-	}
 	return out, err
 }
 

@@ -670,8 +670,10 @@ func (d *orderDecoder) varint() int64 {
 	return v
 }
 
-func (d *orderDecoder) str() string {
-	n := int(d.uvarint())
+func (d *orderDecoder) str() string { return d.cut(int(d.uvarint())) }
+
+// cut reads the next n bytes as a string.
+func (d *orderDecoder) cut(n int) string {
 	var s string
 	if d.text != "" {
 		s = d.text[d.off : d.off+n]
@@ -686,14 +688,7 @@ func (d *orderDecoder) str() string {
 // couponID.
 func (d *orderDecoder) offerID(couponID string) string {
 	n := d.uvarint()
-	k := int(n / 2)
-	var s string
-	if d.text != "" {
-		s = d.text[d.off : d.off+k]
-	} else {
-		s = string(d.b[:k])
-	}
-	d.b, d.off = d.b[k:], d.off+k
+	s := d.cut(int(n / 2))
 	if n%2 == 1 {
 		return s + couponID
 	}

@@ -88,18 +88,26 @@ func TestEntrySeqCarriesTime(t *testing.T) {
 		assert.Equal(t, tt.want, minor(t, got), "at %s", tt.at)
 	}
 
-	var plan strings.Builder
-	prows, err := s.DB().QueryContext(ctx, "EXPLAIN SELECT balance FROM rk_ledger_entries WHERE tenant = $1 AND account = $2 AND asset = $3"+
+	plan := explain(t, s.DB(), "SELECT balance FROM rk_ledger_entries WHERE tenant = $1 AND account = $2 AND asset = $3"+
 		" AND at <= $4 AND seq < ((floor(extract(epoch from $4::timestamptz) * 1000)::bigint + 1) << 21) ORDER BY seq DESC LIMIT 1",
 		string(tenantA), "m", "POINTS", clock.Now())
+	assert.Contains(t, plan, "Index Scan Backward using rk_ledger_entries_pkey", plan)
+}
+
+// explain returns PostgreSQL's plan of query, one line per node.
+func explain(t *testing.T, db *sql.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "EXPLAIN "+query, args...)
 	require.NoError(t, err)
-	for prows.Next() {
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
 		var line string
-		require.NoError(t, prows.Scan(&line))
+		require.NoError(t, rows.Scan(&line))
 		plan.WriteString(line + "\n")
 	}
-	require.NoError(t, prows.Err())
-	assert.Contains(t, plan.String(), "Index Scan Backward using rk_ledger_entries_pkey", plan.String())
+	require.NoError(t, rows.Err())
+	return plan.String()
 }
 
 // TestEntrySeqMigration: entries written before migration 0700 (numbered

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,17 +162,8 @@ func TestOutboxMarkUsesPendingIndex(t *testing.T) {
 	s, err := sqlstore.OpenPostgres(ctx, pgtest.DSN(t), sqlstore.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	rows, err := s.DB().QueryContext(ctx, "EXPLAIN UPDATE rk_outbox SET published_at = now() WHERE partition_no = 3 AND published_at IS NULL AND id IN (1, 2)")
-	require.NoError(t, err)
-	defer rows.Close()
-	var plan strings.Builder
-	for rows.Next() {
-		var line string
-		require.NoError(t, rows.Scan(&line))
-		plan.WriteString(line + "\n")
-	}
-	require.NoError(t, rows.Err())
-	assert.Contains(t, plan.String(), "rk_outbox_pending", plan.String())
+	plan := explain(t, s.DB(), "UPDATE rk_outbox SET published_at = now() WHERE partition_no = 3 AND published_at IS NULL AND id IN (1, 2)")
+	assert.Contains(t, plan, "rk_outbox_pending", plan)
 	var keys int
 	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rk_outbox'").Scan(&keys))
 	assert.Equal(t, 2, keys, "the pending index and the unique event ID")
