@@ -21,7 +21,7 @@ import (
 // A negative total is allocated by mirroring: the parts are the negated parts of
 // its absolute value, so Allocate(-x, w)[i] == -Allocate(x, w)[i].
 
-// smallN is the number of parts for which AllocateMinor needs no scratch memory.
+// smallN is the number of parts for which AllocateMinorInto needs no scratch memory.
 const smallN = 32
 
 // AllocateMinor splits total minor units in proportion to weights by largest remainder
@@ -32,22 +32,39 @@ const smallN = 32
 // It returns an error wrapping ErrInvalidWeights if weights is empty, holds a negative
 // weight or sums to zero, and ErrOverflow if the weights sum beyond 2^64-1.
 func AllocateMinor(total int64, weights []int64) ([]int64, error) {
+	out := make([]int64, len(weights))
+	if err := AllocateMinorInto(out, total, weights); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AllocateMinorInto is AllocateMinor writing the parts into dst, which must have one
+// element per weight: for up to 32 weights it allocates nothing, for callers that
+// split many amounts per call (a discount over lines, each line's part among funders).
+//
+// Its errors are AllocateMinor's, and ErrInvalidWeights when len(dst) != len(weights);
+// on an error dst is left as it was.
+func AllocateMinorInto(dst []int64, total int64, weights []int64) error {
 	n := len(weights)
 	if n == 0 {
-		return nil, fmt.Errorf("%w: no weights", ErrInvalidWeights)
+		return fmt.Errorf("%w: no weights", ErrInvalidWeights)
+	}
+	if len(dst) != n {
+		return fmt.Errorf("%w: %d parts for %d weights", ErrInvalidWeights, len(dst), n)
 	}
 	var sum, carry uint64
 	for i, w := range weights {
 		if w < 0 {
-			return nil, fmt.Errorf("%w: weight %d is negative (%d)", ErrInvalidWeights, i, w)
+			return fmt.Errorf("%w: weight %d is negative (%d)", ErrInvalidWeights, i, w)
 		}
 		sum, carry = bits.Add64(sum, uint64(w), 0)
 		if carry != 0 {
-			return nil, fmt.Errorf("%w: weights sum beyond 2^64-1", ErrOverflow)
+			return fmt.Errorf("%w: weights sum beyond 2^64-1", ErrOverflow)
 		}
 	}
 	if sum == 0 {
-		return nil, fmt.Errorf("%w: weights sum to zero", ErrInvalidWeights)
+		return fmt.Errorf("%w: weights sum to zero", ErrInvalidWeights)
 	}
 	neg := total < 0
 	mag := uint64(total)
@@ -55,7 +72,6 @@ func AllocateMinor(total int64, weights []int64) ([]int64, error) {
 		mag = -mag // two's complement magnitude; right for math.MinInt64 too
 	}
 
-	out := make([]int64, n)
 	var remBuf [smallN]uint64
 	var rem []uint64
 	if n <= smallN {
@@ -68,7 +84,7 @@ func AllocateMinor(total int64, weights []int64) ([]int64, error) {
 		// mag*w < 2^64*sum, so the high word is below sum and Div64 cannot overflow.
 		hi, lo := bits.Mul64(mag, uint64(w))
 		q, r := bits.Div64(hi, lo, sum)
-		out[i] = int64(q) // q <= mag; the bit pattern is fixed up by the sign below
+		dst[i] = int64(q) // q <= mag; the bit pattern is fixed up by the sign below
 		rem[i] = r
 		given += q
 	}
@@ -86,7 +102,7 @@ func AllocateMinor(total int64, weights []int64) ([]int64, error) {
 					}
 				}
 				if rank < left {
-					out[i]++
+					dst[i]++
 				}
 			}
 		} else {
@@ -101,16 +117,16 @@ func AllocateMinor(total int64, weights []int64) ([]int64, error) {
 				return cmp.Compare(a, b)
 			})
 			for _, i := range idx[:left] {
-				out[i]++
+				dst[i]++
 			}
 		}
 	}
 	if neg {
-		for i := range out {
-			out[i] = int64(-uint64(out[i]))
+		for i := range dst {
+			dst[i] = int64(-uint64(dst[i]))
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Allocate splits total in proportion to weights by largest remainder: the parts sum

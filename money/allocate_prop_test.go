@@ -242,3 +242,35 @@ func weightInts(ws []decimal.Decimal) []*big.Int {
 	}
 	return out
 }
+
+// AllocateMinorInto writes exactly AllocateMinor's parts, fails with its
+// errors, and leaves dst as it was when it fails.
+func TestPropertyAllocateMinorInto(t *testing.T) {
+	runProperty(t, func(rt *rapid.T) {
+		n := rapid.IntRange(0, 40).Draw(rt, "n")
+		hi := rapid.SampledFrom([]int64{3, 1000, 1 << 40, math.MaxInt64 / 70, math.MaxInt64}).Draw(rt, "hi")
+		w := make([]int64, n)
+		for i := range w {
+			w[i] = rapid.Int64Range(0, hi).Draw(rt, "w")
+		}
+		if n > 0 && rapid.IntRange(0, 20).Draw(rt, "neg") == 0 {
+			w[rapid.IntRange(0, n-1).Draw(rt, "at")] = -1
+		}
+		total := rapid.Int64Range(math.MinInt64, math.MaxInt64).Draw(rt, "total")
+		want, wantErr := money.AllocateMinor(total, w)
+		got := make([]int64, n)
+		for i := range got {
+			got[i] = -7
+		}
+		err := money.AllocateMinorInto(got, total, w)
+		if wantErr != nil {
+			require.EqualError(rt, err, wantErr.Error())
+			for _, v := range got {
+				require.Equal(rt, int64(-7), v, "dst untouched on error")
+			}
+			return
+		}
+		require.NoError(rt, err)
+		require.Equal(rt, want, got)
+	})
+}

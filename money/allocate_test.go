@@ -164,3 +164,10 @@ func TestSplit(t *testing.T) {
 		})
 	}
 }
+
+func TestAllocateMinorIntoWrongLength(t *testing.T) {
+	dst := []int64{9}
+	err := money.AllocateMinorInto(dst, 10, []int64{1, 1})
+	require.ErrorIs(t, err, money.ErrInvalidWeights)
+	require.Equal(t, []int64{9}, dst)
+}

@@ -58,6 +58,15 @@ func ExampleAllocateMinor() {
 	// [34 33 33] <nil>
 }
 
+func ExampleAllocateMinorInto() {
+	// Split 1000 cents of discount over three lines worth 1:1:1, reusing
+	// one buffer for every split.
+	parts := make([]int64, 3)
+	_ = money.AllocateMinorInto(parts, 1000, []int64{1, 1, 1})
+	fmt.Println(parts)
+	// Output: [334 333 333]
+}
+
 func ExampleAmount_Add() {
 	a := money.MustParse("12.30", money.USD)
 	b := money.MustParse("0.75", money.USD)

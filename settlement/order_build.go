@@ -17,7 +17,7 @@ func (e *engine) fillOrder(o *Order, offers []Offer) {
 	// Every funding total goes into one list, keyed by slot: slot i < n is
 	// line i, slot n the shipping fee, slot n+1+k the k-th discount.
 	var acc fundTotals
-	var splitBuf [allocSmall]int64
+	var splitBuf [fundingSplitBuf]int64
 	applied := 0
 	for _, oi := range e.order {
 		out := &e.out[oi]

@@ -825,7 +825,7 @@ func (e *engine) pickFree(o *poffer) (free, buyUnits int64) {
 // exceed what the weighted lines have left.
 func (e *engine) allocate(d int64, parts []int64) {
 	got := e.got
-	if err := allocInto(got, d, e.w); err != nil { // cannot happen: 0 < d <= sum of weights
+	if err := money.AllocateMinorInto(got, d, e.w); err != nil { // cannot happen: 0 < d <= sum of weights
 		panic(fmt.Sprintf("settlement: allocate %d: %v", d, err))
 	}
 	var excess int64
@@ -846,7 +846,7 @@ func (e *engine) allocate(d int64, parts []int64) {
 		}
 	}
 	more := e.got
-	if err := allocInto(more, excess, e.lw); err != nil {
+	if err := money.AllocateMinorInto(more, excess, e.lw); err != nil {
 		panic(fmt.Sprintf("settlement: reallocate %d: %v", excess, err))
 	}
 	for i, p := range more {
