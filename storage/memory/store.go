@@ -313,7 +313,15 @@ func (s *Store) do(ctx context.Context, op func(t *txn) error) error {
 		t = &txn{s: s}
 		s.core.spare = t
 	}
+	done := false
+	defer func() {
+		if !done { // op panicked: take back its writes and free the lock, as InTx does
+			t.rollbackTo(0)
+			s.release()
+		}
+	}()
 	err := op(t)
+	done = true
 	if err != nil {
 		t.rollbackTo(0)
 	} else {
