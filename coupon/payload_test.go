@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/rewardkit/rewardkit/internal/uuid7"
 	"github.com/rewardkit/rewardkit/storage"
 )
 
@@ -34,17 +35,14 @@ func TestAuditJSONMatchesEncodingJSON(t *testing.T) {
 	})
 }
 
-func TestUUIDSource(t *testing.T) {
-	g := newUUIDSource()
+func TestNewIDs(t *testing.T) {
+	s := &Service{ids: new(uuid7.Source)}
+	s.newID = s.ids.String
 	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
-	for i := range 1000 { // crosses several refills of the buffer
-		ids := []string{g.next()}
-		if i%2 == 1 {
-			a, b := g.pair()
-			ids = append(ids, a, b)
-		}
-		for _, id := range ids {
+	for range 500 {
+		a, b := s.newIDs()
+		for _, id := range []string{s.newID(), a, b} {
 			require.Regexp(t, re, id)
 			require.False(t, seen[id], "duplicate %s", id)
 			seen[id] = true

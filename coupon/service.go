@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rewardkit/rewardkit/internal/uuid7"
 	"github.com/rewardkit/rewardkit/ledger"
 	"github.com/rewardkit/rewardkit/rules"
 	"github.com/rewardkit/rewardkit/storage"
@@ -150,7 +151,7 @@ type Service struct {
 	// declaration.
 	life  lifecycle
 	newID func() string
-	ids   *uuidSource // the default ID source; nil when Config.NewID is set
+	ids   *uuid7.Source // the default ID source; nil when Config.NewID is set
 
 	// compiled caches each template's compiled conditions and time zone:
 	// a cache of pure derived data, never a guard of an invariant.
@@ -169,8 +170,8 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, store: cfg.Store, tx: cfg.Tx, counters: cfg.Counters, clock: cfg.Clock, ledger: cfg.Ledger,
 		life: newLifecycle(), newID: cfg.NewID}
 	if s.newID == nil {
-		s.ids = newUUIDSource()
-		s.newID = s.ids.next
+		s.ids = new(uuid7.Source)
+		s.newID = s.ids.String
 	}
 	return s, nil
 }
@@ -202,7 +203,9 @@ func (c *compiledTemplate) userKey(user string) string { return c.userPrefix + u
 // default source makes both with one allocation.
 func (s *Service) newIDs() (string, string) {
 	if s.ids != nil {
-		return s.ids.pair()
+		var buf [2 * uuid7.TextLen]byte
+		both := string(s.ids.Append(s.ids.Append(buf[:0])))
+		return both[:uuid7.TextLen], both[uuid7.TextLen:]
 	}
 	return s.newID(), s.newID()
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -111,31 +110,8 @@ func TestTxPayloadSizeIsExact(t *testing.T) {
 	}
 }
 
-func TestAppendUUID(t *testing.T) {
-	for range 100 {
-		u := uuid.New()
-		assert.Equal(t, u.String(), string(appendUUID(nil, u)))
-	}
-}
-
-func TestIDGen(t *testing.T) {
-	var g idGen
-	prev := ""
-	for range 5000 {
-		u := g.next()
-		assert.Equal(t, uuid.Version(7), u.Version())
-		assert.Equal(t, uuid.RFC4122, u.Variant())
-		s := u.String()
-		require.Greater(t, s, prev, "IDs of one generator increase")
-		prev = s
-	}
-	u := uuid.MustParse(prev)
-	ms := int64(u[0])<<40 | int64(u[1])<<32 | int64(u[2])<<24 | int64(u[3])<<16 | int64(u[4])<<8 | int64(u[5])
-	assert.WithinDuration(t, time.Now(), time.UnixMilli(ms), time.Minute, "the ID starts with the time")
-}
-
 func TestTxIDsShareOneString(t *testing.T) {
-	l := &Ledger{defaultID: true}
+	l := &Ledger{}
 	var sum [16]byte
 	sum[0] = 0xab
 	id, eventID, key, fp := l.txIDs(sum, "order-7")
@@ -145,7 +121,7 @@ func TestTxIDsShareOneString(t *testing.T) {
 	assert.Equal(t, "ab000000000000000000000000000000", fp)
 
 	n := 0
-	l = &Ledger{newID: func() string { n++; return "custom" }}
+	l = &Ledger{customID: func() string { n++; return "custom" }}
 	id, eventID, key, fp = l.txIDs(sum, "k")
 	assert.Equal(t, []string{"custom", "ledger.tx.custom", "k", "ab000000000000000000000000000000"}, []string{id, eventID, key, fp})
 	assert.Equal(t, 1, n)

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -14,8 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
+	"github.com/rewardkit/rewardkit/internal/uuid7"
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/storage"
 )
@@ -67,9 +65,8 @@ type Ledger struct {
 	clock       storage.Clock
 	assets      *money.Registry
 	expiry      string
-	newID       func() string
-	defaultID   bool  // newID is the default, UUIDv7 from ids (which txIDs writes without a string of its own)
-	ids         idGen // the default IDs
+	customID    func() string // Config.NewID; nil: UUIDv7s from ids
+	ids         uuid7.Source
 	maxPostings int
 	scratch     sync.Pool // of *scratch: the working memory of Transfer
 }
@@ -80,15 +77,12 @@ func New(cfg Config) (*Ledger, error) {
 		return nil, err
 	}
 	l := &Ledger{store: cfg.Store, tx: cfg.Tx, clock: cfg.Clock, assets: cfg.Assets,
-		expiry: cfg.ExpiryAccount, newID: cfg.NewID, maxPostings: cfg.MaxPostings}
+		expiry: cfg.ExpiryAccount, customID: cfg.NewID, maxPostings: cfg.MaxPostings}
 	if l.clock == nil {
 		l.clock = storage.SystemClock{}
 	}
 	if l.expiry == "" {
 		l.expiry = World
-	}
-	if l.newID == nil {
-		l.newID, l.defaultID = func() string { return l.ids.next().String() }, true
 	}
 	if l.maxPostings == 0 {
 		l.maxPostings = 256
@@ -96,42 +90,12 @@ func New(cfg Config) (*Ledger, error) {
 	return l, nil
 }
 
-// idGen makes a Ledger's default IDs, UUIDv7 (RFC 9562): the Unix time
-// in milliseconds, a 12-bit count within the millisecond that keeps the
-// IDs of one Ledger increasing (method 3 of the RFC), and 62 random bits.
-// It is uuid.NewV7 without that package's process-wide lock and without
-// an allocation, and with the random bits read from crypto/rand for many
-// IDs at once (one read costs about as much as the rest of an ID).
-type idGen struct {
-	mu   sync.Mutex
-	last int64 // milliseconds<<12 | count, of the last ID
-	rnd  [idRandBatch * 8]byte
-	used int // bytes of rnd given out; len(rnd) when it is to be read again
-}
-
-// idRandBatch is the number of IDs whose random bits are read at once.
-const idRandBatch = 64
-
-func (g *idGen) next() uuid.UUID {
-	nano := time.Now().UnixNano()
-	milli := nano / 1e6
-	v := milli<<12 | (nano-milli*1e6)>>8 // the count starts at the time within the millisecond, in 256 ns steps
-	var u uuid.UUID
-	g.mu.Lock()
-	if v <= g.last {
-		v = g.last + 1
+// newID returns a new ID: Config.NewID's, or a UUIDv7.
+func (l *Ledger) newID() string {
+	if l.customID != nil {
+		return l.customID()
 	}
-	g.last = v
-	if g.used == 0 || g.used == len(g.rnd) {
-		_, _ = rand.Read(g.rnd[:]) // never fails (crypto/rand)
-		g.used = 0
-	}
-	g.used += copy(u[8:], g.rnd[g.used:])
-	g.mu.Unlock()
-	milli, count := v>>12, v&0xfff
-	binary.BigEndian.PutUint64(u[:8], uint64(milli)<<16|0x7000|uint64(count))
-	u[8] = u[8]&0x3f | 0x80 // the RFC 9562 variant
-	return u
+	return l.ids.String()
 }
 
 // asset resolves an asset code through the ledger's registry.
@@ -498,17 +462,17 @@ const txEventPrefix = "ledger.tx."
 // from escaping costs its caller no allocation either).
 func (l *Ledger) txIDs(sum [16]byte, key string) (id, eventID, keyCopy, fp string) {
 	var custom string
-	idLen := 36
-	if !l.defaultID {
-		custom = l.newID()
+	idLen := uuid7.TextLen
+	if l.customID != nil {
+		custom = l.customID()
 		idLen = len(custom)
 	}
 	var sb strings.Builder
 	sb.Grow(len(txEventPrefix) + idLen + len(key) + 2*len(sum))
 	sb.WriteString(txEventPrefix)
-	if l.defaultID {
-		var buf [36]byte
-		sb.Write(appendUUID(buf[:0], l.ids.next()))
+	if l.customID == nil {
+		var buf [uuid7.TextLen]byte
+		sb.Write(l.ids.Append(buf[:0]))
 	} else {
 		sb.WriteString(custom)
 	}
@@ -520,19 +484,6 @@ func (l *Ledger) txIDs(sum [16]byte, key string) (id, eventID, keyCopy, fp strin
 	idEnd := len(txEventPrefix) + idLen
 	keyEnd := idEnd + len(key)
 	return s[len(txEventPrefix):idEnd], s[:idEnd], s[idEnd:keyEnd], s[keyEnd:]
-}
-
-// appendUUID appends u in its canonical form, as u.String() returns it.
-func appendUUID(b []byte, u uuid.UUID) []byte {
-	b = hex.AppendEncode(b, u[0:4])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, u[4:6])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, u[6:8])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, u[8:10])
-	b = append(b, '-')
-	return hex.AppendEncode(b, u[10:16])
 }
 
 func (l *Ledger) checkPostingCount(n int) error {
