@@ -142,51 +142,41 @@ func (lt *ledgerTenant) moreOf(ln *memLine) *lineMore {
 func txMetaSize(m map[string]string) int {
 	n := 0
 	for k, v := range m {
-		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(v)) + len(v)
+		n += stringSize(k) + stringSize(v)
 	}
 	return n
 }
 
-func uvarintLen(n int) int {
-	l := 1
-	for ; n >= 0x80; n >>= 7 {
-		l++
-	}
-	return l
+// stringSize is the size of s encoded by appendString.
+func stringSize(s string) int {
+	var buf [binary.MaxVarintLen64]byte
+	return len(binary.AppendUvarint(buf[:0], uint64(len(s)))) + len(s)
 }
 
-// appendTxMeta appends a transaction's metadata, each key and value
-// after its length: most transactions carry a little (the order a
+// appendTxMeta appends a transaction's metadata, each key and value as
+// appendString writes it: most transactions carry a little (the order a
 // payment is for), kept in the text rather than as a map of its own,
 // which would be several objects for the collector to scan per
 // transaction.
 func appendTxMeta(b []byte, m map[string]string) []byte {
 	for k, v := range m {
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+		b = appendString(appendString(b, k), v)
 	}
 	return b
 }
 
 // readTxMeta returns the metadata appendTxMeta wrote into b, a new map.
 func readTxMeta(b []byte) map[string]string {
-	n := 0
-	for c := b; len(c) > 0; n++ {
-		kl, w := binary.Uvarint(c)
-		c = c[w+int(kl):]
-		vl, w := binary.Uvarint(c)
-		c = c[w+int(vl):]
+	next := func() string {
+		n, w := binary.Uvarint(b)
+		s := string(b[w : w+int(n)])
+		b = b[w+int(n):]
+		return s
 	}
-	m := make(map[string]string, n)
+	m := make(map[string]string)
 	for len(b) > 0 {
-		kl, w := binary.Uvarint(b)
-		k := string(b[w : w+int(kl)])
-		b = b[w+int(kl):]
-		vl, w := binary.Uvarint(b)
-		m[k] = string(b[w : w+int(vl)])
-		b = b[w+int(vl):]
+		k := next()
+		m[k] = next()
 	}
 	return m
 }
