@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/rewardkit/rewardkit/internal/cputime"
 	"github.com/rewardkit/rewardkit/ledger"
 	"github.com/rewardkit/rewardkit/money"
 )
@@ -26,7 +27,7 @@ func BenchmarkTransfer(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := startCPU()
+	cpu := cputime.Now()
 	for i := range b.N {
 		_, err := f.l.Transfer(ctx, tenant, ledger.TransferRequest{Key: keys[i], Postings: []ledger.Posting{
 			{Source: "member:1", Destination: "member:2", Amount: one}}})
@@ -34,7 +35,7 @@ func BenchmarkTransfer(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b, b.N, "transfers")
+	cputime.Report(b, cpu, b.N, "transfers")
 }
 
 // BenchmarkCommitBatch100 commits 100 transfers per call.
@@ -50,7 +51,7 @@ func BenchmarkCommitBatch100(b *testing.B) {
 	reqs := make([]ledger.TransferRequest, 100)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := startCPU()
+	cpu := cputime.Now()
 	for i := range b.N {
 		for j := range reqs {
 			reqs[j] = ledger.TransferRequest{Key: strconv.Itoa(i*100 + j), Postings: []ledger.Posting{
@@ -60,7 +61,7 @@ func BenchmarkCommitBatch100(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b, b.N*100, "transfers")
+	cputime.Report(b, cpu, b.N*100, "transfers")
 }
 
 // BenchmarkBalance reads one balance.

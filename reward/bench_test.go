@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewardkit/rewardkit/internal/cputime"
 	"github.com/rewardkit/rewardkit/reward"
 	"github.com/rewardkit/rewardkit/reward/rewardtest"
 	"github.com/rewardkit/rewardkit/storage/memory"
@@ -38,7 +38,7 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	evs := benchEvents(b.N)
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Now()
 	b.ResetTimer()
 	for i := range b.N {
 		if _, err := eng.Handle(ctx, tenant, evs[i]); err != nil {
@@ -47,9 +47,9 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	// CPU time per event: on a shared machine wall time also counts the
-	// time other processes held the cores.
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
+	// CPU per event: on a shared machine wall time also counts the time
+	// other processes held the cores.
+	cputime.Report(b, cpu0, b.N, "events")
 }
 
 // BenchmarkLeaderboardTop100 reads the top 100 of 100,000 participants.
@@ -91,12 +91,4 @@ func BenchmarkRank(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewardkit/rewardkit/internal/cputime"
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/settlement"
 )
@@ -15,6 +16,12 @@ import (
 // coupon and the automatic promotion on the memory store: the offer
 // snapshot, pricing and order creation (coupon locked), and payment
 // (coupon used, ledger posted), in parallel.
+//
+// Besides checkouts/s it reports the CPU and page faults of a checkout
+// (cpu-ns/op, faults/op): every checkout leaves about 3 KB in the store,
+// and the heap grows about twice that (GOGC=100), so fresh pages are
+// touched on every checkout, at about 12 µs apiece on the VMs we measure
+// on.
 func BenchmarkCheckout(b *testing.B) {
 	e := newEnv(b, nil)
 	e.setupTemplates(money.Amount{})
@@ -26,6 +33,7 @@ func BenchmarkCheckout(b *testing.B) {
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cputime.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) - 1
@@ -44,6 +52,7 @@ func BenchmarkCheckout(b *testing.B) {
 		}
 	})
 	b.StopTimer()
+	cputime.Report(b, cpu, b.N, "checkouts")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checkouts/s")
 	o, err := e.svc.Order(e.ctx, shop, "o0")
 	require.NoError(b, err)

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rewardkit/rewardkit/coupon"
+	"github.com/rewardkit/rewardkit/internal/cputime"
 	"github.com/rewardkit/rewardkit/money"
 	"github.com/rewardkit/rewardkit/storage"
 	"github.com/rewardkit/rewardkit/storage/sqlstore"
@@ -291,7 +291,7 @@ func startCPU(b *testing.B, db *sql.DB) *cpuMeter {
 	}
 	m := &cpuMeter{postmaster: st.ppid}
 	m.srv = m.server()
-	m.process = selfCPU()
+	m.process = cputime.Now().CPU
 	return m
 }
 
@@ -302,7 +302,7 @@ func (m *cpuMeter) report(b *testing.B, n int, child time.Duration) {
 	srv := m.server() - m.srv
 	cli := child
 	if cli == 0 {
-		cli = selfCPU() - m.process
+		cli = cputime.Now().CPU - m.process
 	}
 	b.ReportMetric(float64(srv.Microseconds())/float64(n), "srv-us/op")
 	b.ReportMetric(float64(cli.Microseconds())/float64(n), "cli-us/op")
@@ -349,12 +349,6 @@ func procStat(pid int) (pstat, bool) {
 		cpu:      time.Duration(num(11)+num(12)) * tick,
 		children: time.Duration(num(13)+num(14)) * tick,
 	}, true
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkGenerateCodesPostgres loads 100,000 codes into PostgreSQL
