@@ -139,3 +139,32 @@ func TestTransferTwoDebitsOfOneLottedBalance(t *testing.T) {
 		assert.Equal(t, int64(38), minor(t, left))
 	})
 }
+
+// TestTransferCreditAndDebitOfOneLottedBalance: a transfer that credits a
+// balance holding an expiring lot and debits it as much (its net is zero)
+// still spends the lot first. The batch statement once checked for lots
+// only the balances a transfer lowered, so it committed such a transfer
+// itself and left the lot whole (found by the ledger's model test on
+// PostgreSQL).
+func TestTransferCreditAndDebitOfOneLottedBalance(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend, place string) {
+		ctx := context.Background()
+		s := b.open(t, place, sqlstore.Options{})
+		l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: ledgertest.Assets()})
+		require.NoError(t, err)
+		usd := money.MustCurrency("USD", 2)
+		_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: "credit", Postings: []ledger.Posting{
+			{Source: ledger.World, Destination: "merchant:1", Amount: money.FromMinor(1, usd), ExpiresAt: time.Now().Add(time.Hour)}}})
+		require.NoError(t, err)
+		_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: "through", Postings: []ledger.Posting{
+			{Source: ledger.World, Destination: "merchant:1", Amount: money.FromMinor(4, usd)},
+			{Source: "merchant:1", Destination: "member:1", Amount: money.FromMinor(4, usd)}}})
+		require.NoError(t, err)
+		left, err := l.ExpiringBy(ctx, tenantA, "merchant:1", usd, time.Now().Add(2*time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, int64(0), minor(t, left), "the debit of 4 takes the lot of 1 first")
+		bal, err := l.Balance(ctx, tenantA, "merchant:1", usd)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), minor(t, bal.Posted))
+	})
+}

@@ -235,8 +235,9 @@ SELECT (SELECT count(*) FROM tx), (SELECT count(*) FROM mv),
 //     transaction. The last SELECT reads the count of keys first, so
 //     that the keys are inserted, and a replay fails, before anything
 //     else is judged (the count itself always matches then);
-//   - lots: a debited balance has open lots to consume (general path);
-//   - short: a debited balance would end a transfer below its floor. The
+//   - lots: a balance that some line debits has open lots to consume
+//     (general path), even when the same transfer credits it as much;
+//   - short: a lowered balance would end a transfer below its floor. The
 //     check per balance is posted_before - held + low >= floor, where low
 //     is the lowest running sum of the batch's deltas after a transfer
 //     that lowers the balance, so a batch is judged in order exactly as
@@ -265,8 +266,8 @@ acc AS (
   SELECT $1, v.id, v.kind, $2 FROM unnest($9::text[], $10::smallint[]) AS v(id, kind) ORDER BY v.id COLLATE "C"
   ON CONFLICT (tenant, id) DO NOTHING RETURNING 1),
 v AS (
-  SELECT * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bool[], $16::bigint[], $17::bool[], $36::bool[])
-    AS v(account, asset, delta, dfloor, nofloor, low, debit, known)),
+  SELECT * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bool[], $16::bigint[], $17::bool[], $36::bool[], $37::bool[])
+    AS v(account, asset, delta, dfloor, nofloor, low, debit, known, lowered)),
 mv AS (
   INSERT INTO ` + q.bal + ` AS b (tenant, account, asset, posted, held, floor_minor, lots)
   SELECT $1, v.account, v.asset, v.delta, 0,
@@ -278,7 +279,7 @@ mv AS (
   RETURNING b.account, b.asset, b.posted, b.held, b.floor_minor, b.lots),
 chk AS (
   SELECT m.account || '/' || m.asset AS bal, m.lots > 0 AS lotted,
-    m.floor_minor IS NOT NULL AND m.posted - v.delta - m.held + v.low < m.floor_minor AS short
+    v.lowered AND m.floor_minor IS NOT NULL AND m.posted - v.delta - m.held + v.low < m.floor_minor AS short
   FROM mv m JOIN v ON v.account = m.account AND v.asset = m.asset
   WHERE v.debit),
 ent AS (
@@ -1465,11 +1466,12 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow, known *knownBalance
 		}
 		nl += len(r.Lines)
 	}
-	// Balances: the batch's net and, for those lowered by a transfer, the
-	// lowest running sum after such a transfer.
+	// Balances: the batch's net; whether a line debits them (their open
+	// lots would be consumed: the general path); and, for those a
+	// transfer lowers, the lowest running sum after such a transfer.
 	type bal struct {
-		cum, low int64
-		debit    bool
+		cum, low       int64
+		debit, lowered bool
 	}
 	bals := make(map[balKey]*bal, 2*nl)
 	var order []balKey
@@ -1507,12 +1509,15 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow, known *knownBalance
 			eKeys = append(eKeys, sk, dk)
 		}
 		for _, m := range moves {
+			b := bals[m.key]
+			// debited and credited alike in one transfer, a balance still
+			// spends its lots on the debit
+			b.debit = b.debit || m.debited
 			if m.posted < 0 {
-				b := bals[m.key]
-				if !b.debit || b.cum < b.low {
+				if !b.lowered || b.cum < b.low {
 					b.low = b.cum
 				}
-				b.debit = true
+				b.lowered = true
 			}
 		}
 	}
@@ -1529,12 +1534,12 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow, known *knownBalance
 	nb := len(order)
 	bAcc, bAsset := make([]string, nb), make([]string, nb)
 	bDelta, bFloor, bLow := make([]int64, nb), make([]int64, nb), make([]int64, nb)
-	bNoFloor, bDebit, bKnown := make([]bool, nb), make([]bool, nb), make([]bool, nb)
+	bNoFloor, bDebit, bLowered, bKnown := make([]bool, nb), make([]bool, nb), make([]bool, nb), make([]bool, nb)
 	var accIDs []string
 	var accKinds []int16
 	for i, k := range order {
 		b := bals[k]
-		bAcc[i], bAsset[i], bDelta[i], bLow[i], bDebit[i] = k.account, k.asset, b.cum, b.low, b.debit
+		bAcc[i], bAsset[i], bDelta[i], bLow[i], bDebit[i], bLowered[i] = k.account, k.asset, b.cum, b.low, b.debit, b.lowered
 		pol := ledger.DefaultOverdraft(k.account)
 		f, ok := pol.Floor(k.asset)
 		bFloor[i], bNoFloor[i] = f, !ok
@@ -1560,5 +1565,5 @@ func directArgs(tenant storage.TenantID, txs []ledger.TxRow, known *knownBalance
 		bAcc, bAsset, bDelta, bFloor, bNoFloor, bLow, bDebit,
 		eAcc, eAsset, eTx, eKind, eLine, eOther, eAmt, eCum, eNet,
 		oID, oTopic, oType, oAgg, oPart, oPayload,
-		int64(nt), tAt, eAt, bKnown}
+		int64(nt), tAt, eAt, bKnown, bLowered}
 }
