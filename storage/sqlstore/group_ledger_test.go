@@ -117,54 +117,51 @@ func minor(t *testing.T, a money.Amount) int64 {
 	return n
 }
 
-// TestTransferTwoDebitsOfOneLottedBalance: a transfer whose two postings
-// debit one balance that holds an expiring lot takes both from the lot
-// (the one-statement path once took only the first).
-func TestTransferTwoDebitsOfOneLottedBalance(t *testing.T) {
+// TestTransferSpendsLotsFirst: a transfer that debits a balance holding an
+// expiring lot takes from the lot first, however its postings touch the
+// balance. Each case once broke the one-statement paths:
+//   - two postings debit the balance: only the first took from the lot;
+//   - one posting credits the balance and another debits it as much (its
+//     net is zero): the batch statement checked for lots only the
+//     balances a transfer lowered, so it left the lot whole (found by the
+//     ledger's model test on PostgreSQL).
+func TestTransferSpendsLotsFirst(t *testing.T) {
+	usd := money.MustCurrency("USD", 2)
+	cents := func(n int64) money.Amount { return money.FromMinor(n, usd) }
+	tests := []struct {
+		name       string
+		account    string
+		lot        int64 // credited to account first, expiring in an hour
+		spend      []ledger.Posting
+		wantLot    int64 // left in the lot
+		wantPosted int64
+	}{
+		{"two debits", "member:1", 40, []ledger.Posting{
+			{Source: "member:1", Destination: ledger.World, Amount: cents(1)},
+			{Source: "member:1", Destination: ledger.World, Amount: cents(1)}}, 38, 38},
+		{"credit and debit as much", "merchant:1", 1, []ledger.Posting{
+			{Source: ledger.World, Destination: "merchant:1", Amount: cents(4)},
+			{Source: "merchant:1", Destination: "member:2", Amount: cents(4)}}, 0, 1},
+	}
 	eachBackend(t, func(t *testing.T, b backend, place string) {
 		ctx := context.Background()
 		s := b.open(t, place, sqlstore.Options{})
 		l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: ledgertest.Assets()})
 		require.NoError(t, err)
-		usd := money.MustCurrency("USD", 2)
-		_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: "credit", Postings: []ledger.Posting{
-			{Source: ledger.World, Destination: "member:1", Amount: money.FromMinor(40, usd), ExpiresAt: time.Now().Add(time.Hour)}}})
-		require.NoError(t, err)
-		_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: "spend", Postings: []ledger.Posting{
-			{Source: "member:1", Destination: ledger.World, Amount: money.FromMinor(1, usd)},
-			{Source: "member:1", Destination: ledger.World, Amount: money.FromMinor(1, usd)}}})
-		require.NoError(t, err)
-		left, err := l.ExpiringBy(ctx, tenantA, "member:1", usd, time.Now().Add(2*time.Hour))
-		require.NoError(t, err)
-		assert.Equal(t, int64(38), minor(t, left))
-	})
-}
-
-// TestTransferCreditAndDebitOfOneLottedBalance: a transfer that credits a
-// balance holding an expiring lot and debits it as much (its net is zero)
-// still spends the lot first. The batch statement once checked for lots
-// only the balances a transfer lowered, so it committed such a transfer
-// itself and left the lot whole (found by the ledger's model test on
-// PostgreSQL).
-func TestTransferCreditAndDebitOfOneLottedBalance(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend, place string) {
-		ctx := context.Background()
-		s := b.open(t, place, sqlstore.Options{})
-		l, err := ledger.New(ledger.Config{Store: s.Ledger(), Tx: s, Assets: ledgertest.Assets()})
-		require.NoError(t, err)
-		usd := money.MustCurrency("USD", 2)
-		_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: "credit", Postings: []ledger.Posting{
-			{Source: ledger.World, Destination: "merchant:1", Amount: money.FromMinor(1, usd), ExpiresAt: time.Now().Add(time.Hour)}}})
-		require.NoError(t, err)
-		_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: "through", Postings: []ledger.Posting{
-			{Source: ledger.World, Destination: "merchant:1", Amount: money.FromMinor(4, usd)},
-			{Source: "merchant:1", Destination: "member:1", Amount: money.FromMinor(4, usd)}}})
-		require.NoError(t, err)
-		left, err := l.ExpiringBy(ctx, tenantA, "merchant:1", usd, time.Now().Add(2*time.Hour))
-		require.NoError(t, err)
-		assert.Equal(t, int64(0), minor(t, left), "the debit of 4 takes the lot of 1 first")
-		bal, err := l.Balance(ctx, tenantA, "merchant:1", usd)
-		require.NoError(t, err)
-		assert.Equal(t, int64(1), minor(t, bal.Posted))
+		for _, tt := range tests { // each case has accounts of its own
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: tt.name + "/credit", Postings: []ledger.Posting{
+					{Source: ledger.World, Destination: tt.account, Amount: cents(tt.lot), ExpiresAt: time.Now().Add(time.Hour)}}})
+				require.NoError(t, err)
+				_, err = l.Transfer(ctx, tenantA, ledger.TransferRequest{Key: tt.name + "/spend", Postings: tt.spend})
+				require.NoError(t, err)
+				left, err := l.ExpiringBy(ctx, tenantA, tt.account, usd, time.Now().Add(2*time.Hour))
+				require.NoError(t, err)
+				assert.Equal(t, tt.wantLot, minor(t, left), "left in the lot")
+				bal, err := l.Balance(ctx, tenantA, tt.account, usd)
+				require.NoError(t, err)
+				assert.Equal(t, tt.wantPosted, minor(t, bal.Posted))
+			})
+		}
 	})
 }

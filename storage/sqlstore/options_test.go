@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -31,7 +30,7 @@ func TestOptionsValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.opts.Validate()
 			if tt.bad {
-				assert.True(t, errors.Is(err, sqlstore.ErrInvalidOptions), "%v", err)
+				assert.ErrorIs(t, err, sqlstore.ErrInvalidOptions)
 			} else {
 				assert.NoError(t, err)
 			}
