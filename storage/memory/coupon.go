@@ -306,7 +306,7 @@ func (r *CouponStore) issueClaim(ctx context.Context, outbox storage.OutboxStore
 		stockOK = true
 		// the outbox first: it is the one write that can still fail (a
 		// taken event ID), and it undoes itself
-		if err := r.s.appendOutboxOwned(tx, m); err != nil {
+		if err := r.s.appendOutbox(tx, m); err != nil {
 			userOK, stockOK = false, false
 			return err
 		}
@@ -524,7 +524,7 @@ func (r *CouponStore) WriteTransition(ctx context.Context, outbox storage.Outbox
 		updated = true
 		// the outbox first: it is the one write that can still fail (a
 		// taken event ID), and it undoes itself
-		if err := r.s.appendOutboxOwned(tx, &m); err != nil {
+		if err := r.s.appendOutbox(tx, &m); err != nil {
 			return err
 		}
 		r.reindex(tx, &row.c, &c)

@@ -808,9 +808,8 @@ func (s *Store) ledgerCommitOne(t *txn, lt *ledgerTenant, in *ledger.TxRow, u *l
 		if err := in.Event.Validate(); err != nil {
 			return false, err
 		}
-		// The Ledger hands the payload over (ledger.TxRow.Event): no copy.
-		m := *in.Event
-		if err := s.appendOutboxOwned(t, &m); err != nil {
+		// the outbox copies what it keeps (see outboxRow)
+		if err := s.appendOutbox(t, in.Event); err != nil {
 			return false, err
 		}
 	}
@@ -1240,7 +1239,7 @@ func (ls *LedgerStore) ReleaseHold(ctx context.Context, tenant storage.TenantID,
 
 // ExpiredHolds implements ledger.Store.
 func (ls *LedgerStore) ExpiredHolds(ctx context.Context, tenant storage.TenantID, now time.Time, limit int) ([]ledger.HoldRow, error) {
-	out, err := ls.openHolds(ctx, tenant, func(_ string, h *ledger.HoldRow) bool {
+	out, err := ls.openHolds(ctx, tenant, func(h *ledger.HoldRow) bool {
 		return !h.ExpiresAt.IsZero() && !h.ExpiresAt.After(now)
 	})
 	slices.SortFunc(out, func(a, b ledger.HoldRow) int {
@@ -1254,8 +1253,8 @@ func (ls *LedgerStore) ExpiredHolds(ctx context.Context, tenant storage.TenantID
 
 // OpenHolds implements ledger.Store.
 func (ls *LedgerStore) OpenHolds(ctx context.Context, tenant storage.TenantID, destination, afterID string, limit int) ([]ledger.HoldRow, error) {
-	out, err := ls.openHolds(ctx, tenant, func(id string, h *ledger.HoldRow) bool {
-		return h.Destination == destination && id > afterID
+	out, err := ls.openHolds(ctx, tenant, func(h *ledger.HoldRow) bool {
+		return h.Destination == destination && h.ID > afterID
 	})
 	slices.SortFunc(out, func(a, b ledger.HoldRow) int { return cmp.Compare(a.ID, b.ID) })
 	return out[:min(len(out), limit)], err
@@ -1263,7 +1262,7 @@ func (ls *LedgerStore) OpenHolds(ctx context.Context, tenant storage.TenantID, d
 
 // openHolds returns copies (metadata too: the caller may change them) of
 // the tenant's open holds that keep keeps, in no order.
-func (ls *LedgerStore) openHolds(ctx context.Context, tenant storage.TenantID, keep func(id string, h *ledger.HoldRow) bool) ([]ledger.HoldRow, error) {
+func (ls *LedgerStore) openHolds(ctx context.Context, tenant storage.TenantID, keep func(h *ledger.HoldRow) bool) ([]ledger.HoldRow, error) {
 	if err := tenant.Validate(); err != nil {
 		return nil, err
 	}
@@ -1273,8 +1272,8 @@ func (ls *LedgerStore) openHolds(ctx context.Context, tenant storage.TenantID, k
 		if lt == nil {
 			return nil
 		}
-		for id, h := range lt.holds {
-			if h.Status == ledger.HoldOpen && keep(id, h) {
+		for _, h := range lt.holds {
+			if h.Status == ledger.HoldOpen && keep(h) {
 				r := *h
 				r.Metadata = maps.Clone(h.Metadata)
 				out = append(out, r)

@@ -269,7 +269,7 @@ func (s *Store) AppendOutbox(ctx context.Context, msgs ...storage.Message) error
 	}
 	return s.do(ctx, func(t *txn) error {
 		for i := range msgs {
-			if err := s.appendOutboxOwned(t, &msgs[i]); err != nil {
+			if err := s.appendOutbox(t, &msgs[i]); err != nil {
 				return err
 			}
 		}
@@ -277,11 +277,10 @@ func (s *Store) AppendOutbox(ctx context.Context, msgs ...storage.Message) error
 	})
 }
 
-// appendOutboxOwned appends one validated message inside the open
+// appendOutbox appends one validated message inside the open
 // transaction t. The outbox copies the bytes it keeps (see outboxRow):
-// m and its payload stay the caller's, unchanged. (Despite the name, it
-// no longer takes ownership of the payload; it once kept it as is.)
-func (s *Store) appendOutboxOwned(t *txn, m *storage.Message) error {
+// m and its payload stay the caller's, unchanged.
+func (s *Store) appendOutbox(t *txn, m *storage.Message) error {
 	prior, h, head := s.core.findEvent(m.EventID)
 	if prior != nil {
 		return fmt.Errorf("%w: outbox event %q", storage.ErrDuplicate, m.EventID)
