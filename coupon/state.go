@@ -108,20 +108,6 @@ func fsmName(ev Event, frozenFrom State) (string, bool) {
 	return string(ev), true
 }
 
-// next fires ev on a short-lived FSM built from the stored state and
-// returns the new state, or a *TransitionError. frozenFrom picks the way
-// out of FROZEN. It is the reference the Service's lifecycle table is
-// checked against; commands use the table.
-func next(couponID string, from State, frozenFrom State, ev Event) (State, error) {
-	name, ok := fsmName(ev, frozenFrom)
-	if ok {
-		if to, ok := fsmtable.Fire(from, transitions, name); ok {
-			return to, nil
-		}
-	}
-	return from, &TransitionError{CouponID: couponID, From: from, Event: ev}
-}
-
 // lifecycle is the transition table of the fsm declaration above, read
 // once when a Service is made (fsmtable.Build): the fsm.Events stay the
 // one source of truth, and a command looks its transition up instead of
@@ -130,7 +116,9 @@ type lifecycle struct{ fsmtable.Table[State] }
 
 func newLifecycle() lifecycle { return lifecycle{fsmtable.Build(States(), transitions)} }
 
-// next is the table's answer to the package function next.
+// next returns where ev leads a coupon stored at from, or a
+// *TransitionError. frozenFrom picks the way out of FROZEN. The tests
+// check it against firing ev on a short-lived FSM (next in state_test.go).
 func (l lifecycle) next(couponID string, from State, frozenFrom State, ev Event) (State, error) {
 	if name, ok := fsmName(ev, frozenFrom); ok {
 		if to, ok := l.Next(from, name); ok {

@@ -7,7 +7,23 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rewardkit/rewardkit/internal/fsmtable"
 )
+
+// next fires ev on a short-lived FSM built from the stored state and
+// returns the new state, or a *TransitionError. frozenFrom picks the way
+// out of FROZEN. It is the reference the Service's lifecycle table is
+// checked against; commands use the table.
+func next(couponID string, from State, frozenFrom State, ev Event) (State, error) {
+	name, ok := fsmName(ev, frozenFrom)
+	if ok {
+		if to, ok := fsmtable.Fire(from, transitions, name); ok {
+			return to, nil
+		}
+	}
+	return from, &TransitionError{CouponID: couponID, From: from, Event: ev}
+}
 
 // The whole lifecycle as a table: every (state, event) pair is either a
 // legal transition with its destination, or refused with a typed error.

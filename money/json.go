@@ -19,22 +19,24 @@ type jsonAmount struct {
 // plain decimal notation with at least the currency's scale of decimals. For a currency
 // outside the ISO table it adds "scale" ({"amount":"120","currency":"POINTS","scale":0}).
 // It returns an error wrapping ErrInvalidCurrency for an Amount without a currency.
-func (a Amount) MarshalJSON() ([]byte, error) {
+func (a Amount) MarshalJSON() ([]byte, error) { return a.AppendJSON(make([]byte, 0, 48)) }
+
+// AppendJSON appends what MarshalJSON writes to b, for encoders that build
+// a document in one buffer. On error it returns b unchanged.
+func (a Amount) AppendJSON(b []byte) ([]byte, error) {
 	if a.cur.IsZero() {
-		return nil, fmt.Errorf("%w: cannot marshal an amount without a currency", ErrInvalidCurrency)
+		return b, fmt.Errorf("%w: cannot marshal an amount without a currency", ErrInvalidCurrency)
 	}
-	buf := make([]byte, 0, 48)
-	buf = append(buf, `{"amount":"`...)
-	buf = append(buf, a.StringFixed()...)
-	buf = append(buf, `","currency":"`...)
-	buf = append(buf, a.cur.code...) // validated: [A-Z0-9_] needs no escaping
-	buf = append(buf, '"')
+	b = append(b, `{"amount":"`...)
+	b = a.AppendFixed(b)
+	b = append(b, `","currency":"`...)
+	b = append(b, a.cur.code...) // validated: [A-Z0-9_] needs no escaping
+	b = append(b, '"')
 	if !a.cur.IsISO() {
-		buf = append(buf, `,"scale":`...)
-		buf = strconv.AppendInt(buf, int64(a.cur.scale), 10)
+		b = append(b, `,"scale":`...)
+		b = strconv.AppendInt(b, int64(a.cur.scale), 10)
 	}
-	buf = append(buf, '}')
-	return buf, nil
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON reads the form MarshalJSON writes. The currency resolves from the ISO

@@ -133,3 +133,17 @@ func TestRegistryUnmarshalAmount(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "-3 POINTS", back.String())
 }
+
+func TestAppendJSONAppendsMarshalJSON(t *testing.T) {
+	for _, a := range []money.Amount{money.MustParse("12.3", money.USD), money.MustParse("-0.05", money.USD),
+		money.FromMinor(120, money.MustCurrency("POINTS", 0))} {
+		j, err := a.MarshalJSON()
+		require.NoError(t, err)
+		b, err := a.AppendJSON([]byte("x:"))
+		require.NoError(t, err)
+		assert.Equal(t, "x:"+string(j), string(b))
+	}
+	b, err := money.Amount{}.AppendJSON([]byte("x:"))
+	assert.ErrorIs(t, err, money.ErrInvalidCurrency)
+	assert.Equal(t, "x:", string(b))
+}

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/rewardkit/rewardkit/money"
 )
 
 // This file writes the JSON of the values on the path of every event (the
@@ -40,7 +38,7 @@ func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
 	b = appendJSONField(b, `,"order_id":`, ev.OrderID)
 	if !ev.Amount.IsZero() {
 		b = append(b, `,"amount":`...)
-		if b, err = appendJSONAmount(b, ev.Amount); err != nil {
+		if b, err = ev.Amount.AppendJSON(b); err != nil {
 			return nil, err
 		}
 	}
@@ -58,7 +56,7 @@ func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
 			b = strconv.AppendInt(b, l.Quantity, 10)
 			if !l.Amount.IsZero() {
 				b = append(b, `,"amount":`...)
-				if b, err = appendJSONAmount(b, l.Amount); err != nil {
+				if b, err = l.Amount.AppendJSON(b); err != nil {
 					return nil, err
 				}
 			}
@@ -270,7 +268,7 @@ func appendJSONAward(b []byte, a *Award) ([]byte, error) {
 	if !a.Amount.IsZero() {
 		var err error
 		b = append(b, `,"amount":`...)
-		if b, err = appendJSONAmount(b, a.Amount); err != nil {
+		if b, err = a.Amount.AppendJSON(b); err != nil {
 			return nil, err
 		}
 	}
@@ -309,31 +307,6 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 		b = appendJSONString(b, s)
 	}
 	return append(b, ']')
-}
-
-// appendJSONAmount writes what json.Marshal writes for a: its MarshalJSON
-// output, which is compact already. An amount at its currency's scale
-// whose digits fit an int64 (every amount an event or an award carries in
-// practice) is written here without going through big numbers.
-func appendJSONAmount(b []byte, a money.Amount) ([]byte, error) {
-	cur, d := a.Currency(), a.Decimal()
-	if scale := cur.Scale(); !cur.IsZero() && scale >= 0 && d.Exponent() == -scale && d.NumDigits() <= 18 {
-		b = append(b, `{"amount":"`...)
-		b = money.AppendMinor(b, d.CoefficientInt64(), int(scale))
-		b = append(b, `","currency":"`...)
-		b = append(b, cur.Code()...) // validated: [A-Z0-9_] needs no escaping
-		b = append(b, '"')
-		if !cur.IsISO() {
-			b = append(b, `,"scale":`...)
-			b = strconv.AppendInt(b, int64(scale), 10)
-		}
-		return append(b, '}'), nil
-	}
-	j, err := a.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return append(b, j...), nil
 }
 
 // appendJSONTime writes what time.Time.MarshalJSON writes: RFC 3339 with

@@ -6,8 +6,9 @@ import (
 	"github.com/rewardkit/rewardkit/money"
 )
 
-// fundingSplitBuf is the size of the buffer callers of fundingSplit keep
-// on their stack: more funders than that get a slice of their own.
+// fundingSplitBuf is the size of the buffer fillOrder keeps on its stack
+// for fundingSplit (fund keeps one of 8): an offer with more funders than
+// the buffer holds gets a slice of its own.
 const fundingSplitBuf = 16
 
 // fundingSplit splits part among an offer's funders in proportion to

@@ -1,8 +1,3 @@
-// Package fsmtable reads a looplab/fsm declaration into a lookup table,
-// once. The coupon and order lifecycles are declared as fsm.Events (the
-// one source of truth), but building an FSM per command costs 1.5 us and
-// 10 allocations; a Table answers "where does this event lead from this
-// state" with one map lookup instead.
 package fsmtable
 
 import (
@@ -40,7 +35,10 @@ func Build[S ~string](states []S, events fsm.Events) Table[S] {
 
 // Fire fires event on a short-lived FSM built at from, as a reference for
 // the table (and for tests). It reports where the event leads, or false
-// when the FSM refuses it or it leads nowhere.
+// when the FSM refuses it or it leads nowhere. The FSM runs no callbacks,
+// so a background context suffices, and a caller's cancelled ctx cannot
+// leave it stuck in transition (looplab/fsm issue #115); it is dropped
+// after the call, as an fsm instance must not be reused.
 func Fire[S ~string](from S, events fsm.Events, event string) (S, bool) {
 	m := fsm.NewFSM(string(from), events, nil)
 	if err := m.Event(context.Background(), event); err != nil {
