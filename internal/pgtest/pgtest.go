@@ -58,14 +58,15 @@ func dropTemplates() {
 	defer shared.tmplMu.Unlock()
 	for key, tm := range shared.templates {
 		if tm.name != "" {
-			dropDatabase(tm.base, withDatabase(tm.base, tm.name))
+			dropDatabase(tm.base, tm.name)
 		}
 		delete(shared.templates, key)
 	}
 }
 
-// Main runs the tests of m, stops the shared cluster if one was started,
-// and exits with the tests' code. Call it from TestMain.
+// Main runs the tests of m, drops the template databases, stops the
+// shared cluster if one was started, and exits with the tests' code. Call
+// it from TestMain.
 func Main(m *testing.M) {
 	shared.main = true
 	code := m.Run()
@@ -83,20 +84,27 @@ func Main(m *testing.M) {
 // REWARDKIT_REQUIRE_POSTGRES=1).
 func DSN(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(EnvDSN)
-	if base == "" {
-		c, err := cluster(t)
-		if err != nil {
-			unavailable(t, err)
-		}
-		base = c.DSN("postgres")
-	}
-	dsn, err := createDatabase(base, "")
+	base := server(t)
+	name, err := createDatabase(base, "")
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	t.Cleanup(func() { dropDatabase(base, dsn) })
-	return dsn
+	t.Cleanup(func() { dropDatabase(base, name) })
+	return withDatabase(base, name)
+}
+
+// server returns the DSN of the server that DSN and DSNFromTemplate make
+// databases on: REWARDKIT_POSTGRES_DSN's, else the shared cluster's.
+func server(t testing.TB) string {
+	t.Helper()
+	if base := os.Getenv(EnvDSN); base != "" {
+		return base
+	}
+	c, err := cluster(t)
+	if err != nil {
+		unavailable(t, err)
+	}
+	return c.DSN("postgres")
 }
 
 // DSNFromTemplate is DSN for a database cloned from a template database
@@ -104,14 +112,7 @@ func DSN(t testing.TB) string {
 // file copy on the server, far cheaper than migrating every fresh database.
 func DSNFromTemplate(t testing.TB, key string, prepare func(dsn string) error) string {
 	t.Helper()
-	base := os.Getenv(EnvDSN)
-	if base == "" {
-		c, err := cluster(t)
-		if err != nil {
-			unavailable(t, err)
-		}
-		base = c.DSN("postgres")
-	}
+	base := server(t)
 	shared.tmplMu.Lock()
 	if shared.templates == nil {
 		shared.templates = map[string]*template{}
@@ -123,22 +124,17 @@ func DSNFromTemplate(t testing.TB, key string, prepare func(dsn string) error) s
 	}
 	shared.tmplMu.Unlock()
 	tm.once.Do(func() {
-		dsn, err := createDatabase(base, "")
+		name, err := createDatabase(base, "")
 		if err != nil {
 			tm.err = err
 			return
 		}
-		if err := prepare(dsn); err != nil {
-			dropDatabase(base, dsn)
+		if err := prepare(withDatabase(base, name)); err != nil {
+			dropDatabase(base, name)
 			tm.err = fmt.Errorf("prepare template %s: %w", key, err)
 			return
 		}
-		cfg, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			tm.err = err
-			return
-		}
-		tm.base, tm.name = base, cfg.Database
+		tm.base, tm.name = base, name
 	})
 	if tm.err != nil {
 		t.Fatalf("pgtest: %v", tm.err)
@@ -146,13 +142,13 @@ func DSNFromTemplate(t testing.TB, key string, prepare func(dsn string) error) s
 	// CREATE DATABASE ... TEMPLATE refuses while another clone is being
 	// made from the same template: serialize the clones.
 	shared.tmplMu.Lock()
-	dsn, err := createDatabase(base, tm.name)
+	name, err := createDatabase(base, tm.name)
 	shared.tmplMu.Unlock()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	t.Cleanup(func() { dropDatabase(base, dsn) })
-	return dsn
+	t.Cleanup(func() { dropDatabase(base, name) })
+	return withDatabase(base, name)
 }
 
 func cluster(t testing.TB) (*Cluster, error) {
@@ -299,7 +295,7 @@ func freePort() (int, error) {
 }
 
 // createDatabase creates rk_<random> on the server of base, as a copy of
-// the database from when not empty, and returns its DSN.
+// the database from when not empty, and returns its name.
 func createDatabase(base, from string) (string, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -318,7 +314,7 @@ func createDatabase(base, from string) (string, error) {
 	if _, err := conn.Exec(ctx, stmt); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
-	return withDatabase(base, name), nil
+	return name, nil
 }
 
 // withDatabase returns base with its database replaced by name.
@@ -338,11 +334,8 @@ func withDatabase(base, name string) string {
 	return base + " dbname=" + name
 }
 
-func dropDatabase(base, dsn string) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return
-	}
+// dropDatabase drops database name on the server of base, if it can.
+func dropDatabase(base, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
@@ -350,5 +343,5 @@ func dropDatabase(base, dsn string) {
 		return
 	}
 	defer conn.Close(ctx)
-	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
+	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 }

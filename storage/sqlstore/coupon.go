@@ -374,7 +374,7 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 				}
 				d := r.s.dialect
 				args = append(args, string(c.Tenant), c.ID, c.TemplateID, c.UserID, nullString(c.Code), string(c.State), string(c.FrozenFrom),
-					r.s.nullTime(c.ValidFrom), r.s.nullTime(c.ValidUntil), c.OrderID, r.s.nullTime(c.LockedUntil), disc, boolInt(c.BudgetCut),
+					r.s.dialect.nullTime(c.ValidFrom), r.s.dialect.nullTime(c.ValidUntil), c.OrderID, r.s.dialect.nullTime(c.LockedUntil), disc, boolInt(c.BudgetCut),
 					d.timeArg(c.IssuedAt), d.timeArg(c.UpdatedAt), c.Version)
 			}
 			res, err := q.ExecContext(ctx, query, args...)
@@ -851,7 +851,7 @@ func (r *CouponStore) UpdateCoupon(ctx context.Context, c coupon.Coupon, prevSta
 	}
 	return r.s.write(ctx, "update coupon", func(ctx context.Context, q querier) error {
 		res, err := q.ExecContext(ctx, r.q.updateCoupon, c.UserID, string(c.State), string(c.FrozenFrom),
-			r.s.nullTime(c.ValidFrom), r.s.nullTime(c.ValidUntil), c.OrderID, r.s.nullTime(c.LockedUntil), disc, boolInt(c.BudgetCut),
+			r.s.dialect.nullTime(c.ValidFrom), r.s.dialect.nullTime(c.ValidUntil), c.OrderID, r.s.dialect.nullTime(c.LockedUntil), disc, boolInt(c.BudgetCut),
 			r.s.dialect.timeArg(c.UpdatedAt), c.Version, string(c.Tenant), c.ID, string(prevState), prevVersion)
 		if err != nil {
 			return dbErr("update coupon", err)

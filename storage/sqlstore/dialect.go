@@ -112,8 +112,7 @@ func (d Dialect) upsert(table string, cols, key []string, set, where string) str
 	return d.upsertRows(table, cols, key, set, where, 1)
 }
 
-// upsertRows is upsert of rows rows in one statement (PostgreSQL and
-// SQLite share the syntax; MySQL would write ON DUPLICATE KEY UPDATE).
+// upsertRows is upsert of rows rows in one statement.
 func (d Dialect) upsertRows(table string, cols, key []string, set, where string, rows int) string {
 	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " +
 		valueRows(rows, len(cols)) + " ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + set
@@ -147,6 +146,14 @@ func (d Dialect) timeArg(t time.Time) any {
 		return t.UnixMicro()
 	}
 	return t
+}
+
+// nullTime is timeArg, with NULL for the zero time.
+func (d Dialect) nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.timeArg(t)
 }
 
 // dbTime scans a time column written by timeArg, in either encoding.

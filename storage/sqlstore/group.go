@@ -7,12 +7,13 @@ import (
 )
 
 // groupCommit lets concurrent one-statement commits share a statement, as
-// PostgreSQL's own group commit shares a WAL flush. At most limit
-// statements per key (a tenant, say) run at once; a call that finds them
-// all busy queues, and when a statement ends, the first queued call takes
-// every queued call of its key and sends them as one statement. A queue
-// that has not moved for stall (a statement waiting for a row lock held
-// by a long transaction) opens another lane, up to burst, so that one
+// PostgreSQL's own group commit shares a WAL flush. Each key (a tenant,
+// say) has a lane: its queue and its statements in flight. At most limit
+// statements per lane run at once; a call that finds them all busy
+// queues, and when a statement ends, the first queued call takes every
+// queued call of its key and sends them as one statement. A queue that
+// has not moved for stall (a statement waiting for a row lock held by a
+// long transaction) starts one more statement, up to burst, so that one
 // slow statement does not hold up every transfer behind it. Nobody waits
 // when there is no contention, and under contention each statement
 // carries many calls: one round trip, one executor start, one commit and
@@ -27,12 +28,12 @@ import (
 // call's input, and what one call sees is exactly what it would have seen
 // without grouping.
 type groupCommit[K comparable, C, R any] struct {
-	limit int           // lanes per key
-	burst int           // lanes per key when the queue stalls
-	stall time.Duration // how long the head of the queue waits before it opens a lane
+	limit int           // statements at once per lane
+	burst int           // statements at once per lane when the queue stalls
+	stall time.Duration // how long the head of the queue waits before it starts one more
 	delay time.Duration // how long after a statement the next one may wait to fill; 0: never
 	mu    sync.Mutex
-	lanes map[K]*groupLane[C, R]
+	lanes map[K]*groupLane[C, R] // by key
 	// sweepAt is the number of lanes at which idle ones are swept out
 	// (lanes outlive their last statement by delay).
 	sweepAt int
@@ -115,8 +116,8 @@ func (g *groupCommit[K, C, R]) do(ctx context.Context, key K, in C, send func(co
 			return c.out, c.alone, nil
 		case <-stall.C:
 			// The lane has not moved for a while (a statement waits for a
-			// row lock, say): the head of the queue opens another lane
-			// for everyone queued, up to burst lanes.
+			// row lock, say): the head of the queue starts one more
+			// statement for everyone queued, up to burst at once.
 			g.mu.Lock()
 			if len(lane.queue) > 0 && lane.queue[0] == c && lane.running < g.burst {
 				group := lane.queue
@@ -147,8 +148,9 @@ func (g *groupCommit[K, C, R]) do(ctx context.Context, key K, in C, send func(co
 	}
 }
 
-// fill lets group (its leader holds a lane) wait for the lane's target,
-// until the lane's until, taking in the calls that queue meanwhile.
+// fill lets group (its leader holds one of the lane's statements) wait
+// for the lane's target, until the lane's until, taking in the calls that
+// queue meanwhile.
 // Under load the callers of the statement that just ended come straight
 // back, within microseconds; one statement for all of them costs the
 // server far less than two, since a statement's fixed cost (its round
@@ -164,15 +166,15 @@ func (g *groupCommit[K, C, R]) fill(key K, group []*groupCall[C, R]) []*groupCal
 	defer g.mu.Unlock()
 	lane := g.lanes[key]
 	if wait := time.Until(lane.until); wait > 0 && len(group)+len(lane.queue) < lane.target {
-		// One timer for the whole wait: another lane's statement may end
-		// meanwhile and move the lane's target and until, but this group
+		// One timer for the whole wait: another statement of the lane may
+		// end meanwhile and move the lane's target and until, but this group
 		// waits no longer than it was first told.
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		if lane.arrive == nil {
 			lane.arrive = make(chan struct{}, 1)
 		}
-	wait:
+	gather:
 		for len(group)+len(lane.queue) < lane.target {
 			lane.filling++
 			g.mu.Unlock()
@@ -183,7 +185,7 @@ func (g *groupCommit[K, C, R]) fill(key K, group []*groupCall[C, R]) []*groupCal
 			case <-timer.C:
 				g.mu.Lock()
 				lane.filling--
-				break wait
+				break gather
 			}
 		}
 	}
@@ -192,9 +194,9 @@ func (g *groupCommit[K, C, R]) fill(key K, group []*groupCall[C, R]) []*groupCal
 	return group
 }
 
-// lead sends group (whose first call is the caller's), hands the lane to
-// the calls that queued meanwhile and wakes the other members with their
-// results.
+// lead sends group (whose first call is the caller's), hands its
+// statement to the calls that queued meanwhile and wakes the other members
+// with their results.
 func (g *groupCommit[K, C, R]) lead(ctx context.Context, key K, group []*groupCall[C, R], send func(context.Context, []*groupCall[C, R])) *groupCall[C, R] {
 	send(context.WithoutCancel(ctx), group)
 	g.mu.Lock()

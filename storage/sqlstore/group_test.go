@@ -84,8 +84,8 @@ func TestGroupCommitQueue(t *testing.T) {
 	assert.Empty(t, g.lanes, "idle lanes are dropped")
 }
 
-// TestGroupCommitStall: while a statement holds the only lane, a queue
-// that does not move for the stall time opens another lane (up to the
+// TestGroupCommitStall: while the lane's only statement runs, a queue
+// that does not move for the stall time starts another one (up to the
 // burst), so the calls behind a stuck statement are not held up by it.
 func TestGroupCommitStall(t *testing.T) {
 	g := newGroupCommit[storage.TenantID, int, int](1, 2, 10*time.Millisecond, 0)
@@ -108,7 +108,7 @@ func TestGroupCommitStall(t *testing.T) {
 		defer g.mu.Unlock()
 		return g.lanes["a"] != nil && g.lanes["a"].running == 1
 	}, 5*time.Second, time.Millisecond)
-	out, alone, err := g.do(context.Background(), "a", 2, send) // stalls 10ms, then opens a second lane
+	out, alone, err := g.do(context.Background(), "a", 2, send) // stalls 10ms, then starts a second statement
 	require.NoError(t, err)
 	assert.False(t, alone)
 	assert.Equal(t, 2, out)
@@ -140,11 +140,12 @@ func TestGroupCommitFill(t *testing.T) {
 	assert.GreaterOrEqual(t, full, rounds-3, "group sizes %v", sizes)
 }
 
-// TestGroupCommitFillTwoLanes: with two lanes, a statement of one ends
-// while the other's group waits to fill, and moves the lane's target and
-// wait; the waiting group still leaves when its own wait is over (it once
-// waited for a timer that had fired already, for ever).
-func TestGroupCommitFillTwoLanes(t *testing.T) {
+// TestGroupCommitFillTwoStatements: with two statements at once per
+// lane, one ends while the other's group waits to fill, and moves the
+// lane's target and wait; the waiting group still leaves when its own
+// wait is over (it once waited for a timer that had fired already, for
+// ever).
+func TestGroupCommitFillTwoStatements(t *testing.T) {
 	g := newGroupCommit[storage.TenantID, int, int](2, 2, time.Hour, 2*time.Millisecond)
 	done := make(chan struct{})
 	go func() {

@@ -235,6 +235,8 @@ SELECT (SELECT count(*) FROM tx), (SELECT count(*) FROM mv),
 //     transaction. The last SELECT reads the count of keys first, so
 //     that the keys are inserted, and a replay fails, before anything
 //     else is judged (the count itself always matches then);
+//   - outbox: fewer outbox messages than transfers were written (a
+//     guard: a duplicate event ID fails the statement's unique index);
 //   - lots: a balance that some line debits has open lots to consume
 //     (general path), even when the same transfer credits it as much;
 //   - short: a lowered balance would end a transfer below its floor. The
@@ -415,14 +417,6 @@ func decodeMeta(s sql.NullString) (map[string]string, error) {
 		return nil, fmt.Errorf("sqlstore: ledger metadata: %w", err)
 	}
 	return m, nil
-}
-
-// nullTime encodes a zero time as NULL.
-func (d Dialect) nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return d.timeArg(t)
 }
 
 // CommitTx implements ledger.Store.
@@ -1384,7 +1378,9 @@ func (l *ledgerStore) direct(ctx context.Context, tenant storage.TenantID, txs [
 			if bal, ok := strings.CutPrefix(what, "short:"); ok {
 				return nil, false, fmt.Errorf("%w: %s would go below its floor", ledger.ErrInsufficientFunds, bal)
 			}
-			return nil, false, nil // lots: the general path
+			// lots (or a count that the unique key and event-ID indexes
+			// make unreachable: replay, outbox): the general path
+			return nil, false, nil
 		}
 		err = wrap("ledger transfer", err)
 		if storage.IsRetryable(err) || errors.Is(err, storage.ErrDuplicate) {

@@ -403,10 +403,10 @@ func (r *RewardStore) AddProgress(ctx context.Context, tenant storage.TenantID, 
 const maxProgressBatch = 64
 
 // progressBatch is the pair of statements that apply n progress changes:
-// one upsert of n rows and one read of those rows. A zero progressBatch
-// means "one AddProgress per change".
+// one upsert of n rows and one read of those rows.
 type progressBatch struct{ upsert, read string }
 
+// progressBatch returns the statements for n changes, built once per n.
 func (r *RewardStore) progressBatch(n int) progressBatch {
 	if b, ok := r.batches.Load(n); ok {
 		return b.(progressBatch)
@@ -437,11 +437,7 @@ func (r *RewardStore) AddProgressBatch(ctx context.Context, tenant storage.Tenan
 	if len(changes) == 0 {
 		return out, nil
 	}
-	var b progressBatch
-	if len(changes) <= maxProgressBatch && !hasRepeatedKey(changes) {
-		b = r.progressBatch(len(changes))
-	}
-	if b.upsert == "" {
+	if len(changes) > maxProgressBatch || hasRepeatedKey(changes) {
 		err := r.s.InTx(ctx, func(ctx context.Context) error {
 			for i, ch := range changes {
 				p, err := r.AddProgress(ctx, tenant, ch.Key, ch.Delta, ch.At)
@@ -457,6 +453,7 @@ func (r *RewardStore) AddProgressBatch(ctx context.Context, tenant storage.Tenan
 		}
 		return out, nil
 	}
+	b := r.progressBatch(len(changes))
 	up := make([]any, 0, 6*len(changes))
 	keys := make([]any, 0, 4*len(changes))
 	for _, ch := range changes {

@@ -107,13 +107,6 @@ func (s *Store) velocityCount(ctx context.Context, q querier, tenant storage.Ten
 	return n, dbErr("read velocity", err)
 }
 
-func (s *Store) nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return s.dialect.timeArg(t)
-}
-
 // PutDenyEntry adds e to the tenant's deny list or replaces the entry with
 // the same list and value. Errors: storage.ErrInvalidTenant,
 // risk.ErrInvalidEntry, mapped database errors.
@@ -126,7 +119,7 @@ func (s *Store) PutDenyEntry(ctx context.Context, tenant storage.TenantID, e ris
 	}
 	return s.write(ctx, "put deny entry", func(ctx context.Context, q querier) error {
 		_, err := q.ExecContext(ctx, s.q.risk.put, string(tenant), string(e.List), e.Value, e.Reason,
-			s.dialect.timeArg(e.CreatedAt), s.nullTime(e.ExpiresAt))
+			s.dialect.timeArg(e.CreatedAt), s.dialect.nullTime(e.ExpiresAt))
 		return dbErr("put deny entry", err)
 	})
 }

@@ -85,12 +85,12 @@ const maxGroupCommitDelay = 100 * time.Millisecond
 
 // DefaultGroupCommit is Options.GroupCommit's default: one statement at
 // a time per tenant gathers the most transfers per statement, which on a
-// small database server is what wins; a stalled lane is worked around by
+// small database server is what wins; a stalled queue is worked around by
 // the burst below.
 const DefaultGroupCommit = 1
 
-// A group-commit queue that has not moved for groupStall opens another
-// lane, up to groupBurst times Options.GroupCommit lanes.
+// A group-commit queue that has not moved for groupStall starts one more
+// statement, up to groupBurst times Options.GroupCommit at once.
 const (
 	groupStall = 20 * time.Millisecond
 	groupBurst = 4
