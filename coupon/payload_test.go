@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
-	"github.com/rewardkit/rewardkit/internal/uuid7"
 	"github.com/rewardkit/rewardkit/storage"
 )
 
@@ -36,8 +35,7 @@ func TestAuditJSONMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestNewIDs(t *testing.T) {
-	s := &Service{ids: new(uuid7.Source)}
-	s.newID = s.ids.String
+	s := &Service{} // the default source
 	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
 	for range 500 {

@@ -149,9 +149,9 @@ type Service struct {
 	ledger   *ledger.Ledger
 	// life is the lifecycle's transition table, read once from the fsm
 	// declaration.
-	life  lifecycle
-	newID func() string
-	ids   *uuid7.Source // the default ID source; nil when Config.NewID is set
+	life     lifecycle
+	customID func() string // Config.NewID; nil: UUIDv7s from ids
+	ids      uuid7.Source
 
 	// compiled caches each template's compiled conditions and time zone:
 	// a cache of pure derived data, never a guard of an invariant.
@@ -168,11 +168,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	cfg.fill()
 	s := &Service{cfg: cfg, store: cfg.Store, tx: cfg.Tx, counters: cfg.Counters, clock: cfg.Clock, ledger: cfg.Ledger,
-		life: newLifecycle(), newID: cfg.NewID}
-	if s.newID == nil {
-		s.ids = new(uuid7.Source)
-		s.newID = s.ids.String
-	}
+		life: newLifecycle(), customID: cfg.NewID}
 	return s, nil
 }
 
@@ -199,10 +195,18 @@ type compiledTemplate struct {
 // userKey is the per-user counter key of user (userKey(template, user)).
 func (c *compiledTemplate) userKey(user string) string { return c.userPrefix + user }
 
+// newID returns a new ID: Config.NewID's, or a UUIDv7.
+func (s *Service) newID() string {
+	if s.customID != nil {
+		return s.customID()
+	}
+	return s.ids.String()
+}
+
 // newIDs returns two new IDs (a coupon's and its audit entry's); the
 // default source makes both with one allocation.
 func (s *Service) newIDs() (string, string) {
-	if s.ids != nil {
+	if s.customID == nil {
 		var buf [2 * uuid7.TextLen]byte
 		both := string(s.ids.Append(s.ids.Append(buf[:0])))
 		return both[:uuid7.TextLen], both[uuid7.TextLen:]
