@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -224,6 +225,51 @@ func RunLedger(t *testing.T, h Harness) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(0), lgPosted(t, l, tenantA, "n:1"))
 		assert.Equal(t, int64(6), lgPosted(t, l, tenantA, "n:2"))
+	})
+
+	// The listing of open holds by destination, which settlement's
+	// reconciliation reads.
+	t.Run("open holds are listed by destination", func(t *testing.T) {
+		s := h.Open(t)
+		l := newTestLedger(t, s, storage.NewFakeClock(lgT0))
+		ids := map[string]string{}
+		for _, tn := range []storage.TenantID{tenantA, tenantB} {
+			_, err := lgMove(ctx, l, tn, "load", ledger.World, "card:g", lgPts(50))
+			require.NoError(t, err)
+			for _, k := range []string{"h1", "h2", "h3", "other", "voided"} {
+				dest := "clearing"
+				if k == "other" {
+					dest = "escrow:x"
+				}
+				hd, err := l.Hold(ctx, tn, ledger.HoldRequest{Key: k, Account: "card:g", Destination: dest, Amount: lgPts(1)})
+				require.NoError(t, err)
+				if tn == tenantA {
+					ids[k] = hd.ID
+				}
+			}
+		}
+		_, err := l.Void(ctx, tenantA, ids["voided"])
+		require.NoError(t, err)
+		want := []string{ids["h1"], ids["h2"], ids["h3"]}
+		slices.Sort(want)
+		open := func(tenant storage.TenantID, dest, after string, limit int) []string {
+			t.Helper()
+			holds, err := l.OpenHolds(ctx, tenant, dest, after, limit)
+			require.NoError(t, err)
+			var out []string
+			for _, hd := range holds {
+				assert.Equal(t, ledger.HoldOpen, hd.Status)
+				assert.Equal(t, dest, hd.Destination)
+				out = append(out, hd.ID)
+			}
+			return out
+		}
+		assert.Equal(t, want, open(tenantA, "clearing", "", 10), "open, into the destination, of the tenant, by ID")
+		assert.Equal(t, want[1:2], open(tenantA, "clearing", want[0], 1))
+		assert.Equal(t, []string{ids["other"]}, open(tenantA, "escrow:x", "", 10))
+		assert.Empty(t, open("nobody", "clearing", "", 10))
+		_, err = l.OpenHolds(ctx, tenantA, "clearing", "", 0)
+		assert.ErrorIs(t, err, ledger.ErrInvalidRequest)
 	})
 
 	t.Run("holds", func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -171,50 +170,6 @@ func RunSettlement(t *testing.T, h Harness) {
 		require.ErrorIs(t, err, boom)
 		_, err = ss.Order(ctx, tenantA, "rolled")
 		assert.ErrorIs(t, err, storage.ErrNotFound)
-	})
-
-	// The ledger's listing of open holds, which reconciliation reads.
-	t.Run("open holds are listed by destination", func(t *testing.T) {
-		s := h.Open(t)
-		sv := newStServices(t, s, storage.NewFakeClock(stT0))
-		ids := map[string]string{}
-		for _, tn := range []storage.TenantID{tenantA, tenantB} {
-			_, err := sv.led.Transfer(ctx, tn, ledger.TransferRequest{Key: "load", Postings: []ledger.Posting{{Source: ledger.World, Destination: "giftcard:g", Amount: stUSD("50.00")}}})
-			require.NoError(t, err)
-			for _, k := range []string{"h1", "h2", "h3", "other", "voided"} {
-				dest := settlement.ClearingAccount
-				if k == "other" {
-					dest = "escrow:x"
-				}
-				hd, err := sv.led.Hold(ctx, tn, ledger.HoldRequest{Key: k, Account: "giftcard:g", Destination: dest, Amount: stUSD("1.00")})
-				require.NoError(t, err)
-				if tn == tenantA {
-					ids[k] = hd.ID
-				}
-			}
-		}
-		_, err := sv.led.Void(ctx, tenantA, ids["voided"])
-		require.NoError(t, err)
-		want := []string{ids["h1"], ids["h2"], ids["h3"]}
-		slices.Sort(want)
-		open := func(tenant storage.TenantID, dest, after string, limit int) []string {
-			t.Helper()
-			holds, err := sv.led.OpenHolds(ctx, tenant, dest, after, limit)
-			require.NoError(t, err)
-			var out []string
-			for _, hd := range holds {
-				assert.Equal(t, ledger.HoldOpen, hd.Status)
-				assert.Equal(t, dest, hd.Destination)
-				out = append(out, hd.ID)
-			}
-			return out
-		}
-		assert.Equal(t, want, open(tenantA, settlement.ClearingAccount, "", 10), "open, into the clearing account, of the tenant, by ID")
-		assert.Equal(t, want[1:2], open(tenantA, settlement.ClearingAccount, want[0], 1))
-		assert.Equal(t, []string{ids["other"]}, open(tenantA, "escrow:x", "", 10))
-		assert.Empty(t, open("nobody", settlement.ClearingAccount, "", 10))
-		_, err = sv.led.OpenHolds(ctx, tenantA, settlement.ClearingAccount, "", 0)
-		assert.ErrorIs(t, err, ledger.ErrInvalidRequest)
 	})
 
 	t.Run("entries go to exactly one statement per party and period", func(t *testing.T) {
