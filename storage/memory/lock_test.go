@@ -87,3 +87,31 @@ func TestLockExcludes(t *testing.T) {
 	assert.Zero(t, s.spinners.Load())
 	assert.Zero(t, s.waiters.Load())
 }
+
+// TestSpinMutexExcludes is TestLockExcludes for spinMutex, which guards
+// the order tables that encodings read outside the store's lock.
+func TestSpinMutexExcludes(t *testing.T) {
+	var m spinMutex
+	var inside atomic.Int32
+	n := 0
+	var wg sync.WaitGroup
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 300; i++ {
+				m.Lock()
+				assert.Equal(t, int32(1), inside.Add(1))
+				n++
+				if i%100 == 0 {
+					time.Sleep(2 * spinFor) // long enough for spinners to park
+				}
+				inside.Add(-1)
+				m.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 32*300, n)
+	assert.Zero(t, m.spinners.Load())
+}

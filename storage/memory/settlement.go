@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,7 +47,7 @@ type settlementState struct {
 // store's lock (EncodeOrder); the store's lock, when held, is taken
 // first.
 type orderTables struct {
-	mu     sync.Mutex
+	mu     spinMutex
 	names  names
 	locs   locations
 	curs   []money.Currency

@@ -189,19 +189,28 @@ func (s *Store) acquire(ctx context.Context) error {
 }
 
 // spin tries to take the lock for up to spinFor without parking, and
-// reports whether it did. At most GOMAXPROCS-1 goroutines spin at once,
-// so that spinners never take every processor from the lock's holder;
-// with one processor nobody spins. A spinner yields its processor now
-// and then, to goroutines queued on it (the holder among them, perhaps).
+// reports whether it did (see spinTry).
 func (s *Store) spin() bool {
-	if n := s.spinners.Add(1); int(n) >= runtime.GOMAXPROCS(0) {
-		s.spinners.Add(-1)
+	return spinTry(&s.spinners, func() bool {
+		return !s.locked.Load() && s.starving.Load() == 0 && s.locked.CompareAndSwap(false, true)
+	})
+}
+
+// spinTry calls try until it succeeds, for up to spinFor, and reports
+// whether it did. At most GOMAXPROCS-1 goroutines spin at once on one
+// lock (spinners counts them), so that spinners never take every
+// processor from the lock's holder; with one processor nobody spins. A
+// spinner yields its processor now and then, to goroutines queued on it
+// (the holder among them, perhaps).
+func spinTry(spinners *atomic.Int32, try func() bool) bool {
+	if n := spinners.Add(1); int(n) >= runtime.GOMAXPROCS(0) {
+		spinners.Add(-1)
 		return false
 	}
-	defer s.spinners.Add(-1)
+	defer spinners.Add(-1)
 	var start time.Time
 	for i := 1; ; i++ {
-		if !s.locked.Load() && s.starving.Load() == 0 && s.locked.CompareAndSwap(false, true) {
+		if try() {
 			return true
 		}
 		if i%spinCheck == 0 {
@@ -215,9 +224,25 @@ func (s *Store) spin() bool {
 	}
 }
 
-// spinCheck is how many tries of the lock a spinner makes between looks
+// spinCheck is how many tries of a lock a spinner makes between looks
 // at the clock (and yields of its processor).
 const spinCheck = 64
+
+// spinMutex is a sync.Mutex whose Lock spins for it (spinTry) before it
+// parks, for short sections that goroutines outside the store's lock
+// run at the same time (see orderTables).
+type spinMutex struct {
+	mu       sync.Mutex
+	spinners atomic.Int32
+}
+
+func (m *spinMutex) Lock() {
+	if !m.mu.TryLock() && !spinTry(&m.spinners, m.mu.TryLock) {
+		m.mu.Lock()
+	}
+}
+
+func (m *spinMutex) Unlock() { m.mu.Unlock() }
 
 // release frees the lock and, when a goroutine waits for it, wakes one;
 // to a starving waiter parked for it, it hands the lock instead. A signal
