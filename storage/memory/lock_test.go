@@ -55,12 +55,29 @@ func TestSpinnersLeaveAProcessor(t *testing.T) {
 	assert.False(t, s.locked.Load())
 }
 
-// TestLockExcludes has many goroutines take the lock through every path
-// (free, spinning, parked, handed over when starving) and checks that no
-// two hold it at once and no increment is lost.
+// TestLockExcludes has many goroutines take the store's lock through
+// every path (free, spinning, parked, handed over when starving).
 func TestLockExcludes(t *testing.T) {
 	s := MustNew()
 	ctx := context.Background()
+	checkExcludes(t, func() bool { return assert.NoError(t, s.acquire(ctx)) }, s.release, 2*starveAfter)
+	assert.Zero(t, s.spinners.Load())
+	assert.Zero(t, s.waiters.Load())
+}
+
+// TestSpinMutexExcludes does the same for spinMutex, which guards the
+// order tables that encodings read outside the store's lock.
+func TestSpinMutexExcludes(t *testing.T) {
+	var m spinMutex
+	checkExcludes(t, func() bool { m.Lock(); return true }, m.Unlock, 2*spinFor)
+	assert.Zero(t, m.spinners.Load())
+}
+
+// checkExcludes has 32 goroutines take a lock 300 times each, now and
+// then holding it for hold (long enough for waiters to stop spinning, or
+// to starve), and checks that no two hold it at once and no increment
+// made under it is lost.
+func checkExcludes(t *testing.T, lock func() bool, unlock func(), hold time.Duration) {
 	var inside atomic.Int32
 	n := 0
 	var wg sync.WaitGroup
@@ -69,49 +86,19 @@ func TestLockExcludes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 300; i++ {
-				if !assert.NoError(t, s.acquire(ctx)) {
+				if !lock() {
 					return
 				}
 				assert.Equal(t, int32(1), inside.Add(1))
 				n++
 				if i%50 == 0 {
-					time.Sleep(2 * starveAfter) // long enough for waiters to starve
+					time.Sleep(hold)
 				}
 				inside.Add(-1)
-				s.release()
+				unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	assert.Equal(t, 32*300, n)
-	assert.Zero(t, s.spinners.Load())
-	assert.Zero(t, s.waiters.Load())
-}
-
-// TestSpinMutexExcludes is TestLockExcludes for spinMutex, which guards
-// the order tables that encodings read outside the store's lock.
-func TestSpinMutexExcludes(t *testing.T) {
-	var m spinMutex
-	var inside atomic.Int32
-	n := 0
-	var wg sync.WaitGroup
-	for g := 0; g < 32; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 300; i++ {
-				m.Lock()
-				assert.Equal(t, int32(1), inside.Add(1))
-				n++
-				if i%100 == 0 {
-					time.Sleep(2 * spinFor) // long enough for spinners to park
-				}
-				inside.Add(-1)
-				m.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	assert.Equal(t, 32*300, n)
-	assert.Zero(t, m.spinners.Load())
 }
