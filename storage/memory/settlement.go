@@ -52,16 +52,22 @@ type orderTables struct {
 	locs   locations
 	curs   []money.Currency
 	splits [][]settlement.Share
-	// the currency of the order being encoded, its index in curs and its
-	// scale: most of an order's amounts are in it, at its scale
+}
+
+// orderEncoder encodes one order with the tables, under their mutex. It
+// keeps the order's currency, its index in the tables and its scale:
+// most of an order's amounts are in that currency, at that scale, and
+// are written as bare integers.
+type orderEncoder struct {
+	tb       *orderTables
 	cur      money.Currency
 	curIdx   int
 	curScale int32
 }
 
-// forOrder readies tb to encode o's amounts.
-func (tb *orderTables) forOrder(o *settlement.Order) {
-	tb.cur, tb.curIdx, tb.curScale = o.Currency, tb.currency(o.Currency), o.Currency.Scale()
+// encoder returns the encoder of o; the caller holds tb.mu.
+func (tb *orderTables) encoder(o *settlement.Order) orderEncoder {
+	return orderEncoder{tb: tb, cur: o.Currency, curIdx: tb.currency(o.Currency), curScale: o.Currency.Scale()}
 }
 
 type periodKey struct {
@@ -164,10 +170,11 @@ func (u *headUndo) undo() {
 func (st *settlementState) put(o *settlement.Order, body *orderRow) orderRow {
 	var buf [4096]byte
 	st.tab.mu.Lock()
-	b := st.tab.appendHead(buf[:0], o)
+	enc := st.tab.encoder(o)
+	b := enc.appendHead(buf[:0], o)
 	headLen := len(b)
 	if body == nil {
-		b = st.tab.appendBody(b, o)
+		b = enc.appendBody(b, o)
 	}
 	state, payBy := st.tab.names.of(string(o.State)), st.tab.locs.pack(o.PayBy)
 	st.tab.mu.Unlock()
@@ -236,14 +243,15 @@ func (r *SettlementStore) EncodeOrder(o *settlement.Order) []byte {
 	// a prefix for InsertEncoded: the head's length, the state's name,
 	// the PayBy deadline (what the row keeps besides the encoding)
 	var buf [4096]byte
-	head := st.tab.appendHead(buf[:0], o)
+	enc := st.tab.encoder(o)
+	head := enc.appendHead(buf[:0], o)
 	b := make([]byte, 0, len(head)+640)
 	b = appendUvarint(b, uint64(len(head)))
 	b = appendUvarint(b, uint64(st.tab.names.of(string(o.State))))
 	m := st.tab.locs.pack(o.PayBy)
 	b = appendUvarint(appendVarint(appendUvarint(b, uint64(m.loc)), m.sec), uint64(m.nsec))
 	b = append(b, head...)
-	return st.tab.appendBody(b, o)
+	return enc.appendBody(b, o)
 }
 
 // InsertEncoded is InsertOrder for an order o encoded by EncodeOrder
@@ -447,8 +455,8 @@ func appendList(b []byte, n int, isNil bool) []byte {
 	return appendUvarint(b, uint64(n)+1)
 }
 
-func (tb *orderTables) appendTime(b []byte, t time.Time) []byte {
-	m := tb.locs.pack(t)
+func (e *orderEncoder) appendTime(b []byte, t time.Time) []byte {
+	m := e.tb.locs.pack(t)
 	b = appendUvarint(b, uint64(m.loc))
 	if m.loc == 0 {
 		return b
@@ -456,12 +464,12 @@ func (tb *orderTables) appendTime(b []byte, t time.Time) []byte {
 	return appendUvarint(appendVarint(b, m.sec), uint64(m.nsec))
 }
 
-func (tb *orderTables) appendAmount(b []byte, a money.Amount) []byte {
+func (e *orderEncoder) appendAmount(b []byte, a money.Amount) []byte {
 	if a == (money.Amount{}) {
 		return append(b, 0)
 	}
 	d := a.Decimal()
-	if a.Currency() == tb.cur && d.Exponent() == -tb.curScale && d.NumDigits() <= 18 {
+	if a.Currency() == e.cur && d.Exponent() == -e.curScale && d.NumDigits() <= 18 {
 		return appendVarint(append(b, 3), d.CoefficientInt64())
 	}
 	if d.NumDigits() <= 18 {
@@ -471,13 +479,13 @@ func (tb *orderTables) appendAmount(b []byte, a money.Amount) []byte {
 		b = appendString(append(b, 2), d.Coefficient().String())
 		b = appendVarint(b, int64(d.Exponent()))
 	}
-	return appendUvarint(b, uint64(tb.currency(a.Currency())))
+	return appendUvarint(b, uint64(e.tb.currency(a.Currency())))
 }
 
-func (tb *orderTables) appendFunding(b []byte, fs []settlement.FundingPart) []byte {
+func (e *orderEncoder) appendFunding(b []byte, fs []settlement.FundingPart) []byte {
 	b = appendList(b, len(fs), fs == nil)
 	for _, f := range fs {
-		b = tb.appendAmount(appendUvarint(b, uint64(tb.names.of(f.Party))), f.Amount)
+		b = e.appendAmount(appendUvarint(b, uint64(e.tb.names.of(f.Party))), f.Amount)
 	}
 	return b
 }
@@ -486,26 +494,25 @@ func (tb *orderTables) appendFunding(b []byte, fs []settlement.FundingPart) []by
 // undo and FindOrders read them). Names that repeat across orders
 // (tenants, states, tender kinds, parties) are interned: an index in
 // settlementState.tab.names.
-func (tb *orderTables) appendHead(b []byte, o *settlement.Order) []byte {
-	tb.forOrder(o)
-	b = appendUvarint(b, uint64(tb.names.of(string(o.Tenant))))
+func (e *orderEncoder) appendHead(b []byte, o *settlement.Order) []byte {
+	b = appendUvarint(b, uint64(e.tb.names.of(string(o.Tenant))))
 	b = appendString(b, o.ID)
 	b = appendString(b, o.UserID)
 	b = appendString(b, o.Channel)
-	b = appendUvarint(b, uint64(tb.names.of(string(o.State))))
-	b = appendUvarint(b, uint64(tb.curIdx))
-	b = tb.appendAmount(b, o.Subtotal)
-	b = tb.appendAmount(b, o.Discount)
-	b = tb.appendAmount(b, o.Total)
+	b = appendUvarint(b, uint64(e.tb.names.of(string(o.State))))
+	b = appendUvarint(b, uint64(e.curIdx))
+	b = e.appendAmount(b, o.Subtotal)
+	b = e.appendAmount(b, o.Discount)
+	b = e.appendAmount(b, o.Total)
 	b = appendString(b, o.PaymentRef)
 	b = appendBool(b, o.Cleared)
-	b = tb.appendAmount(b, o.Refunded)
+	b = e.appendAmount(b, o.Refunded)
 	b = appendString(b, o.Fingerprint)
-	b = tb.appendTime(b, o.PayBy)
-	b = tb.appendTime(b, o.CreatedAt)
-	b = tb.appendTime(b, o.PaidAt)
-	b = tb.appendTime(b, o.CompletedAt)
-	b = tb.appendTime(b, o.UpdatedAt)
+	b = e.appendTime(b, o.PayBy)
+	b = e.appendTime(b, o.CreatedAt)
+	b = e.appendTime(b, o.PaidAt)
+	b = e.appendTime(b, o.CompletedAt)
+	b = e.appendTime(b, o.UpdatedAt)
 	return appendVarint(b, o.Version)
 }
 
@@ -520,11 +527,10 @@ func appendOfferID(b []byte, offer, couponID string) []byte {
 }
 
 // appendBody encodes the order's lists.
-func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
-	tb.forOrder(o)
+func (e *orderEncoder) appendBody(b []byte, o *settlement.Order) []byte {
 	// the currency of its kind-3 amounts: the body outlives updates of the
 	// head alone, and must be read the same way whatever they write
-	b = appendUvarint(b, uint64(tb.curIdx))
+	b = appendUvarint(b, uint64(e.curIdx))
 	// the number of funding parts of every list, so that decode makes
 	// their one backing array at its size
 	parts := 0
@@ -541,16 +547,16 @@ func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
 		b = appendString(b, l.ID)
 		b = appendString(b, l.SKU)
 		// categories and merchants recur across orders: interned
-		b = appendUvarint(b, uint64(tb.names.of(l.Category)))
-		b = appendUvarint(b, uint64(tb.names.of(l.Merchant)))
-		b = tb.appendAmount(b, l.UnitPrice)
+		b = appendUvarint(b, uint64(e.tb.names.of(l.Category)))
+		b = appendUvarint(b, uint64(e.tb.names.of(l.Merchant)))
+		b = e.appendAmount(b, l.UnitPrice)
 		b = appendVarint(b, int64(l.Quantity))
-		b = tb.appendAmount(b, l.Amount)
-		b = tb.appendAmount(b, l.Discount)
-		b = tb.appendAmount(b, l.Net)
-		b = tb.appendFunding(b, l.Funding)
+		b = e.appendAmount(b, l.Amount)
+		b = e.appendAmount(b, l.Discount)
+		b = e.appendAmount(b, l.Net)
+		b = e.appendFunding(b, l.Funding)
 		b = appendVarint(b, int64(l.RefundedQty))
-		b = tb.appendAmount(b, l.RefundedAmount)
+		b = e.appendAmount(b, l.RefundedAmount)
 	}
 	b = appendList(b, len(o.Discounts), o.Discounts == nil)
 	for i := range o.Discounts {
@@ -558,8 +564,8 @@ func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
 		b = appendString(b, d.CouponID)
 		b = appendOfferID(b, d.OfferID, d.CouponID)
 		b = appendString(b, d.TemplateID)
-		b = tb.appendAmount(b, d.Amount)
-		b = tb.appendFunding(b, d.Funding)
+		b = e.appendAmount(b, d.Amount)
+		b = e.appendFunding(b, d.Funding)
 		b = appendBool(b, d.Budgeted)
 	}
 	b = appendList(b, len(o.Coupons), o.Coupons == nil)
@@ -574,16 +580,16 @@ func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
 	b = appendList(b, len(o.Tenders), o.Tenders == nil)
 	for i := range o.Tenders {
 		t := &o.Tenders[i]
-		b = appendUvarint(b, uint64(tb.names.of(string(t.Kind))))
+		b = appendUvarint(b, uint64(e.tb.names.of(string(t.Kind))))
 		b = appendString(b, t.Account)
-		b = tb.appendAmount(b, t.Amount)
+		b = e.appendAmount(b, t.Amount)
 		b = appendString(b, t.HoldID)
-		b = tb.appendAmount(b, t.Refunded)
+		b = e.appendAmount(b, t.Refunded)
 	}
 	if o.Split == nil {
 		b = append(b, 0)
 	} else {
-		b = appendUvarint(b, uint64(tb.split(o.Split))+1)
+		b = appendUvarint(b, uint64(e.tb.split(o.Split))+1)
 	}
 	b = appendList(b, len(o.ClearedUnits), o.ClearedUnits == nil)
 	for _, u := range o.ClearedUnits {
@@ -596,20 +602,20 @@ func (tb *orderTables) appendBody(b []byte, o *settlement.Order) []byte {
 		b = appendString(b, rf.Key)
 		b = appendList(b, len(rf.Lines), rf.Lines == nil)
 		for _, l := range rf.Lines {
-			b = tb.appendAmount(appendVarint(appendString(b, l.LineID), int64(l.Quantity)), l.Amount)
+			b = e.appendAmount(appendVarint(appendString(b, l.LineID), int64(l.Quantity)), l.Amount)
 		}
-		b = tb.appendAmount(b, rf.Amount)
+		b = e.appendAmount(b, rf.Amount)
 		b = appendList(b, len(rf.Tenders), rf.Tenders == nil)
 		for _, a := range rf.Tenders {
-			b = tb.appendAmount(b, a)
+			b = e.appendAmount(b, a)
 		}
 		b = appendList(b, len(rf.Clawback), rf.Clawback == nil)
 		for _, c := range rf.Clawback {
-			b = tb.appendAmount(appendUvarint(b, uint64(tb.names.of(c.Party))), c.Amount)
+			b = e.appendAmount(appendUvarint(b, uint64(e.tb.names.of(c.Party))), c.Amount)
 		}
 		b = appendBool(b, rf.AfterClearing)
 		b = appendString(b, rf.Reason)
-		b = tb.appendTime(b, rf.At)
+		b = e.appendTime(b, rf.At)
 	}
 	return b
 }
