@@ -55,19 +55,18 @@ type orderTables struct {
 }
 
 // orderEncoder encodes one order with the tables, under their mutex. It
-// keeps the order's currency, its index in the tables and its scale:
-// most of an order's amounts are in that currency, at that scale, and
-// are written as bare integers.
+// keeps the order's currency and its index in the tables: most of an
+// order's amounts are in that currency, at its scale, and are written as
+// bare integers.
 type orderEncoder struct {
-	tb       *orderTables
-	cur      money.Currency
-	curIdx   int
-	curScale int32
+	tb     *orderTables
+	cur    money.Currency
+	curIdx int
 }
 
 // encoder returns the encoder of o; the caller holds tb.mu.
 func (tb *orderTables) encoder(o *settlement.Order) orderEncoder {
-	return orderEncoder{tb: tb, cur: o.Currency, curIdx: tb.currency(o.Currency), curScale: o.Currency.Scale()}
+	return orderEncoder{tb: tb, cur: o.Currency, curIdx: tb.currency(o.Currency)}
 }
 
 type periodKey struct {
@@ -469,7 +468,7 @@ func (e *orderEncoder) appendAmount(b []byte, a money.Amount) []byte {
 		return append(b, 0)
 	}
 	d := a.Decimal()
-	if a.Currency() == e.cur && d.Exponent() == -e.curScale && d.NumDigits() <= 18 {
+	if a.Currency() == e.cur && d.Exponent() == -e.cur.Scale() && d.NumDigits() <= 18 {
 		return appendVarint(append(b, 3), d.CoefficientInt64())
 	}
 	if d.NumDigits() <= 18 {

@@ -124,12 +124,11 @@ const spinFor = 100 * time.Microsecond
 //
 // A goroutine that finds the lock held first spins for it (see spin),
 // then parks. The lock is not handed over to the next waiter as a rule:
-// release frees it and wakes one, which then competes for it. On a
-// machine with few cores a parked goroutine takes several microseconds
-// to run again, and with a handover the lock would sit idle for that
-// time while the goroutine that released it, often about to take it
-// again (a checkout's next step), waited too; a free lock goes to
-// whoever runs first. So that a waiter cannot keep losing, one that has
+// release frees it and wakes one, which then competes for it. A parked
+// goroutine takes a while to run again once woken (see spinFor), and
+// with a handover the lock would sit idle for that time while the
+// goroutine that released it, often about to take it again (a checkout's
+// next step), waited too; a free lock goes to whoever runs first. So that a waiter cannot keep losing, one that has
 // waited starveAfter is handed the lock by the next release instead (as
 // sync.Mutex's starvation mode).
 func (s *Store) acquire(ctx context.Context) error {
