@@ -282,6 +282,9 @@ func (s *Service) CreateOrder(ctx context.Context, req CreateRequest) (Order, er
 	if err := s.tx.InTx(ctx, c.run); err != nil {
 		return Order{}, err
 	}
+	if c.fresh {
+		s.recent.put(c.out.Clone()) // for Pay
+	}
 	// The store keeps a copy of what it inserts (see Store.InsertOrder),
 	// and a replay's order is a copy read from it: either way the caller's
 	// own.
@@ -299,6 +302,7 @@ type creation struct {
 	cardsFirst bool              // gift cards: the holds come before the insert
 	checked    bool              // the read before the transaction saw no order
 	out        Order             // the order created, or the stored one of a replay
+	fresh      bool              // out is the order created
 	encoder    orderEncoder      // with encoded, the store's encoding of priced
 	encoded    []byte
 }
@@ -317,6 +321,7 @@ type orderEncoder interface {
 func (c *creation) run(ctx context.Context) error {
 	s := c.s
 	o := c.priced
+	c.fresh = false
 	if !c.cardsFirst {
 		var err error
 		if c.encoder != nil {
@@ -385,7 +390,7 @@ func (c *creation) run(ctx context.Context) error {
 	if err := s.cfg.Outbox.AppendOutbox(ctx, c.created...); err != nil {
 		return err
 	}
-	c.out = o
+	c.out, c.fresh = o, true
 	return nil
 }
 
@@ -560,13 +565,24 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Order, error) {
 	// it with a conflict before anything else is written, and the re-run
 	// reads the order inside the transaction. A replay, a wrong amount or
 	// an order that cannot be paid is answered from the read alone.
-	o, err := s.load(ctx, req.Tenant, req.OrderID)
-	if err != nil {
-		return Order{}, err
-	}
+	//
+	// An order this Service created is read from its copy (see
+	// recentOrders), but only to pay it: anything else is answered from
+	// the stored order.
 	pm := &payment{s: s, req: req}
-	if pm.plan, err = s.planPay(o, &pm.req); err != nil {
-		return Order{}, err
+	o, recent := s.recent.take(req.Tenant, req.OrderID)
+	var err error
+	if recent {
+		pm.plan, err = s.planPay(o, &pm.req)
+		recent = err == nil && !pm.plan.replay
+	}
+	if !recent {
+		if o, err = s.load(ctx, req.Tenant, req.OrderID); err != nil {
+			return Order{}, err
+		}
+		if pm.plan, err = s.planPay(o, &pm.req); err != nil {
+			return Order{}, err
+		}
 	}
 	if pm.plan.replay {
 		return o, nil

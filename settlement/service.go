@@ -64,6 +64,13 @@ type Config struct {
 	Owner string
 	// LeaseTTL bounds one sweep or cycle round; default 1 minute.
 	LeaseTTL time.Duration
+	// RecentOrders is how many of the orders it created a Service keeps
+	// a copy of until they are paid, so that Pay on the instance that
+	// created the order reads nothing before its transaction (a copy
+	// changed meanwhile by another instance fails the payment's versioned
+	// write, and the order is read again). Zero means DefaultRecentOrders;
+	// a negative value keeps none.
+	RecentOrders int
 }
 
 // Validate reports every problem of c (after defaults), joined, each
@@ -125,6 +132,9 @@ func (c Config) withDefaults() Config {
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = time.Minute
 	}
+	if c.RecentOrders == 0 {
+		c.RecentOrders = DefaultRecentOrders
+	}
 	if c.Owner == "" {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
@@ -146,6 +156,7 @@ type Service struct {
 	ledger *ledger.Ledger
 	clock  storage.Clock
 	life   lifecycle
+	recent *recentOrders // nil: none kept
 
 	// accounts caches the (tenant, account) pairs seen open with an
 	// unbounded overdraft; a cache of facts read from the ledger, not a
@@ -164,7 +175,7 @@ func New(cfg Config) (*Service, error) {
 	// gets a copy of it, its record of the split in force).
 	cfg.Split = slices.Clone(cfg.Split)
 	return &Service{cfg: cfg, store: cfg.Store, tx: cfg.Tx, ledger: cfg.Ledger, clock: cfg.Clock,
-		life: newLifecycle()}, nil
+		life: newLifecycle(), recent: newRecentOrders(cfg.RecentOrders)}, nil
 }
 
 // Topics of the outbox messages; the payload's "event" names the domain
