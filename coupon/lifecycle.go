@@ -283,9 +283,6 @@ func (u *using) run(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		if _, _, err := s.counters.AddCounter(ctx, req.Tenant, s.usedKeyOf(req.Tenant, c.TemplateID), 1, storage.Bounds{}); err != nil {
-			return err
-		}
 		u.out = append(u.out, *c)
 	}
 	if len(u.out) == 0 {
@@ -427,9 +424,6 @@ func (s *Service) Refund(ctx context.Context, req OrderRequest) ([]Coupon, error
 				}); err != nil {
 					return err
 				}
-			}
-			if _, _, err := s.counters.AddCounter(ctx, req.Tenant, usedKey(c.TemplateID), -1, storage.AtLeast(0)); err != nil {
-				return err
 			}
 			if err := s.restoreCounters(ctx, &tpl, req.OrderID, granted); err != nil {
 				return err

@@ -240,7 +240,6 @@ func (s *Service) Stats(ctx context.Context, tenant storage.TenantID, templateID
 		return v
 	}
 	st.Issued = get(issuedKey(t.ID))
-	st.Used = get(usedKey(t.ID))
 	if t.Limits.Stock > 0 {
 		st.RemainingStock = max(t.Limits.Stock-st.Issued, 0)
 	}
@@ -252,7 +251,12 @@ func (s *Service) Stats(ctx context.Context, tenant storage.TenantID, templateID
 		errs = append(errs, err)
 		st.BudgetSpent, st.BudgetLeft = spent, left
 	}
+	// Used is the count of USED coupons rather than a counter that Use
+	// and Refund would keep: such a counter is one row that every payment
+	// with a coupon of the template writes, and holds locked to its
+	// commit, which on a database makes all of them wait for each other.
 	st.ByState, err = s.store.CountCoupons(ctx, tenant, t.ID)
 	errs = append(errs, err)
+	st.Used = st.ByState[StateUsed]
 	return st, errors.Join(errs...)
 }

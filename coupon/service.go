@@ -181,9 +181,6 @@ type compiledTemplate struct {
 	conds []Condition // what was compiled, to notice a different template under the same ID
 	rules []*rules.CELRule
 	loc   *time.Location
-	// usedKey counts the template's coupons used (made once, as
-	// issuedKey).
-	usedKey string
 	// issuedKey is the template's stock counter; stock and perUser bound
 	// it and the per-user counters (made once: storage.AtMost allocates).
 	issuedKey        string
@@ -268,7 +265,7 @@ func (s *Service) compile(t *Template) (*compiledTemplate, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiledTemplate{conds: slices.Clone(t.Conditions), loc: loc, issuedKey: issuedKey(t.ID), usedKey: usedKey(t.ID),
+	c := &compiledTemplate{conds: slices.Clone(t.Conditions), loc: loc, issuedKey: issuedKey(t.ID),
 		stockN: t.Limits.Stock, perUserN: t.Limits.PerUser, userPrefix: userKey(t.ID, "")}
 	if t.Limits.Stock > 0 {
 		c.stock = storage.AtMost(t.Limits.Stock)
@@ -528,17 +525,8 @@ func (c Coupon) expiredAt(now time.Time) bool {
 	return !c.ValidUntil.IsZero() && !now.Before(c.ValidUntil)
 }
 
-// usedKeyOf is usedKey(tpl), made once per template when it was compiled.
-func (s *Service) usedKeyOf(tenant storage.TenantID, tpl string) string {
-	if v, ok := s.compiled.Load(tplKey{tenant, tpl}); ok {
-		return v.(*compiledTemplate).usedKey
-	}
-	return usedKey(tpl)
-}
-
 // counter keys, per template.
 func issuedKey(tpl string) string       { return "coupon/" + tpl + "/issued" }
-func usedKey(tpl string) string         { return "coupon/" + tpl + "/used" }
 func budgetKey(tpl string) string       { return "coupon/" + tpl + "/budget" }
 func userKey(tpl, user string) string   { return "coupon/" + tpl + "/user/" + user }
 func orderKey(tpl, order string) string { return "coupon/" + tpl + "/order/" + order }

@@ -662,7 +662,11 @@ func (s *Service) planPay(o Order, req *PayRequest) (payPlan, error) {
 	return p, nil
 }
 
-// pay writes a planned payment in the transaction in ctx.
+// pay writes a planned payment in the transaction in ctx. The ledger
+// comes last: its transfer writes the balances that every payment of the
+// tenant writes (the world's and the clearing account's), and on a
+// database each one stays locked until the commit, so nothing else of
+// the payment is to be written while they are held.
 func (s *Service) pay(ctx context.Context, p *payPlan) error {
 	o := &p.order
 	if err := s.store.UpdateOrderHead(ctx, *o, p.prev); err != nil {
@@ -672,6 +676,9 @@ func (s *Service) pay(ctx context.Context, p *payPlan) error {
 		if _, err := s.cfg.Coupons.Use(ctx, p.use); err != nil {
 			return err
 		}
+	}
+	if err := s.cfg.Outbox.AppendOutbox(ctx, p.event...); err != nil {
+		return err
 	}
 	for i, t := range o.Tenders {
 		if t.Kind != TenderGiftCard {
@@ -687,7 +694,7 @@ func (s *Service) pay(ctx context.Context, p *payPlan) error {
 			return err
 		}
 	}
-	return s.cfg.Outbox.AppendOutbox(ctx, p.event...)
+	return nil
 }
 
 // OrderRequest names an order for a lifecycle command.
