@@ -10,7 +10,10 @@
 // with an offer snapshot (Offers) and locks its coupons and charges its
 // automatic promotions, re-checking their budgets atomically (ErrRequote),
 // and holds gift card amounts; Pay uses the coupons,
-// captures the holds and posts the payment; Complete clears the net to the
+// captures the holds and posts the payment (the ledger last, as the
+// balances every payment writes stay locked until the commit on a
+// database; and from the Service's own copy of an order it created, see
+// Config.RecentOrders, without reading it first); Complete clears the net to the
 // parties by a split (money.AllocateMinor, discounts charged to their
 // funders); Refund returns refunded units exactly and claws back in
 // proportion; RunCycles issues statements per party on T+N or monthly
