@@ -56,7 +56,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Coupon, error) {
 	if err := validID("user ID", req.UserID); err != nil {
 		return Coupon{}, err
 	}
-	tpl, comp, err := s.claimTemplate(ctx, req.Tenant, req.TemplateID)
+	tpl, comp, err := s.cachedTemplate(ctx, req.Tenant, req.TemplateID)
 	if err != nil {
 		return Coupon{}, err
 	}

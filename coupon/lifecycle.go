@@ -125,10 +125,11 @@ func (l *locking) run(ctx context.Context) error {
 	if c.expiredAt(now) {
 		return fmt.Errorf("%w: coupon %s was valid until %s", ErrExpired, c.ID, c.ValidUntil.Format(time.RFC3339))
 	}
-	tpl, comp, err := s.template(ctx, req.Tenant, c.TemplateID)
+	tp, comp, err := s.cachedTemplate(ctx, req.Tenant, c.TemplateID)
 	if err != nil {
 		return err
 	}
+	tpl := *tp // a copy of the head; its slices are shared and only read
 	want := req.Discount
 	if want.Currency().IsZero() {
 		want = money.Zero(tpl.Benefit.Currency)

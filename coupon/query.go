@@ -184,11 +184,11 @@ func (s *Service) Usable(ctx context.Context, req UsableRequest) (Usability, err
 			judge(c, tpls[i], comp)
 			continue
 		}
-		t, comp, err := s.template(ctx, req.Tenant, c.TemplateID)
+		t, comp, err := s.cachedTemplate(ctx, req.Tenant, c.TemplateID)
 		if err != nil {
 			return Usability{}, err
 		}
-		judge(c, &t, comp)
+		judge(c, t, comp)
 	}
 	for _, t := range autos {
 		comp, err := s.compile(t)

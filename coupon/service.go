@@ -43,14 +43,15 @@ type Config struct {
 	// a buffered crypto/rand source.
 	NewID func() string
 	// TemplateCacheTTL is how long a Service keeps a template it read for
-	// Claim before reading it again; default DefaultTemplateCacheTTL, and
-	// a negative value turns the cache off. Templates are immutable once
-	// created, so a cached copy differs from the stored one only when the
-	// host rewrote or deleted the row behind the library's back; Claim then
-	// follows the old definition (validity, conditions, limits) for at
-	// most this long. It never lets a claim pass that the database
-	// refuses: the stock and per-user caps are conditional writes on the
-	// stored counters. Only found templates are cached.
+	// Claim, Lock or Usable before reading it again; default
+	// DefaultTemplateCacheTTL, and a negative value turns the cache off.
+	// Templates are immutable once created, so a cached copy differs from
+	// the stored one only when the host rewrote or deleted the row behind
+	// the library's back; those commands then follow the old definition
+	// (validity, conditions, limits) for at most this long. It never lets
+	// a claim or a lock pass that the database refuses: the stock,
+	// per-user and per-order caps and the budget are conditional writes on
+	// the stored counters. Only found templates are cached.
 	TemplateCacheTTL time.Duration
 
 	// Ledger keeps gift-card balances; without it the gift-card commands
@@ -156,9 +157,9 @@ type Service struct {
 	// compiled caches each template's compiled conditions and time zone:
 	// a cache of pure derived data, never a guard of an invariant.
 	compiled sync.Map // tplKey -> *compiledTemplate
-	// templates caches the templates Claim reads, for
+	// templates caches the templates Claim, Lock and Usable read, for
 	// Config.TemplateCacheTTL (see there why that is safe).
-	templates sync.Map // tplKey -> *cachedTemplate
+	templates sync.Map // tplKey -> *templateEntry
 }
 
 // New returns a Service, or the problems of cfg.
@@ -211,23 +212,24 @@ func (s *Service) newIDs() (string, string) {
 	return s.newID(), s.newID()
 }
 
-// cachedTemplate is a template read for Claim, kept until expires. The
-// Template is shared by every claim that reads it: never modified.
-type cachedTemplate struct {
+// templateEntry is a template read for Claim, Lock or Usable, kept until
+// expires. The Template is shared by every command that reads it: never
+// modified.
+type templateEntry struct {
 	t       *Template
 	comp    *compiledTemplate
 	expires time.Time // on the monotonic clock: the host's Clock may stand still
 }
 
-// claimTemplate returns a template and its compiled form for Claim: from
-// the cache while fresh, else read (and cached). The Template returned is
-// shared and must not be modified.
-func (s *Service) claimTemplate(ctx context.Context, tenant storage.TenantID, id string) (*Template, *compiledTemplate, error) {
+// cachedTemplate returns a template and its compiled form for Claim,
+// Lock and Usable: from the cache while fresh, else read (and cached).
+// The Template returned is shared and must not be modified.
+func (s *Service) cachedTemplate(ctx context.Context, tenant storage.TenantID, id string) (*Template, *compiledTemplate, error) {
 	ttl := s.cfg.TemplateCacheTTL
 	k := tplKey{tenant, id}
 	if ttl > 0 {
 		if v, ok := s.templates.Load(k); ok {
-			if e := v.(*cachedTemplate); time.Now().Before(e.expires) {
+			if e := v.(*templateEntry); time.Now().Before(e.expires) {
 				return e.t, e.comp, nil
 			}
 		}
@@ -237,7 +239,7 @@ func (s *Service) claimTemplate(ctx context.Context, tenant storage.TenantID, id
 		return nil, nil, err
 	}
 	if ttl > 0 {
-		s.templates.Store(k, &cachedTemplate{t: &t, comp: comp, expires: time.Now().Add(ttl)})
+		s.templates.Store(k, &templateEntry{t: &t, comp: comp, expires: time.Now().Add(ttl)})
 	}
 	return &t, comp, nil
 }

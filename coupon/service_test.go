@@ -645,3 +645,33 @@ func TestClaimTemplateCache(t *testing.T) {
 		})
 	}
 }
+
+// Lock and Usable read the template through the same cache as Claim: a
+// checkout on the instance that served the claim reads no template.
+func TestLockAndUsableUseTheTemplateCache(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		ttl   time.Duration
+		reads int64 // after the claim: by Usable, then by Lock
+	}{{"default TTL", 0, 0}, {"off", -1, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.MustNew()
+			store := &countingStore{Store: mem.Coupons()}
+			svc, err := coupon.New(coupon.Config{Store: store, Tx: mem, TemplateCacheTTL: tc.ttl})
+			require.NoError(t, err)
+			_, err = svc.CreateTemplate(ctx, tenOff("t1", validity(coupon.Validity{Days: 7}), perUser(0)))
+			require.NoError(t, err)
+			c, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenant, TemplateID: "t1", UserID: "u1"})
+			require.NoError(t, err)
+			store.reads.Store(0)
+			cart := coupon.Cart{Currency: money.USD, Subtotal: usd("60.00"), Lines: []coupon.Line{{SKU: "a", Quantity: 1, Amount: usd("60.00")}}}
+			u, err := svc.Usable(ctx, coupon.UsableRequest{Tenant: tenant, UserID: "u1", Cart: cart})
+			require.NoError(t, err)
+			require.Len(t, u.Usable, 1)
+			_, err = svc.Lock(ctx, coupon.LockRequest{Tenant: tenant, CouponID: c.ID, OrderID: "o1"})
+			require.NoError(t, err)
+			assert.Equal(t, tc.reads, store.reads.Load())
+		})
+	}
+}
