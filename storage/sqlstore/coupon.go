@@ -39,6 +39,8 @@ type couponQueries struct {
 	claim, claimNoUser, direct, directNoUser string
 	// batch and batchNoUser are claimBatch's statements (PostgreSQL only).
 	batch, batchNoUser string
+	// transition is WriteTransition's statement (PostgreSQL only).
+	transition string
 }
 
 func buildCouponQueries(d Dialect, prefix string) couponQueries {
@@ -69,7 +71,34 @@ func buildCouponQueries(d Dialect, prefix string) couponQueries {
 		directNoUser: claimStatement(d, prefix, false, true),
 		batch:        batchStatement(d, prefix, true),
 		batchNoUser:  batchStatement(d, prefix, false),
+		transition:   transitionStatement(d, prefix),
 	}
+}
+
+// transitionStatement builds WriteTransition's one statement on
+// PostgreSQL: the conditional write of every transition (as
+// updateCoupon), then, fed by it so that nothing goes in when it matched
+// no row, the audit entry and the outbox message (data-modifying CTEs run
+// to completion whether read or not). It returns how many coupons it
+// updated (0 or 1).
+//
+// Parameters: $1-$15 as updateCoupon's; the audit entry: $16 event ID, $17
+// template, $18 user, $19 event, $20 from state, $21 to state, $22 actor,
+// $23 reason, $24 order, $25 time; the message: $26 event ID, $27 tenant,
+// $28 topic, $29 aggregate type, $30 aggregate ID, $31 partition, $32
+// payload, $33 time.
+func transitionStatement(d Dialect, prefix string) string {
+	if d != Postgres {
+		return ""
+	}
+	return "WITH u AS (UPDATE " + prefix + "coupons SET user_id = $1::text, state = $2::text, frozen_from = $3::text, valid_from = $4::timestamptz," +
+		" valid_until = $5::timestamptz, order_id = $6::text, locked_until = $7::timestamptz, discount = $8::text, budget_cut = $9::smallint," +
+		" updated_at = $10::timestamptz, version = $11::bigint WHERE tenant = $12::text AND id = $13::text AND state = $14::text AND version = $15::bigint RETURNING 1)," +
+		" a AS (INSERT INTO " + prefix + "coupon_audit (" + auditCols + ")" +
+		" SELECT $12::text, $16::text, $13::text, $17::text, $18::text, $19::text, $20::text, $21::text, $22::text, $23::text, $24::text, $25::timestamptz FROM u RETURNING 1)," +
+		" o AS (INSERT INTO " + prefix + "outbox (event_id, tenant, topic, aggregate_type, aggregate_id, partition_no, payload, created_at)" +
+		" SELECT $26::text, $27::text, $28::text, $29::text, $30::text, $31::smallint, $32::text, $33::timestamptz FROM a RETURNING 1)" +
+		" SELECT count(*) FROM u"
 }
 
 // claimStatement builds a claim as one statement on PostgreSQL: data-
@@ -873,6 +902,67 @@ func (r *CouponStore) UpdateCoupon(ctx context.Context, c coupon.Coupon, prevSta
 		}
 		return fmt.Errorf("%w: coupon %s moved from %s v%d", storage.ErrConflict, c.ID, prevState, prevVersion)
 	})
+}
+
+// WriteTransition is package coupon's fast path for one lifecycle
+// transition on PostgreSQL: UpdateCoupon's conditional write, the audit
+// entry and the outbox message as one statement (transitionStatement),
+// one round trip instead of three, joining the transaction in ctx.
+// handled is false (and nothing is done) on SQLite, when outbox is not
+// this store, or when an argument would be refused (the portable path
+// then reports it). updated is false when the conditional write failed,
+// with UpdateCoupon's errors (storage.ErrNotFound, storage.ErrConflict);
+// a taken event ID is storage.ErrDuplicate. On error nothing is written.
+func (r *CouponStore) WriteTransition(ctx context.Context, outbox storage.OutboxStore, c coupon.Coupon, prevState coupon.State, prevVersion int64,
+	e coupon.AuditEntry, m storage.Message) (handled, updated bool, err error) {
+	if r.q.transition == "" {
+		return false, false, nil
+	}
+	if o, ok := outbox.(*Store); !ok || o != r.s {
+		return false, false, nil
+	}
+	if c.Tenant.Validate() != nil || e.Tenant != c.Tenant || e.CouponID != c.ID || m.Validate() != nil {
+		return false, false, nil
+	}
+	disc, err := r.discountArg(c.Discount)
+	if err != nil {
+		return false, false, nil
+	}
+	created := m.CreatedAt
+	if created.IsZero() {
+		created = r.s.opts.Clock.Now()
+	}
+	var payload *string
+	if m.Payload != nil {
+		p := string(m.Payload)
+		payload = &p
+	}
+	d := r.s.dialect
+	args := []any{c.UserID, string(c.State), string(c.FrozenFrom), d.nullTime(c.ValidFrom), d.nullTime(c.ValidUntil), c.OrderID, d.nullTime(c.LockedUntil),
+		disc, boolInt(c.BudgetCut), d.timeArg(c.UpdatedAt), c.Version, string(c.Tenant), c.ID, string(prevState), prevVersion,
+		e.EventID, e.TemplateID, e.UserID, string(e.Event), string(e.From), string(e.To), e.Actor, e.Reason, e.OrderID, d.timeArg(e.At),
+		m.EventID, string(m.Tenant), m.Topic, m.AggregateType, m.AggregateID, int16(m.Partition()), payload, d.timeArg(created)}
+	err = r.s.write(ctx, "coupon transition", func(ctx context.Context, q querier) error {
+		var n int64
+		if err := q.QueryRowContext(ctx, r.q.transition, args...).Scan(&n); err != nil {
+			updated = true // the write did not miss: the statement failed
+			return dbErr(fmt.Sprintf("coupon transition, event %q", m.EventID), err)
+		}
+		if n == 1 {
+			updated = true
+			return nil
+		}
+		var one int
+		err := q.QueryRowContext(ctx, r.q.exists, string(c.Tenant), c.ID).Scan(&one)
+		if isNoRows(err) {
+			return fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
+		}
+		if err != nil {
+			return dbErr("update coupon", err)
+		}
+		return fmt.Errorf("%w: coupon %s moved from %s v%d", storage.ErrConflict, c.ID, prevState, prevVersion)
+	})
+	return true, updated, err
 }
 
 // FindCoupons implements coupon.Store.

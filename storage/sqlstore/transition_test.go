@@ -1,0 +1,100 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewardkit/rewardkit/coupon"
+	"github.com/rewardkit/rewardkit/storage"
+	"github.com/rewardkit/rewardkit/storage/sqlstore"
+)
+
+// TestWriteTransition: PostgreSQL writes a transition (the coupon, its
+// audit entry, its outbox message) as one step: all of it, or nothing
+// when the coupon moved meanwhile, is missing, or the event ID is taken.
+// SQLite declines it (the portable path serves it).
+func TestWriteTransition(t *testing.T) {
+	ctx := context.Background()
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			s := be.open(t, be.place(t), sqlstore.Options{})
+			cs := s.Coupons().(*sqlstore.CouponStore)
+			svc, err := coupon.New(coupon.Config{Store: cs, Tx: s})
+			require.NoError(t, err)
+			_, err = svc.CreateTemplate(ctx, claimTemplate("t1", 10, 0))
+			require.NoError(t, err)
+			c, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: "u1"})
+			require.NoError(t, err)
+			before := len(pendingOutbox(t, s))
+
+			frozen := c
+			frozen.State, frozen.FrozenFrom, frozen.Version = coupon.StateFrozen, coupon.StateActivated, c.Version+1
+			frozen.UpdatedAt = c.UpdatedAt.Add(time.Minute).Truncate(time.Microsecond)
+			entry := func(id, couponID string) coupon.AuditEntry {
+				return coupon.AuditEntry{Tenant: tenantA, EventID: id, CouponID: couponID, TemplateID: "t1", UserID: "u1",
+					Event: coupon.EventFreeze, From: coupon.StateActivated, To: coupon.StateFrozen, Actor: "risk", Reason: "velocity", At: frozen.UpdatedAt}
+			}
+			message := func(id, couponID string) storage.Message {
+				return storage.Message{EventID: id, Tenant: tenantA, Topic: "coupon.freeze", AggregateType: "coupon", AggregateID: couponID,
+					Payload: []byte(`{"event":"freeze"}`), CreatedAt: frozen.UpdatedAt}
+			}
+			write := func(c coupon.Coupon, from coupon.State, version int64, ev string) (bool, bool, error) {
+				return cs.WriteTransition(ctx, s, c, from, version, entry(ev, c.ID), message(ev, c.ID))
+			}
+			trail := func() int {
+				es, err := cs.Audit(ctx, tenantA, c.ID)
+				require.NoError(t, err)
+				return len(es)
+			}
+
+			if be.name != "postgres" {
+				handled, _, err := write(frozen, coupon.StateActivated, c.Version, "e1")
+				require.NoError(t, err)
+				assert.False(t, handled, "SQLite has no one-statement transition")
+				return
+			}
+
+			handled, updated, err := write(frozen, coupon.StateActivated, c.Version+5, "e0")
+			assert.True(t, handled)
+			assert.False(t, updated)
+			require.ErrorIs(t, err, storage.ErrConflict, "a stale version")
+			missing := frozen
+			missing.ID = "nope"
+			handled, updated, err = write(missing, coupon.StateActivated, c.Version, "e0")
+			assert.True(t, handled)
+			assert.False(t, updated)
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			assert.Equal(t, 1, trail(), "nothing written")
+			assert.Len(t, pendingOutbox(t, s), before)
+
+			handled, updated, err = write(frozen, coupon.StateActivated, c.Version, "e1")
+			require.NoError(t, err)
+			assert.True(t, handled && updated)
+			got, err := cs.Coupon(ctx, tenantA, c.ID)
+			require.NoError(t, err)
+			assert.Equal(t, coupon.StateFrozen, got.State)
+			assert.Equal(t, frozen.Version, got.Version)
+			es, err := cs.Audit(ctx, tenantA, c.ID)
+			require.NoError(t, err)
+			require.Len(t, es, 2)
+			assert.Equal(t, entry("e1", c.ID), es[1])
+			msgs := pendingOutbox(t, s)
+			require.Len(t, msgs, before+1)
+			assert.Equal(t, "e1", msgs[len(msgs)-1].EventID)
+			assert.JSONEq(t, `{"event":"freeze"}`, string(msgs[len(msgs)-1].Payload))
+
+			back := got
+			back.State, back.FrozenFrom, back.Version = coupon.StateActivated, "", got.Version+1
+			_, _, err = write(back, coupon.StateFrozen, got.Version, "e1")
+			require.ErrorIs(t, err, storage.ErrDuplicate, "a taken event ID")
+			got, err = cs.Coupon(ctx, tenantA, c.ID)
+			require.NoError(t, err)
+			assert.Equal(t, coupon.StateFrozen, got.State, "the coupon stays as it was")
+			assert.Equal(t, 2, trail())
+		})
+	}
+}
