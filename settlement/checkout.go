@@ -282,7 +282,7 @@ func (s *Service) CreateOrder(ctx context.Context, req CreateRequest) (Order, er
 	if err := s.tx.InTx(ctx, c.run); err != nil {
 		return Order{}, err
 	}
-	if c.fresh {
+	if c.fresh && s.recent != nil {
 		s.recent.put(c.out.Clone()) // for Pay
 	}
 	// The store keeps a copy of what it inserts (see Store.InsertOrder),
