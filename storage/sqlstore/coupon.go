@@ -943,6 +943,7 @@ func (r *CouponStore) WriteTransition(ctx context.Context, outbox storage.Outbox
 		e.EventID, e.TemplateID, e.UserID, string(e.Event), string(e.From), string(e.To), e.Actor, e.Reason, e.OrderID, d.timeArg(e.At),
 		m.EventID, string(m.Tenant), m.Topic, m.AggregateType, m.AggregateID, int16(m.Partition()), payload, d.timeArg(created)}
 	err = r.s.write(ctx, "coupon transition", func(ctx context.Context, q querier) error {
+		updated = false // write may run this again
 		var n int64
 		if err := q.QueryRowContext(ctx, r.q.transition, args...).Scan(&n); err != nil {
 			updated = true // the write did not miss: the statement failed
