@@ -17,11 +17,11 @@ const DefaultRecentOrders = 1024
 // first write is conditional on the version read, and an order changed
 // meanwhile fails it and is read again inside the transaction.
 //
-// It holds at most max orders; the oldest goes first. Orders paid on
+// It holds at most size orders; the oldest goes first. Orders paid on
 // another instance (or never) are dropped that way.
 type recentOrders struct {
 	mu   sync.Mutex
-	max  int
+	size int
 	m    map[orderKey]recentOrder
 	ring []orderKey // in insertion order, from next; may name orders taken since
 	next int        // the ring's oldest slot, once it is full
@@ -38,13 +38,13 @@ type recentOrder struct {
 	seq uint64 // tells the entry a ring slot was made for from a later one of the same key
 }
 
-// newRecentOrders returns a cache of up to max orders; nil for max <= 0
+// newRecentOrders returns a cache of up to size orders; nil for size <= 0
 // (its methods then keep and find nothing).
-func newRecentOrders(max int) *recentOrders {
-	if max <= 0 {
+func newRecentOrders(size int) *recentOrders {
+	if size <= 0 {
 		return nil
 	}
-	return &recentOrders{max: max, m: make(map[orderKey]recentOrder)}
+	return &recentOrders{size: size, m: make(map[orderKey]recentOrder)}
 }
 
 // put keeps o, which the caller hands over and no longer writes.
@@ -56,15 +56,15 @@ func (r *recentOrders) put(o Order) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
-	if len(r.ring) < r.max {
+	if len(r.ring) < r.size {
 		r.ring = append(r.ring, k)
 	} else {
 		old := r.ring[r.next]
-		if e, ok := r.m[old]; ok && e.seq == r.seq-uint64(r.max) {
+		if e, ok := r.m[old]; ok && e.seq == r.seq-uint64(r.size) {
 			delete(r.m, old)
 		}
 		r.ring[r.next] = k
-		r.next = (r.next + 1) % r.max
+		r.next = (r.next + 1) % r.size
 	}
 	r.m[k] = recentOrder{o: o, seq: r.seq}
 }
