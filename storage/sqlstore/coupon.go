@@ -201,11 +201,14 @@ const claimMarker = "rk-coupon:"
 // issued, whether the stock was gone already, and then the ordinals of
 // the claims whose user was at the cap. It fails on purpose, writing
 // nothing, with a cast error carrying claimMarker when the stock cannot
-// take all k ("stock") or a coupon ID was taken ("taken"); see
-// claimStatement. Like the direct claim it reads the stock counter first
-// without locking (g): when the stock is gone, it writes nothing and
-// only names the claims whose user is at the cap, so that every claim
-// gets at once the answer it would get alone.
+// take all k ("stock"; see claimStatement). A taken coupon ID (a claim
+// sent again after its statement committed) fails it with a unique
+// violation: the coupons go in with a plain INSERT, as a speculative one
+// (ON CONFLICT) costs every claim of the hot statement more, and the
+// claims sent alone then tell a taken ID apart. Like the direct claim it
+// reads the stock counter first without locking (g): when the stock is
+// gone, it writes nothing and only names the claims whose user is at the
+// cap, so that every claim gets at once the answer it would get alone.
 //
 // Parameters: $1 tenant, $2 template, $3 state, $4 version, $5 event, $6
 // from state, $7 topic, $8 aggregate type, $9 stock key, $10 the highest
@@ -236,7 +239,7 @@ func batchStatement(d Dialect, prefix string, user bool) string {
 	}
 	q += " c AS (INSERT INTO " + prefix + "coupons (" + couponCols + ")" +
 		" SELECT $1::text, w.id, $2::text, w.usr, NULL, $3::text, '', w.vfrom, w.vuntil, '', NULL, NULL, 0, w.at, w.at, $4::bigint FROM w ORDER BY w.ord" +
-		" ON CONFLICT DO NOTHING RETURNING id)," +
+		" RETURNING id)," +
 		" a AS (INSERT INTO " + prefix + "coupon_audit (" + auditCols + ")" +
 		" SELECT $1::text, w.event_id, w.id, $2::text, w.usr, $5::text, $6::text, $3::text, w.actor, w.reason, '', w.at" +
 		" FROM w JOIN c ON c.id = w.id ORDER BY w.ord RETURNING event_id)," +
@@ -245,10 +248,9 @@ func batchStatement(d Dialect, prefix string, user bool) string {
 		" s AS (INSERT INTO " + cnt + " AS n (tenant, name, value)" +
 		" SELECT $1::text, $9::text, k.k FROM (SELECT count(*) AS k FROM o) k WHERE k.k > 0 AND k.k <= $10::bigint" +
 		" ON CONFLICT (tenant, name) DO UPDATE SET value = n.value + excluded.value WHERE n.value <= $10::bigint - excluded.value RETURNING 1)" +
-		" SELECT CASE WHEN x.k > 0 AND x.s = 0 THEN CAST('" + claimMarker + "stock:' || x.k AS int)" +
-		" WHEN x.c <> x.w THEN CAST('" + claimMarker + "taken:' || x.c AS int) ELSE x.k END," +
+		" SELECT CASE WHEN x.k > 0 AND x.s = 0 THEN CAST('" + claimMarker + "stock:' || x.k AS int) ELSE x.k END," +
 		" (SELECT string_agg(ord::text, ',') FROM w), x.sold, CASE WHEN x.sold THEN " + capped + " END" +
-		" FROM (SELECT (SELECT count(*) FROM o) AS k, (SELECT count(*) FROM s) AS s, (SELECT count(*) FROM c) AS c, (SELECT count(*) FROM w) AS w, g.sold FROM g) x"
+		" FROM (SELECT (SELECT count(*) FROM o) AS k, (SELECT count(*) FROM s) AS s, g.sold FROM g) x"
 	return q
 }
 

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,4 +98,88 @@ func TestWriteTransition(t *testing.T) {
 			assert.Equal(t, 2, trail())
 		})
 	}
+}
+
+// TestClaimBatchWithATakenID: claims queued behind a statement that waits
+// for the stock row go as one batch. One of them is a claim sent again
+// after it was made (its coupon ID taken by itself), one reuses that ID
+// for another user: the batch fails on the taken ID, writes nothing, and
+// every claim is sent alone, so the fresh ones are made, the resent one
+// answers made without counting twice, and the stranger gets
+// ErrDuplicate.
+func TestClaimBatchWithATakenID(t *testing.T) {
+	ctx := context.Background()
+	be := backendNamed("postgres")
+	s := be.open(t, be.place(t), sqlstore.Options{})
+	rec := &recordingClaims{CouponStore: s.Coupons().(*sqlstore.CouponStore)}
+	svc, err := coupon.New(coupon.Config{Store: rec, Tx: s})
+	require.NoError(t, err)
+	_, err = svc.CreateTemplate(ctx, claimTemplate("t1", 100, 1))
+	require.NoError(t, err)
+	_, err = svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: "u1"})
+	require.NoError(t, err)
+	made := *rec // the arguments of u1's claim, made
+
+	// claim builds the arguments of a claim by user with coupon ID id,
+	// from u1's.
+	claim := func(user, id string) func() (bool, bool, bool, error) {
+		c, e, m := made.c, made.e, made.m
+		c.ID, c.UserID = id, user
+		e.CouponID, e.UserID, e.EventID = id, user, "ev-"+user
+		m.EventID, m.AggregateID, m.Payload = e.EventID, id, []byte(`{"user":"`+user+`"}`)
+		return func() (bool, bool, bool, error) {
+			return rec.CouponStore.ClaimDirect(ctx, made.outbox, made.counters, c, e, m, "coupon/t1/user/"+user, made.perUser, made.stockKey, made.stock)
+		}
+	}
+	calls := map[string]func() (bool, bool, bool, error){
+		"u1 again": func() (bool, bool, bool, error) {
+			return rec.CouponStore.ClaimDirect(ctx, made.outbox, made.counters, made.c, made.e, made.m, made.userKey, made.perUser, made.stockKey, made.stock)
+		},
+		"stranger": claim("u9", made.c.ID),
+	}
+	for _, u := range []string{"u3", "u4", "u5", "u6"} {
+		calls[u] = claim(u, "c-"+u)
+	}
+
+	// hold the stock row so that the first claim's statement waits, and
+	// the others queue behind it
+	hold, err := s.DB().BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = hold.ExecContext(ctx, "SELECT value FROM rk_counters WHERE tenant = $1 AND name = $2 FOR UPDATE", string(tenantA), made.stockKey)
+	require.NoError(t, err)
+	type outcome struct {
+		made bool
+		err  error
+	}
+	var mu sync.Mutex
+	got := map[string]outcome{}
+	var wg sync.WaitGroup
+	run := func(name string, f func() (bool, bool, bool, error)) {
+		wg.Go(func() {
+			handled, userOK, stockOK, err := f()
+			mu.Lock()
+			got[name] = outcome{handled && userOK && stockOK, err}
+			mu.Unlock()
+		})
+	}
+	run("u2", claim("u2", "c-u2"))
+	time.Sleep(50 * time.Millisecond)
+	for name, f := range calls {
+		run(name, f)
+	}
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, hold.Commit())
+	wg.Wait()
+
+	for _, u := range []string{"u2", "u3", "u4", "u5", "u6", "u1 again"} {
+		assert.Equal(t, outcome{made: true}, got[u], u)
+	}
+	assert.False(t, got["stranger"].made)
+	assert.ErrorIs(t, got["stranger"].err, storage.ErrDuplicate)
+	assert.Equal(t, int64(6), counterOf(t, s, tenantA, made.stockKey), "u1 to u6, each once")
+	assert.Equal(t, int64(1), counterOf(t, s, tenantA, "coupon/t1/user/u1"))
+	assert.Zero(t, counterOf(t, s, tenantA, "coupon/t1/user/u9"))
+	cs, err := s.Coupons().FindCoupons(ctx, coupon.Query{Tenant: tenantA, TemplateID: "t1"})
+	require.NoError(t, err)
+	assert.Len(t, cs, 6)
 }
