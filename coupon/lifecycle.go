@@ -125,11 +125,10 @@ func (l *locking) run(ctx context.Context) error {
 	if c.expiredAt(now) {
 		return fmt.Errorf("%w: coupon %s was valid until %s", ErrExpired, c.ID, c.ValidUntil.Format(time.RFC3339))
 	}
-	tp, comp, err := s.cachedTemplate(ctx, req.Tenant, c.TemplateID)
+	tpl, comp, err := s.cachedTemplate(ctx, req.Tenant, c.TemplateID) // shared: only read
 	if err != nil {
 		return err
 	}
-	tpl := *tp // a copy of the head; its slices are shared and only read
 	want := req.Discount
 	if want.Currency().IsZero() {
 		want = money.Zero(tpl.Benefit.Currency)
@@ -141,7 +140,7 @@ func (l *locking) run(ctx context.Context) error {
 		return fmt.Errorf("%w: discount %s has more decimals than its currency", ErrInvalidRequest, want)
 	}
 	if req.Cart != nil {
-		if _, _, err := req.Cart.applicable(&tpl); err != nil {
+		if _, _, err := req.Cart.applicable(tpl); err != nil {
 			return err
 		}
 	}
@@ -159,7 +158,7 @@ func (l *locking) run(ctx context.Context) error {
 			return fmt.Errorf("%w: order %s, template %s (%d per order)", ErrOrderLimit, req.OrderID, tpl.ID, tpl.Limits.PerOrder)
 		}
 	}
-	granted, cut, err := s.chargeBudget(ctx, &tpl, want)
+	granted, cut, err := s.chargeBudget(ctx, tpl, want)
 	if err != nil {
 		return err
 	}

@@ -128,9 +128,9 @@ const spinFor = 100 * time.Microsecond
 // goroutine takes a while to run again once woken (see spinFor), and
 // with a handover the lock would sit idle for that time while the
 // goroutine that released it, often about to take it again (a checkout's
-// next step), waited too; a free lock goes to whoever runs first. So that a waiter cannot keep losing, one that has
-// waited starveAfter is handed the lock by the next release instead (as
-// sync.Mutex's starvation mode).
+// next step), waited too; a free lock goes to whoever runs first. So that
+// a waiter cannot keep losing, one that has waited starveAfter is handed
+// the lock by the next release instead (as sync.Mutex's starvation mode).
 func (s *Store) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err

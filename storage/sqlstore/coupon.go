@@ -894,16 +894,23 @@ func (r *CouponStore) UpdateCoupon(ctx context.Context, c coupon.Coupon, prevSta
 		if n == 1 {
 			return nil
 		}
-		var one int
-		err = q.QueryRowContext(ctx, r.q.exists, string(c.Tenant), c.ID).Scan(&one)
-		if isNoRows(err) {
-			return fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
-		}
-		if err != nil {
-			return dbErr("update coupon", err)
-		}
-		return fmt.Errorf("%w: coupon %s moved from %s v%d", storage.ErrConflict, c.ID, prevState, prevVersion)
+		return r.missed(ctx, q, &c, prevState, prevVersion)
 	})
+}
+
+// missed tells why a conditional write of c from prevState at
+// prevVersion matched no row: storage.ErrNotFound when there is no such
+// coupon, storage.ErrConflict when another writer moved it first.
+func (r *CouponStore) missed(ctx context.Context, q querier, c *coupon.Coupon, prevState coupon.State, prevVersion int64) error {
+	var one int
+	err := q.QueryRowContext(ctx, r.q.exists, string(c.Tenant), c.ID).Scan(&one)
+	if isNoRows(err) {
+		return fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
+	}
+	if err != nil {
+		return dbErr("update coupon", err)
+	}
+	return fmt.Errorf("%w: coupon %s moved from %s v%d", storage.ErrConflict, c.ID, prevState, prevVersion)
 }
 
 // WriteTransition is package coupon's fast path for one lifecycle
@@ -955,15 +962,7 @@ func (r *CouponStore) WriteTransition(ctx context.Context, outbox storage.Outbox
 			updated = true
 			return nil
 		}
-		var one int
-		err := q.QueryRowContext(ctx, r.q.exists, string(c.Tenant), c.ID).Scan(&one)
-		if isNoRows(err) {
-			return fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
-		}
-		if err != nil {
-			return dbErr("update coupon", err)
-		}
-		return fmt.Errorf("%w: coupon %s moved from %s v%d", storage.ErrConflict, c.ID, prevState, prevVersion)
+		return r.missed(ctx, q, &c, prevState, prevVersion)
 	})
 	return true, updated, err
 }
