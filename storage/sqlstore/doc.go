@@ -15,7 +15,10 @@
 // writer. PostgreSQL suits many host instances sharing one database:
 // OpenPostgres(ctx, dsn, opts) with a pgx DSN or URL; it sets the session's
 // lock_timeout to Options.LockTimeout. A host that already has a *sql.DB
-// passes it to New (for SQLite, open it with SQLiteDSN).
+// passes it to New (for SQLite, open it with SQLiteDSN); on PostgreSQL,
+// opening it with stdlib.OptionAfterConnect(AfterConnect) gives its
+// connections the cheaper encoding of batch arrays that OpenPostgres sets
+// up.
 //
 // # Tables and migrations
 //

@@ -181,6 +181,18 @@ var (
 	_ storage.CounterStore     = (*Store)(nil)
 )
 
+// AfterConnect prepares a new pgx connection for the Store's batch
+// statements: it lets the connection encode the slices they send (a
+// column of a batch of transfers or claims) straight into PostgreSQL's
+// binary array format, several times cheaper for the client than pgx's
+// generic path, with the same bytes on the wire. OpenPostgres installs
+// it; a host that opens its own pool for New can pass it to
+// stdlib.OptionAfterConnect. It never fails.
+func AfterConnect(_ context.Context, c *pgx.Conn) error {
+	registerSliceCodecs(c.TypeMap())
+	return nil
+}
+
 // New returns a Store over a pool the host already has. The host keeps
 // ownership: Close does not close db. New does not migrate; call Migrate.
 // For SQLite, open db with the DSN that SQLiteDSN returns (or one with
@@ -231,7 +243,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		cfg.RuntimeParams = map[string]string{}
 	}
 	cfg.RuntimeParams["lock_timeout"] = fmt.Sprintf("%dms", opts.LockTimeout.Milliseconds())
-	db := stdlib.OpenDB(*cfg)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(AfterConnect))
 	db.SetMaxOpenConns(opts.MaxConns)
 	db.SetMaxIdleConns(opts.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
