@@ -159,7 +159,7 @@ func Allocate(total Amount, weights []decimal.Decimal) ([]Amount, error) {
 	if parts, ok := allocateFast(total, weights, minExp); ok {
 		out := make([]Amount, len(parts))
 		for i, p := range parts {
-			out[i] = Amount{value: decimal.New(p, -scale), cur: total.cur}
+			out[i] = Amount{minor: p, cur: total.cur}
 		}
 		return out, nil
 	}
@@ -183,7 +183,7 @@ func Allocate(total Amount, weights []decimal.Decimal) ([]Amount, error) {
 	parts := allocateBig(units, ints)
 	out := make([]Amount, len(parts))
 	for i, p := range parts {
-		out[i] = Amount{value: decimal.NewFromBigInt(p, -scale), cur: total.cur}
+		out[i] = fromDecimal(decimal.NewFromBigInt(p, -scale), total.cur)
 	}
 	return out, nil
 }
@@ -192,8 +192,7 @@ func Allocate(total Amount, weights []decimal.Decimal) ([]Amount, error) {
 // scaled to exponent minExp fit an int64; ok is false when they do not (or the total is
 // inexact: the big path then reports ErrPrecision).
 func allocateFast(total Amount, weights []decimal.Decimal, minExp int32) (parts []int64, ok bool) {
-	v := total.value
-	if v.Exponent() != -total.cur.scale || v.NumDigits() > 18 {
+	if total.dec {
 		return nil, false
 	}
 	var buf [smallN]int64
@@ -218,7 +217,7 @@ func allocateFast(total Amount, weights []decimal.Decimal, minExp int32) (parts 
 		}
 		ws[i] = int64(lo)
 	}
-	parts, err := AllocateMinor(v.CoefficientInt64(), ws)
+	parts, err := AllocateMinor(total.minor, ws)
 	return parts, err == nil
 }
 

@@ -2,6 +2,7 @@ package money
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 
@@ -15,23 +16,49 @@ import (
 //
 // The zero Amount has no currency; use Zero(c) for a zero in a currency.
 type Amount struct {
-	value decimal.Decimal
+	// An amount that holds exactly its currency's decimals, with minor
+	// units that fit an int64 (every amount built from minor units, and
+	// nearly every amount a shop sees), keeps them in minor and does its
+	// arithmetic on them: no big.Int is made for it. The others (dec) keep
+	// their decimal in value. The choice is canonical, one form per decimal
+	// coefficient and exponent, so two Amounts that were alike field by
+	// field (reflect.DeepEqual, as tests compare them) still are.
+	minor int64
+	value decimal.Decimal // dec only
 	cur   Currency
+	dec   bool
 }
 
 // New returns value in currency c, as given (not rounded).
-func New(value decimal.Decimal, c Currency) Amount { return Amount{value: value, cur: c} }
+func New(value decimal.Decimal, c Currency) Amount { return fromDecimal(value, c) }
 
 // Zero returns zero in currency c, at c's scale.
-func Zero(c Currency) Amount { return Amount{value: decimal.New(0, -c.scale), cur: c} }
+func Zero(c Currency) Amount { return Amount{cur: c} }
 
-// FromMinor returns units minor units of c: FromMinor(1230, USD) is 12.30 USD.
-func FromMinor(units int64, c Currency) Amount {
-	return Amount{value: decimal.New(units, -c.scale), cur: c}
+// FromMinor returns the amount of units minor units of c (1230 USD cents -> 12.30 USD).
+func FromMinor(units int64, c Currency) Amount { return Amount{minor: units, cur: c} }
+
+// fromDecimal returns d in c in the canonical form: minor units when d has
+// exactly c's decimals and they fit an int64.
+func fromDecimal(d decimal.Decimal, c Currency) Amount {
+	if d.Exponent() == -c.scale {
+		if d.NumDigits() <= 18 {
+			return Amount{minor: d.CoefficientInt64(), cur: c}
+		}
+		if co := d.Coefficient(); co.IsInt64() {
+			return Amount{minor: co.Int64(), cur: c}
+		}
+	}
+	return Amount{value: d, cur: c, dec: true}
 }
 
 // Decimal returns the value.
-func (a Amount) Decimal() decimal.Decimal { return a.value }
+func (a Amount) Decimal() decimal.Decimal {
+	if a.dec {
+		return a.value
+	}
+	return decimal.New(a.minor, -a.cur.scale)
+}
 
 // Currency returns the currency.
 func (a Amount) Currency() Currency { return a.cur }
@@ -40,6 +67,9 @@ func (a Amount) Currency() Currency { return a.cur }
 // It returns an error wrapping ErrPrecision if the value has nonzero digits beyond the
 // currency's scale, or ErrOverflow if the count does not fit an int64.
 func (a Amount) Minor() (int64, error) {
+	if !a.dec {
+		return a.minor, nil
+	}
 	s := a.cur.scale
 	if a.value.Exponent() == -s {
 		if a.value.NumDigits() <= 18 {
@@ -66,8 +96,8 @@ func (a Amount) Minor() (int64, error) {
 // its currency's decimals (any amount built from minor units) is written
 // from its minor units, without formatting a decimal.
 func (a Amount) AppendFixed(b []byte) []byte {
-	if s := a.cur.scale; a.value.Exponent() == -s && a.value.NumDigits() <= 18 {
-		return AppendMinor(b, a.value.CoefficientInt64(), int(s))
+	if !a.dec {
+		return AppendMinor(b, a.minor, int(a.cur.scale))
 	}
 	return append(b, a.StringFixed()...)
 }
@@ -101,6 +131,9 @@ func AppendMinor(b []byte, minor int64, scale int) []byte {
 
 // minorBig returns the exact minor units as a big.Int, or ErrPrecision.
 func (a Amount) minorBig() (*big.Int, error) {
+	if !a.dec {
+		return big.NewInt(a.minor), nil
+	}
 	shifted := a.value.Shift(a.cur.scale)
 	if !shifted.IsInteger() {
 		return nil, fmt.Errorf("%w: %s has more than %d decimals", ErrPrecision, a, a.cur.scale)
@@ -109,20 +142,30 @@ func (a Amount) minorBig() (*big.Int, error) {
 }
 
 // Sign returns -1, 0 or +1.
-func (a Amount) Sign() int { return a.value.Sign() }
+func (a Amount) Sign() int {
+	switch {
+	case a.dec:
+		return a.value.Sign()
+	case a.minor > 0:
+		return 1
+	case a.minor < 0:
+		return -1
+	}
+	return 0
+}
 
 // IsZero reports whether the value is zero.
-func (a Amount) IsZero() bool { return a.value.IsZero() }
+func (a Amount) IsZero() bool { return a.Sign() == 0 }
 
 // IsPositive reports whether the value is above zero.
-func (a Amount) IsPositive() bool { return a.value.Sign() > 0 }
+func (a Amount) IsPositive() bool { return a.Sign() > 0 }
 
 // IsNegative reports whether the value is below zero.
-func (a Amount) IsNegative() bool { return a.value.Sign() < 0 }
+func (a Amount) IsNegative() bool { return a.Sign() < 0 }
 
 // IsExact reports whether the value has no nonzero digits beyond its currency's scale.
 func (a Amount) IsExact() bool {
-	if a.value.Exponent() >= -a.cur.scale {
+	if !a.dec || a.value.Exponent() >= -a.cur.scale {
 		return true
 	}
 	return a.value.Shift(a.cur.scale).IsInteger()
@@ -134,7 +177,12 @@ func (a Amount) Add(b Amount) (Amount, error) {
 	if a.cur != b.cur {
 		return Amount{}, mismatch("add", a.cur, b.cur)
 	}
-	return Amount{value: a.value.Add(b.value), cur: a.cur}, nil
+	if !a.dec && !b.dec {
+		if sum := a.minor + b.minor; (sum > a.minor) == (b.minor > 0) {
+			return Amount{minor: sum, cur: a.cur}, nil
+		}
+	}
+	return fromDecimal(a.Decimal().Add(b.Decimal()), a.cur), nil
 }
 
 // Sub returns a-b. It returns a *MismatchError (errors.Is ErrCurrencyMismatch) if the
@@ -143,7 +191,12 @@ func (a Amount) Sub(b Amount) (Amount, error) {
 	if a.cur != b.cur {
 		return Amount{}, mismatch("sub", a.cur, b.cur)
 	}
-	return Amount{value: a.value.Sub(b.value), cur: a.cur}, nil
+	if !a.dec && !b.dec {
+		if diff := a.minor - b.minor; (diff < a.minor) == (b.minor > 0) {
+			return Amount{minor: diff, cur: a.cur}, nil
+		}
+	}
+	return fromDecimal(a.Decimal().Sub(b.Decimal()), a.cur), nil
 }
 
 // Cmp returns -1, 0 or +1 as a is less than, equal to or greater than b. It returns a
@@ -152,32 +205,51 @@ func (a Amount) Cmp(b Amount) (int, error) {
 	if a.cur != b.cur {
 		return 0, mismatch("cmp", a.cur, b.cur)
 	}
-	return a.value.Cmp(b.value), nil
+	return a.cmp(b), nil
+}
+
+// cmp compares a and b, of one currency.
+func (a Amount) cmp(b Amount) int {
+	if !a.dec && !b.dec {
+		switch {
+		case a.minor < b.minor:
+			return -1
+		case a.minor > b.minor:
+			return 1
+		}
+		return 0
+	}
+	return a.Decimal().Cmp(b.Decimal())
 }
 
 // Equal reports whether a and b have the same currency and numerically equal values
 // (12.3 and 12.30 are equal).
-func (a Amount) Equal(b Amount) bool { return a.cur == b.cur && a.value.Equal(b.value) }
+func (a Amount) Equal(b Amount) bool { return a.cur == b.cur && a.cmp(b) == 0 }
 
 // Neg returns -a.
-func (a Amount) Neg() Amount { return Amount{value: a.value.Neg(), cur: a.cur} }
+func (a Amount) Neg() Amount {
+	if !a.dec && a.minor != math.MinInt64 {
+		return Amount{minor: -a.minor, cur: a.cur}
+	}
+	return fromDecimal(a.Decimal().Neg(), a.cur)
+}
 
 // Abs returns |a|.
 func (a Amount) Abs() Amount {
-	if a.value.Sign() >= 0 {
+	if a.Sign() >= 0 {
 		return a
 	}
-	return Amount{value: a.value.Abs(), cur: a.cur}
+	return a.Neg()
 }
 
 // Mul returns a*d exactly, unrounded; the result may carry more decimals than the
 // currency's scale. Round it before storing or displaying it as money.
-func (a Amount) Mul(d decimal.Decimal) Amount { return Amount{value: a.value.Mul(d), cur: a.cur} }
+func (a Amount) Mul(d decimal.Decimal) Amount { return fromDecimal(a.Decimal().Mul(d), a.cur) }
 
 // MulRound returns a*d rounded to the currency's scale with mode. It panics on an
 // undeclared mode.
 func (a Amount) MulRound(d decimal.Decimal, mode RoundingMode) Amount {
-	return Amount{value: roundDecimal(a.value.Mul(d), a.cur.scale, mode), cur: a.cur}
+	return fromDecimal(roundDecimal(a.Decimal().Mul(d), a.cur.scale, mode), a.cur)
 }
 
 // Round returns a rounded to its currency's scale with mode. It panics on an
@@ -187,7 +259,11 @@ func (a Amount) Round(mode RoundingMode) Amount { return a.RoundTo(a.cur.scale, 
 // RoundTo returns a rounded to scale decimals with mode (a negative scale rounds to
 // tens, hundreds, ...). It panics on an undeclared mode.
 func (a Amount) RoundTo(scale int32, mode RoundingMode) Amount {
-	return Amount{value: roundDecimal(a.value, scale, mode), cur: a.cur}
+	if !a.dec && scale == a.cur.scale {
+		checkMode(mode)
+		return a // already there, in every mode
+	}
+	return fromDecimal(roundDecimal(a.Decimal(), scale, mode), a.cur)
 }
 
 // Min returns the smaller of a and b (a when equal). It returns a *MismatchError
@@ -196,7 +272,7 @@ func Min(a, b Amount) (Amount, error) {
 	if a.cur != b.cur {
 		return Amount{}, mismatch("min", a.cur, b.cur)
 	}
-	if b.value.Cmp(a.value) < 0 {
+	if b.cmp(a) < 0 {
 		return b, nil
 	}
 	return a, nil
@@ -208,7 +284,7 @@ func Max(a, b Amount) (Amount, error) {
 	if a.cur != b.cur {
 		return Amount{}, mismatch("max", a.cur, b.cur)
 	}
-	if b.value.Cmp(a.value) > 0 {
+	if b.cmp(a) > 0 {
 		return b, nil
 	}
 	return a, nil
@@ -218,14 +294,14 @@ func Max(a, b Amount) (Amount, error) {
 // It returns a *MismatchError (errors.Is ErrCurrencyMismatch) if any amount is in
 // another currency.
 func Sum(c Currency, amounts ...Amount) (Amount, error) {
-	total := decimal.New(0, -c.scale)
+	total := Zero(c)
 	for _, x := range amounts {
 		if x.cur != c {
 			return Amount{}, mismatch("sum", c, x.cur)
 		}
-		total = total.Add(x.value)
+		total, _ = total.Add(x) // one currency: no error
 	}
-	return Amount{value: total, cur: c}, nil
+	return total, nil
 }
 
 // String returns the value with at least the currency's scale of decimals, a space
@@ -240,6 +316,10 @@ func (a Amount) String() string {
 // StringFixed returns the value in plain decimal notation with at least the currency's
 // scale of decimals: "12.30". It never rounds and never uses an exponent.
 func (a Amount) StringFixed() string {
+	if !a.dec {
+		var buf [24]byte
+		return string(AppendMinor(buf[:0], a.minor, int(a.cur.scale)))
+	}
 	places := a.cur.scale
 	if e := -a.value.Exponent(); e > places {
 		places = e

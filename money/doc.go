@@ -10,6 +10,12 @@
 // built-in ISO 4217 table or from a Registry that the host builds with its own assets;
 // there is no global state.
 //
+// An amount that holds exactly its currency's decimals, with minor units that fit an
+// int64 (every amount built with FromMinor, and nearly every price a shop sees), is kept
+// as those minor units: Add, Sub, Cmp, Neg, Minor and the fixed-point text work on the
+// integer and allocate nothing. Any other amount keeps its decimal; operations that mix
+// the two, overflow int64 or multiply go through decimal arithmetic, exactly as before.
+//
 // Whenever an amount is split (a cart discount over lines, a settlement over parties)
 // use Allocate, Split or, in inner loops, AllocateMinor on integer minor units: they use
 // the largest-remainder method, so the parts always sum exactly to the whole, each part

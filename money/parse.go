@@ -48,7 +48,7 @@ func parse(s string, c Currency, strict bool) (Amount, error) {
 	if err != nil {
 		return Amount{}, fmt.Errorf("%w (%s)", err, c.code)
 	}
-	return Amount{value: d, cur: c}, nil
+	return fromDecimal(d, c), nil
 }
 
 // parseDecimal parses plain decimal notation into a decimal with exponent

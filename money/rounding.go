@@ -60,3 +60,10 @@ func roundDecimal(d decimal.Decimal, scale int32, mode RoundingMode) decimal.Dec
 	}
 	panic(fmt.Sprintf("money: undeclared %v", mode))
 }
+
+// checkMode panics on an undeclared mode, as roundDecimal does.
+func checkMode(mode RoundingMode) {
+	if !mode.Valid() {
+		panic(fmt.Sprintf("money: undeclared %v", mode))
+	}
+}
