@@ -63,6 +63,18 @@ func (a Amount) Decimal() decimal.Decimal {
 // Currency returns the currency.
 func (a Amount) Currency() Currency { return a.cur }
 
+// Units returns the minor units and true when the amount holds exactly its
+// currency's decimals and they fit an int64 (as every amount FromMinor
+// makes), the amounts kept without a decimal; else 0 and false. Unlike
+// Minor it tells 12.30 from 12.3 (false: one decimal only), so that what
+// is rebuilt with FromMinor is written the same way.
+func (a Amount) Units() (int64, bool) {
+	if a.dec {
+		return 0, false
+	}
+	return a.minor, true
+}
+
 // Minor returns the value as an exact count of minor units (12.30 USD -> 1230).
 // It returns an error wrapping ErrPrecision if the value has nonzero digits beyond the
 // currency's scale, or ErrOverflow if the count does not fit an int64.

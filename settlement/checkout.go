@@ -55,7 +55,7 @@ func couponCart(c Cart, pl []pline) coupon.Cart {
 	var sub int64
 	for i, l := range c.Lines {
 		amount := l.UnitPrice // one unit at the currency's scale: the price is the amount
-		if l.Quantity != 1 || amount.Decimal().Exponent() != -c.Currency.Scale() {
+		if _, exact := amount.Units(); l.Quantity != 1 || !exact {
 			amount = money.FromMinor(pl[i].amount, c.Currency)
 		}
 		cc.Lines[i] = coupon.Line{SKU: l.SKU, Category: l.Category, Merchant: l.Merchant, Quantity: int64(l.Quantity), Amount: amount}

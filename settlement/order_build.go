@@ -13,7 +13,8 @@ import (
 // parts (parties in the order they first appear, as Discount.ByParty).
 func (e *engine) fillOrder(o *Order, offers []Offer) {
 	n := len(e.lines)
-	am := amounts{cur: e.cur, zero: money.Zero(e.cur)}
+	amount := func(v int64) money.Amount { return money.FromMinor(v, e.cur) }
+	zero := money.Zero(e.cur)
 	// Every funding total goes into one list, keyed by slot: slot i < n is
 	// line i, slot n the shipping fee, slot n+1+k the k-th discount.
 	var acc fundTotals
@@ -58,7 +59,7 @@ func (e *engine) fillOrder(o *Order, offers []Offer) {
 		start := len(parts)
 		for i := range acc.n {
 			if r := acc.row(i); r.slot == slot && (r.v != 0 || keepZero) {
-				parts = append(parts, FundingPart{Party: r.party, Amount: am.of(r.v)})
+				parts = append(parts, FundingPart{Party: r.party, Amount: amount(r.v)})
 			}
 		}
 		if len(parts) == start {
@@ -78,7 +79,7 @@ func (e *engine) fillOrder(o *Order, offers []Offer) {
 		}
 		of := &offers[oi]
 		o.Discounts = append(o.Discounts, AppliedDiscount{OfferID: of.ID, CouponID: of.CouponID, TemplateID: of.TemplateID,
-			Amount: am.of(out.given), Funding: list(n+1+len(o.Discounts), true)})
+			Amount: amount(out.given), Funding: list(n+1+len(o.Discounts), true)})
 		if of.CouponID != "" {
 			coupons++
 		}
@@ -103,19 +104,19 @@ func (e *engine) fillOrder(o *Order, offers []Offer) {
 		d := l.amount - e.remaining[i]
 		subtotal += l.amount
 		disc += d
-		a := am.of(l.amount)
+		a := amount(l.amount)
 		o.Lines = append(o.Lines, OrderLine{ID: cl.ID, SKU: cl.SKU, Category: cl.Category, Merchant: cl.Merchant, UnitPrice: cl.UnitPrice,
-			Quantity: cl.Quantity, Amount: a, Discount: am.of(d), Net: am.of(e.remaining[i]), Funding: list(i, false), RefundedAmount: am.zero})
+			Quantity: cl.Quantity, Amount: a, Discount: amount(d), Net: amount(e.remaining[i]), Funding: list(i, false), RefundedAmount: zero})
 	}
 	if e.ship > 0 {
 		d := e.ship - e.shipLeft
 		subtotal += e.ship
 		disc += d
-		a := am.of(e.ship)
+		a := amount(e.ship)
 		o.Lines = append(o.Lines, OrderLine{ID: ShippingLineID, Merchant: e.cart.ShippingMerchant, UnitPrice: a, Quantity: 1, Amount: a,
-			Discount: am.of(d), Net: am.of(e.shipLeft), Funding: list(n, false), RefundedAmount: am.zero})
+			Discount: amount(d), Net: amount(e.shipLeft), Funding: list(n, false), RefundedAmount: zero})
 	}
-	o.Subtotal, o.Discount, o.Total, o.Refunded = am.of(subtotal), am.of(disc), am.of(subtotal-disc), am.zero
+	o.Subtotal, o.Discount, o.Total, o.Refunded = amount(subtotal), amount(disc), amount(subtotal-disc), zero
 }
 
 // fundTotals adds up signed minor amounts per (slot, party), keeping the
@@ -154,45 +155,4 @@ func (f *fundTotals) add(slot int, party string, v int64) {
 		f.more = append(f.more, fundRow{slot, party, v})
 	}
 	f.n++
-}
-
-// amounts makes the Amounts of one order: each distinct value once
-// (Amounts are immutable, so equal parts share one; an order repeats
-// many values: a line's discount and its one funder's part, zeros). The
-// first values are kept in the struct itself, which lives on the stack.
-type amounts struct {
-	cur  money.Currency
-	zero money.Amount
-	made [48]madeAmount
-	n    int
-	more []madeAmount // the values past made
-}
-
-type madeAmount struct {
-	v int64
-	a money.Amount
-}
-
-func (m *amounts) of(v int64) money.Amount {
-	if v == 0 {
-		return m.zero
-	}
-	for i := range min(m.n, len(m.made)) {
-		if m.made[i].v == v {
-			return m.made[i].a
-		}
-	}
-	for i := range m.more {
-		if m.more[i].v == v {
-			return m.more[i].a
-		}
-	}
-	a := money.FromMinor(v, m.cur)
-	if m.n < len(m.made) {
-		m.made[m.n] = madeAmount{v, a}
-	} else {
-		m.more = append(m.more, madeAmount{v, a})
-	}
-	m.n++
-	return a
 }

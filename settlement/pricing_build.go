@@ -11,17 +11,15 @@ import (
 // quote builds the Quote from the outcomes of the last run: the only place
 // where minor units become money.Amount.
 //
-// Every Amount costs allocations (a decimal holds a *big.Int), and so does
-// every slice of pointers, so this counts first and then fills one backing
-// array per kind of slice in place. Amounts are immutable values, so one
-// serves every field of its value: fields known to be equal share it (a
-// line's discount and its only part, a discount's amount and its only
-// allocation, a single funder's part and the allocation, a line's amount
-// and a one-unit line's price), and quoteAmounts finds most other repeats.
+// Every slice costs an allocation, so this counts first and then fills
+// one backing array per kind of slice in place. Amounts made from minor
+// units cost nothing (money keeps them as integers); fields known to be
+// equal still share one (a line's discount and its only part, a
+// discount's amount and its only allocation, a single funder's part and
+// the allocation, a line's amount and a one-unit line's price).
 func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 	cur := e.cur
-	am := quoteAmounts{cur: cur, zero: money.Zero(cur)}
-	zero := am.zero
+	zero := money.Zero(cur)
 	n := len(e.lines)
 	q := &Quote{Currency: cur, Search: search, Tried: tried}
 	q.Lines = make([]QuoteLine, n)
@@ -90,8 +88,8 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 			al := &allocations[a]
 			a++
 			al.LineID = e.cart.Lines[i].ID
-			am.set(&al.Amount, p)
-			f = e.fund(funding, f, o, al, p, i, &am)
+			al.Amount = money.FromMinor(p, cur)
+			f = e.fund(funding, f, o, al, p, i)
 			ld := &lineDiscounts[pos[i]]
 			pos[i]++
 			ld.OfferID, ld.Amount = of.ID, al.Amount
@@ -99,8 +97,8 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 		if out.ship > 0 {
 			al := &allocations[a]
 			a++
-			am.set(&al.Amount, out.ship)
-			f = e.fund(funding, f, o, al, out.ship, -1, &am)
+			al.Amount = money.FromMinor(out.ship, cur)
+			f = e.fund(funding, f, o, al, out.ship, -1)
 		}
 		dq := &q.Discounts[d]
 		d++
@@ -109,12 +107,12 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 		if a-start == 1 {
 			dq.Amount = allocations[start].Amount // the whole discount
 		} else {
-			am.set(&dq.Amount, out.given)
+			dq.Amount = money.FromMinor(out.given, cur)
 		}
 		if out.wanted == out.given {
 			dq.Wanted = dq.Amount
 		} else {
-			am.set(&dq.Wanted, out.wanted)
+			dq.Wanted = money.FromMinor(out.wanted, cur)
 		}
 		if out.limits != 0 {
 			s := len(lims)
@@ -125,16 +123,15 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 
 	var subtotal, lineDisc int64
 	var from int64 // line i's parts are lineDiscounts[from:pos[i]]
-	scale := cur.Scale()
 	for i := range n {
 		l, cl, ql := &e.lines[i], &e.cart.Lines[i], &q.Lines[i]
 		subtotal += l.amount
 		lineDisc += l.amount - e.remaining[i]
 		ql.ID, ql.Quantity, ql.TaxInclusive = cl.ID, cl.Quantity, cl.TaxInclusive
-		if l.qty == 1 && l.amount != 0 && cl.UnitPrice.Decimal().Exponent() == -scale {
+		if _, exact := cl.UnitPrice.Units(); l.qty == 1 && l.amount != 0 && exact {
 			ql.Amount = cl.UnitPrice // the same value, written the same way
 		} else {
-			am.set(&ql.Amount, l.amount)
+			ql.Amount = money.FromMinor(l.amount, cur)
 		}
 		ql.Discounts = lineDiscounts[from:pos[i]:pos[i]]
 		from = pos[i]
@@ -145,10 +142,10 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 			ql.Discount, ql.Final = ql.Amount, zero
 		case len(ql.Discounts) == 1:
 			ql.Discount = ql.Discounts[0].Amount
-			am.set(&ql.Final, e.remaining[i])
+			ql.Final = money.FromMinor(e.remaining[i], cur)
 		default:
-			am.set(&ql.Discount, disc)
-			am.set(&ql.Final, e.remaining[i])
+			ql.Discount = money.FromMinor(disc, cur)
+			ql.Final = money.FromMinor(e.remaining[i], cur)
 		}
 	}
 	shipDisc := e.ship - e.shipLeft
@@ -157,18 +154,18 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 	if n == 1 {
 		q.Subtotal = q.Lines[0].Amount
 	} else {
-		am.set(&q.Subtotal, subtotal)
+		q.Subtotal = money.FromMinor(subtotal, cur)
 	}
-	am.set(&q.LineDiscount, lineDisc)
-	if sh := e.cart.Shipping; e.ship != 0 && sh.Decimal().Exponent() == -scale {
-		q.Shipping = sh
+	q.LineDiscount = money.FromMinor(lineDisc, cur)
+	if _, exact := e.cart.Shipping.Units(); e.ship != 0 && exact {
+		q.Shipping = e.cart.Shipping
 	} else {
-		am.set(&q.Shipping, e.ship)
+		q.Shipping = money.FromMinor(e.ship, cur)
 	}
 	if shipDisc == e.ship {
 		q.ShippingDiscount = q.Shipping
 	} else {
-		am.set(&q.ShippingDiscount, shipDisc)
+		q.ShippingDiscount = money.FromMinor(shipDisc, cur)
 	}
 	switch {
 	case shipDisc == 0:
@@ -176,12 +173,12 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 	case lineDisc == 0:
 		q.Discount = q.ShippingDiscount
 	default:
-		am.set(&q.Discount, lineDisc+shipDisc)
+		q.Discount = money.FromMinor(lineDisc+shipDisc, cur)
 	}
 	if total == subtotal {
 		q.Total = q.Subtotal
 	} else {
-		am.set(&q.Total, total)
+		q.Total = money.FromMinor(total, cur)
 	}
 	return q
 }
@@ -189,7 +186,7 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 // fund splits the allocation al (part minor units of line i, or of the
 // shipping fee when i < 0) among the offer's funders, into buf from at; it
 // sets al.Funding and returns where the next parts go.
-func (e *engine) fund(buf []FundingPart, at int, o *poffer, al *Allocation, part int64, i int, am *quoteAmounts) int {
+func (e *engine) fund(buf []FundingPart, at int, o *poffer, al *Allocation, part int64, i int) int {
 	if o.parties == nil {
 		fp := &buf[at]
 		fp.Party, fp.Amount = e.party(o.party, i), al.Amount
@@ -205,7 +202,7 @@ func (e *engine) fund(buf []FundingPart, at int, o *poffer, al *Allocation, part
 		if v == part {
 			fp.Amount = al.Amount
 		} else {
-			am.set(&fp.Amount, v)
+			fp.Amount = money.FromMinor(v, e.cur)
 		}
 	}
 	al.Funding = buf[start:at:at]
@@ -237,35 +234,6 @@ func (e *engine) party(p string, i int) string {
 	party := coupon.PartyMerchant + ":" + m
 	e.merchants = append(e.merchants, merchantParty{m, party})
 	return party
-}
-
-// quoteAmounts makes the Amounts of one quote. An Amount costs two
-// allocations (a decimal holds a *big.Int), and values recur in a quote
-// (a few cents on many lines and funders), so each one made is
-// remembered, by where it was first stored, in a small direct-mapped
-// table on the stack: a value seen again shares it, as Amounts are
-// immutable.
-type quoteAmounts struct {
-	cur  money.Currency
-	zero money.Amount
-	keys [64]int64
-	made [64]*money.Amount
-}
-
-// set stores the Amount of v minor units in *dst, which must not be
-// written again.
-func (m *quoteAmounts) set(dst *money.Amount, v int64) {
-	if v == 0 {
-		*dst = m.zero
-		return
-	}
-	x := uint64(v) * 0x9E3779B97F4A7C15 >> 58 // Fibonacci hashing: 6 bits
-	if p := m.made[x]; p != nil && m.keys[x] == v {
-		*dst = *p
-		return
-	}
-	*dst = money.FromMinor(v, m.cur)
-	m.keys[x], m.made[x] = v, dst
 }
 
 // appendLimits appends the limits set in l, in their declared order.

@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -29,7 +28,6 @@ type settlementState struct {
 	// The orders' encodings and the tables they refer to (see orderRow).
 	text       textArena
 	tab        orderTables
-	amounts    *amountCache // decoded amounts, shared by the orders read
 	entries    map[storage.TenantID][]settlement.Entry
 	entryIdx   map[tkey]int                                     // entry ID -> index in entries
 	byOrder    map[tkey][]int                                   // order ID -> entry indexes
@@ -78,7 +76,6 @@ type periodKey struct {
 
 func (st *settlementState) init() {
 	st.orders = make(map[tkey]int32)
-	st.amounts = new(amountCache)
 	st.tenants = make(map[storage.TenantID][]int32)
 	st.entries = make(map[storage.TenantID][]settlement.Entry)
 	st.entryIdx = make(map[tkey]int)
@@ -204,11 +201,10 @@ type encoded struct {
 	curs       []money.Currency
 	locs       locations
 	splits     [][]settlement.Share
-	amounts    *amountCache
 }
 
 func (st *settlementState) encoded(r *orderRow) encoded {
-	e := encoded{head: st.text.bytes(r.head, 0, r.headLen), body: st.text.bytes(r.body, 0, r.bodyLen), amounts: st.amounts}
+	e := encoded{head: st.text.bytes(r.head, 0, r.headLen), body: st.text.bytes(r.body, 0, r.bodyLen)}
 	st.tab.mu.Lock()
 	e.names, e.curs, e.locs, e.splits = st.tab.names.all, st.tab.curs, st.tab.locs, st.tab.splits
 	st.tab.mu.Unlock()
@@ -467,10 +463,10 @@ func (e *orderEncoder) appendAmount(b []byte, a money.Amount) []byte {
 	if a == (money.Amount{}) {
 		return append(b, 0)
 	}
-	d := a.Decimal()
-	if a.Currency() == e.cur && d.Exponent() == -e.cur.Scale() && d.NumDigits() <= 18 {
-		return appendVarint(append(b, 3), d.CoefficientInt64())
+	if units, exact := a.Units(); exact && a.Currency() == e.cur {
+		return appendVarint(append(b, 3), units)
 	}
+	d := a.Decimal()
 	if d.NumDigits() <= 18 {
 		b = append(b, 1)
 		b = appendVarint(appendVarint(b, d.CoefficientInt64()), int64(d.Exponent()))
@@ -626,40 +622,9 @@ type orderDecoder struct {
 	text string // the strings of the part being read are cut from this copy of it
 	off  int    // of b's start in text
 	e    *encoded
-	// the order's currency (an index in e.curs) and its exponent, for the
-	// amounts in it (kind 3)
+	// the order's currency (an index in e.curs), for the amounts in it
+	// (kind 3)
 	cur int
-	exp int32
-}
-
-// amountCache lets the orders read from the store share their Amounts
-// (as copies of one stored order always did): an Amount is immutable, and
-// values recur within an order and across orders (prices, fees, zeros,
-// common discounts), while each one decoded anew costs two allocations.
-// It is a fixed table of slots, each holding the last amount decoded
-// into it; reads and writes are atomic, as orders are decoded after the
-// store's lock is given back. A slot another amount took is a miss, never
-// a wrong answer.
-type amountCache [amountSlots]atomic.Pointer[cachedAmount]
-
-const amountSlots = 1024
-
-type cachedAmount struct {
-	coef int64
-	exp  int32
-	cur  int // in settlementState.curs, which only grows
-	a    money.Amount
-}
-
-func (c *amountCache) get(coef int64, exp int32, cur int, curs []money.Currency) money.Amount {
-	h := uint64(coef)*0x9e3779b97f4a7c15 + uint64(exp)*0xbf58476d1ce4e5b9 + uint64(cur)*0x94d049bb133111eb
-	slot := &c[(h^h>>29)%amountSlots]
-	if p := slot.Load(); p != nil && p.coef == coef && p.exp == exp && p.cur == cur {
-		return p.a
-	}
-	p := &cachedAmount{coef: coef, exp: exp, cur: cur, a: money.New(decimal.New(coef, exp), curs[cur])}
-	slot.Store(p)
-	return p.a
 }
 
 func (d *orderDecoder) uvarint() uint64 {
@@ -734,10 +699,10 @@ func (d *orderDecoder) amount() money.Amount {
 		exp := int32(d.varint())
 		return money.New(decimal.NewFromBigInt(coef, exp), d.e.curs[d.uvarint()])
 	case 3:
-		return d.e.amounts.get(d.varint(), d.exp, d.cur, d.e.curs)
+		return money.FromMinor(d.varint(), d.e.curs[d.cur])
 	}
 	coef, exp := d.varint(), int32(d.varint())
-	return d.e.amounts.get(coef, exp, int(d.uvarint()), d.e.curs)
+	return money.New(decimal.New(coef, exp), d.e.curs[d.uvarint()])
 }
 
 func (d *orderDecoder) funding(parts *[]settlement.FundingPart) []settlement.FundingPart {
@@ -781,7 +746,6 @@ func (e *encoded) decode() settlement.Order {
 	o.State = settlement.OrderState(d.name())
 	d.cur = int(d.uvarint())
 	o.Currency = e.curs[d.cur]
-	d.exp = -o.Currency.Scale()
 	o.Subtotal = d.amount()
 	o.Discount = d.amount()
 	o.Total = d.amount()
@@ -798,7 +762,6 @@ func (e *encoded) decode() settlement.Order {
 
 	d.b, d.text, d.off = e.body, string(e.body), 0
 	d.cur = int(d.uvarint())
-	d.exp = -e.curs[d.cur].Scale()
 	var parts []settlement.FundingPart
 	if n := d.uvarint(); n > 0 {
 		parts = make([]settlement.FundingPart, 0, n)
