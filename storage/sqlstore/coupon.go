@@ -193,9 +193,11 @@ const claimMarker = "rk-coupon:"
 // counter within its cap, in key order (the lock order of every writer;
 // with user only); w keeps the claims whose user counter took it (all
 // without user); c, a and o insert their coupons, audit entries and
-// outbox messages; s, last, adds their number k to the template's stock
-// counter if it stays within the stock, so the hot stock row is locked
-// once per batch, by the statement's tail.
+// outbox messages, each straight from w (c's plain INSERT takes every
+// claim of w or fails the statement, so a and o need not join it); s,
+// last, adds their number k to the template's stock counter if it stays
+// within the stock, so the hot stock row is locked once per batch, by the
+// statement's tail.
 //
 // It returns k, the ordinals (1-based, comma separated) of the claims
 // issued, whether the stock was gone already, and then the ordinals of
@@ -238,13 +240,11 @@ func batchStatement(d Dialect, prefix string, user bool) string {
 			" w AS (SELECT * FROM v),"
 	}
 	q += " c AS (INSERT INTO " + prefix + "coupons (" + couponCols + ")" +
-		" SELECT $1::text, w.id, $2::text, w.usr, NULL, $3::text, '', w.vfrom, w.vuntil, '', NULL, NULL, 0, w.at, w.at, $4::bigint FROM w ORDER BY w.ord" +
-		" RETURNING id)," +
+		" SELECT $1::text, w.id, $2::text, w.usr, NULL, $3::text, '', w.vfrom, w.vuntil, '', NULL, NULL, 0, w.at, w.at, $4::bigint FROM w)," +
 		" a AS (INSERT INTO " + prefix + "coupon_audit (" + auditCols + ")" +
-		" SELECT $1::text, w.event_id, w.id, $2::text, w.usr, $5::text, $6::text, $3::text, w.actor, w.reason, '', w.at" +
-		" FROM w JOIN c ON c.id = w.id ORDER BY w.ord RETURNING event_id)," +
+		" SELECT $1::text, w.event_id, w.id, $2::text, w.usr, $5::text, $6::text, $3::text, w.actor, w.reason, '', w.at FROM w)," +
 		" o AS (INSERT INTO " + prefix + "outbox (event_id, tenant, topic, aggregate_type, aggregate_id, partition_no, payload, created_at)" +
-		" SELECT w.event_id, $1::text, $7::text, $8::text, w.id, w.part, w.payload, w.at FROM w JOIN a ON a.event_id = w.event_id ORDER BY w.ord RETURNING 1)," +
+		" SELECT w.event_id, $1::text, $7::text, $8::text, w.id, w.part, w.payload, w.at FROM w RETURNING 1)," +
 		" s AS (INSERT INTO " + cnt + " AS n (tenant, name, value)" +
 		" SELECT $1::text, $9::text, k.k FROM (SELECT count(*) AS k FROM o) k WHERE k.k > 0 AND k.k <= $10::bigint" +
 		" ON CONFLICT (tenant, name) DO UPDATE SET value = n.value + excluded.value WHERE n.value <= $10::bigint - excluded.value RETURNING 1)" +
