@@ -121,54 +121,20 @@ func (p slicePlan) Encode(value any, buf []byte) ([]byte, error) {
 			buf = append(buf, *s...)
 		}
 	case []int16:
-		if v == nil {
-			return nil, nil
-		}
-		buf = p.header(buf, len(v), false, 6*len(v))
-		for _, n := range v {
-			buf = binary.BigEndian.AppendUint32(buf, 2)
-			buf = binary.BigEndian.AppendUint16(buf, uint16(n))
-		}
+		return fixedArray(p, buf, v, 2, func(b []byte, n int16) []byte { return binary.BigEndian.AppendUint16(b, uint16(n)) })
 	case []int32:
-		if v == nil {
-			return nil, nil
-		}
-		buf = p.header(buf, len(v), false, 8*len(v))
-		for _, n := range v {
-			buf = binary.BigEndian.AppendUint32(buf, 4)
-			buf = binary.BigEndian.AppendUint32(buf, uint32(n))
-		}
+		return fixedArray(p, buf, v, 4, func(b []byte, n int32) []byte { return binary.BigEndian.AppendUint32(b, uint32(n)) })
 	case []int64:
-		if v == nil {
-			return nil, nil
-		}
-		buf = p.header(buf, len(v), false, 12*len(v))
-		for _, n := range v {
-			buf = binary.BigEndian.AppendUint32(buf, 8)
-			buf = binary.BigEndian.AppendUint64(buf, uint64(n))
-		}
+		return fixedArray(p, buf, v, 8, func(b []byte, n int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(n)) })
 	case []bool:
-		if v == nil {
-			return nil, nil
-		}
-		buf = p.header(buf, len(v), false, 5*len(v))
-		for _, b := range v {
-			buf = binary.BigEndian.AppendUint32(buf, 1)
-			if b {
-				buf = append(buf, 1)
-			} else {
-				buf = append(buf, 0)
+		return fixedArray(p, buf, v, 1, func(b []byte, t bool) []byte {
+			if t {
+				return append(b, 1)
 			}
-		}
+			return append(b, 0)
+		})
 	case []time.Time:
-		if v == nil {
-			return nil, nil
-		}
-		buf = p.header(buf, len(v), false, 12*len(v))
-		for _, t := range v {
-			buf = binary.BigEndian.AppendUint32(buf, 8)
-			buf = binary.BigEndian.AppendUint64(buf, uint64(pgMicros(t)))
-		}
+		return fixedArray(p, buf, v, 8, func(b []byte, t time.Time) []byte { return binary.BigEndian.AppendUint64(b, uint64(pgMicros(t))) })
 	case []*time.Time:
 		if v == nil {
 			return nil, nil
@@ -186,6 +152,19 @@ func (p slicePlan) Encode(value any, buf []byte) ([]byte, error) {
 			buf = binary.BigEndian.AppendUint32(buf, 8)
 			buf = binary.BigEndian.AppendUint64(buf, uint64(pgMicros(*t)))
 		}
+	}
+	return buf, nil
+}
+
+// fixedArray encodes v, whose elements take width bytes each, written by
+// put; a nil v is SQL NULL.
+func fixedArray[T any](p slicePlan, buf []byte, v []T, width int, put func([]byte, T) []byte) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	buf = p.header(buf, len(v), false, (4+width)*len(v))
+	for _, x := range v {
+		buf = put(binary.BigEndian.AppendUint32(buf, uint32(width)), x)
 	}
 	return buf, nil
 }
