@@ -124,6 +124,29 @@ func ExampleAmount_Minor() {
 	// 12.30 USD
 }
 
+func ExampleAmount_Units() {
+	// Units tells the amounts kept as integer minor units, those with
+	// exactly the currency's decimals, from those that keep a decimal:
+	// Minor converts any exact amount, Units only reports the first kind.
+	loose, err := money.ParseLoose("12.305", money.USD) // beyond the scale
+	if err != nil {
+		panic(err)
+	}
+	for _, a := range []money.Amount{
+		money.MustParse("12.3", money.USD),                      // Parse writes the currency's decimals
+		money.New(decimal.RequireFromString("12.3"), money.USD), // one decimal, as given
+		loose,
+	} {
+		units, ok := a.Units()
+		minor, err := a.Minor()
+		fmt.Println(a.Decimal(), units, ok, minor, err != nil)
+	}
+	// Output:
+	// 12.3 1230 true 1230 false
+	// 12.3 0 false 1230 false
+	// 12.305 0 false 0 true
+}
+
 func ExampleNewRegistry() {
 	points := money.MustCurrency("POINTS", 0)
 	reg, err := money.NewRegistry(points)
