@@ -15,6 +15,8 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/shopspring/decimal"
+
+	"github.com/rewardkit/rewardkit/money"
 )
 
 // The fast path. After CEL has parsed and type-checked an expression, the
@@ -65,6 +67,10 @@ type node struct {
 	f       any
 	isConst bool
 	c       any
+	// amount reads the money.Amount behind a kDec fact (order.amount,
+	// line.unit_price, line.amount), so that a comparison with a constant
+	// can work on its minor units instead of building a decimal.
+	amount fn[money.Amount]
 }
 
 // errFastUnsupported reports a node outside the fast subset. It never
@@ -225,8 +231,11 @@ func lineStr(get func(*Line) string) node {
 	return node{k: kString, f: fn[string](func(_ *Facts, s scope) (string, error) { return get(s.line), nil })}
 }
 
-func lineDec(get func(*Line) decimal.Decimal) node {
-	return node{k: kDec, f: fn[decimal.Decimal](func(_ *Facts, s scope) (decimal.Decimal, error) { return get(s.line), nil })}
+// amountNode is a kDec fact read from a money.Amount.
+func amountNode(get func(*Facts, scope) money.Amount) node {
+	return node{k: kDec,
+		f:      fn[decimal.Decimal](func(f *Facts, s scope) (decimal.Decimal, error) { return get(f, s).Decimal(), nil }),
+		amount: fn[money.Amount](func(f *Facts, s scope) (money.Amount, error) { return get(f, s), nil })}
 }
 
 // structField returns the typed reader of one declared fact field. It
@@ -237,9 +246,7 @@ func structField(v, name string) (node, error) {
 	case "order.id":
 		return strGetter(func(f *Facts) string { return f.Order.ID }), nil
 	case "order.amount":
-		return node{k: kDec, f: fn[decimal.Decimal](func(f *Facts, _ scope) (decimal.Decimal, error) {
-			return f.Order.Amount.Decimal(), nil
-		})}, nil
+		return amountNode(func(f *Facts, _ scope) money.Amount { return f.Order.Amount }), nil
 	case "order.currency":
 		return strGetter(func(f *Facts) string { return f.Order.Amount.Currency().Code() }), nil
 	case "order.status":
@@ -266,9 +273,9 @@ func structField(v, name string) (node, error) {
 	case "line.quantity":
 		return node{k: kInt, f: fn[int64](func(_ *Facts, s scope) (int64, error) { return s.line.Quantity, nil })}, nil
 	case "line.unit_price":
-		return lineDec(func(l *Line) decimal.Decimal { return l.UnitPrice.Decimal() }), nil
+		return amountNode(func(_ *Facts, s scope) money.Amount { return s.line.UnitPrice }), nil
 	case "line.amount":
-		return lineDec(func(l *Line) decimal.Decimal { return l.Amount.Decimal() }), nil
+		return amountNode(func(_ *Facts, s scope) money.Amount { return s.line.Amount }), nil
 
 	case "user.id":
 		return strGetter(func(f *Facts) string { return f.User.ID }), nil
@@ -694,7 +701,7 @@ func ordering(op, overload string, a, b node) (node, error) {
 	case kDur:
 		return compare(a, b, cmpInt[time.Duration], test), nil
 	case kDec:
-		return compare(a, b, cmpDec, test), nil
+		return compareDec(a, b, test), nil
 	}
 	return node{}, errFastUnsupported
 }
@@ -727,6 +734,72 @@ func compare[T any](a, b node, cmp func(T, T) int, test func(int) bool) node {
 	})}
 }
 
+// compareDec compares two kDec nodes. An amount fact against a constant
+// compares the amount's minor units with the constant brought to the
+// amount's scale once per scale at compile time (minorBound), so that
+// the common rule (order.amount >= 100) builds no decimal; any other pair,
+// or an amount kept as a decimal, goes through cmpDec.
+func compareDec(a, b node, test func(int) bool) node {
+	switch {
+	case a.amount != nil && b.isConst:
+		return amountVsConst(a.amount, b.c.(decimal.Decimal), test)
+	case b.amount != nil && a.isConst:
+		return amountVsConst(b.amount, a.c.(decimal.Decimal), func(c int) bool { return test(-c) })
+	}
+	return compare(a, b, cmpDec, test)
+}
+
+func amountVsConst(get fn[money.Amount], c decimal.Decimal, test func(int) bool) node {
+	var bounds [money.MaxScale + 1]minorBound
+	for scale := range bounds {
+		bounds[scale] = boundAt(c, int32(scale))
+	}
+	return node{k: kBool, f: fn[bool](func(f *Facts, s scope) (bool, error) {
+		a, err := get(f, s)
+		if err != nil {
+			return false, err
+		}
+		if units, ok := a.Units(); ok {
+			return test(bounds[a.Currency().Scale()].cmp(units)), nil
+		}
+		return test(cmpDec(a.Decimal(), c)), nil
+	})}
+}
+
+// minorBound is a decimal constant in the minor units of one scale: v is
+// the whole units at or below it, exact whether it is a whole number of
+// them, and out, when not 0, that it lies below (-1) or above (+1) every
+// int64.
+type minorBound struct {
+	v     int64
+	exact bool
+	out   int
+}
+
+func boundAt(c decimal.Decimal, scale int32) minorBound {
+	shifted := c.Shift(scale)
+	floor := shifted.Floor()
+	if bi := floor.BigInt(); !bi.IsInt64() {
+		return minorBound{out: floor.Sign()}
+	}
+	return minorBound{v: floor.IntPart(), exact: shifted.Equal(floor)}
+}
+
+// cmp compares units minor units with the constant: -1, 0 or +1.
+func (m minorBound) cmp(units int64) int {
+	switch {
+	case m.out != 0:
+		return -m.out
+	case units < m.v:
+		return -1
+	case units > m.v:
+		return 1
+	case m.exact:
+		return 0
+	}
+	return -1 // units is the floor of a constant with a fraction of a unit more
+}
+
 func equality(negate bool, a, b node) (node, error) {
 	if a.k != b.k {
 		return node{}, errFastUnsupported
@@ -745,7 +818,7 @@ func equality(negate bool, a, b node) (node, error) {
 	case kDur:
 		return equal[time.Duration](a, b, negate), nil
 	case kDec:
-		return compare(a, b, cmpDec, test), nil
+		return compareDec(a, b, test), nil
 	case kTime:
 		return compare(a, b, func(x, y time.Time) int {
 			if x.Equal(y) {

@@ -812,6 +812,10 @@ type rwAwardKey struct {
 
 func awardKeyOf(a reward.Award) rwAwardKey {
 	k := rwAwardKey{kind: a.Kind, template: a.Template, quantity: a.Quantity, cost: a.Cost, cur: a.Amount.Currency()}
+	if units, ok := a.Amount.Units(); ok { // the decimal units×10^-scale, without building it
+		k.exp, k.coef = -k.cur.Scale(), units
+		return k
+	}
 	if a.Amount.Sign() != 0 { // a zero decimal may be uninitialized: its coefficient is 0
 		d := a.Amount.Decimal()
 		k.exp = d.Exponent()
