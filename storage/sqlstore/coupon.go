@@ -54,8 +54,7 @@ func buildCouponQueries(d Dialect, prefix string) couponQueries {
 		coupon:         d.rebind("SELECT " + couponCols + " FROM " + c + " WHERE tenant = ? AND id = ?"),
 		byCode:         d.rebind("SELECT " + couponCols + " FROM " + c + " WHERE tenant = ? AND code = ?"),
 		// the conditional write of every transition: judged by rows affected
-		updateCoupon: d.rebind("UPDATE " + c + " SET user_id = ?, state = ?, frozen_from = ?, valid_from = ?, valid_until = ?, order_id = ?, " +
-			"locked_until = ?, discount = ?, budget_cut = ?, updated_at = ?, version = ? WHERE tenant = ? AND id = ? AND state = ? AND version = ?"),
+		updateCoupon: d.rebind(couponUpdate(c)),
 		exists:       d.rebind("SELECT 1 FROM " + c + " WHERE tenant = ? AND id = ?"),
 		count:        d.rebind("SELECT state, COUNT(*) FROM " + c + " WHERE tenant = ? AND template_id = ? GROUP BY state"),
 		auditOf:      d.rebind("SELECT " + auditCols + " FROM " + a + " WHERE tenant = ? AND coupon_id = ? ORDER BY id"),
@@ -75,29 +74,47 @@ func buildCouponQueries(d Dialect, prefix string) couponQueries {
 	}
 }
 
+// couponUpdate is the conditional write of every transition (UpdateCoupon
+// and WriteTransition) on table c, with ? placeholders for updateArgs.
+func couponUpdate(c string) string {
+	return "UPDATE " + c + " SET user_id = ?, state = ?, frozen_from = ?, valid_from = ?, valid_until = ?, order_id = ?, " +
+		"locked_until = ?, discount = ?, budget_cut = ?, updated_at = ?, version = ? WHERE tenant = ? AND id = ? AND state = ? AND version = ?"
+}
+
+// updateArgs are couponUpdate's arguments: c as written, if it is still
+// in prevState at prevVersion; disc is discountArg(c.Discount).
+func (r *CouponStore) updateArgs(c *coupon.Coupon, disc any, prevState coupon.State, prevVersion int64) []any {
+	d := r.s.dialect
+	return []any{c.UserID, string(c.State), string(c.FrozenFrom), d.nullTime(c.ValidFrom), d.nullTime(c.ValidUntil), c.OrderID, d.nullTime(c.LockedUntil),
+		disc, boolInt(c.BudgetCut), d.timeArg(c.UpdatedAt), c.Version, string(c.Tenant), c.ID, string(prevState), prevVersion}
+}
+
+// auditArgs appends the columns of e, in auditCols' order, to args.
+func (r *CouponStore) auditArgs(args []any, e *coupon.AuditEntry) []any {
+	return append(args, string(e.Tenant), e.EventID, e.CouponID, e.TemplateID, e.UserID, string(e.Event), string(e.From), string(e.To),
+		e.Actor, e.Reason, e.OrderID, r.s.dialect.timeArg(e.At))
+}
+
 // transitionStatement builds WriteTransition's one statement on
-// PostgreSQL: the conditional write of every transition (as
-// updateCoupon), then, fed by it so that nothing goes in when it matched
+// PostgreSQL: the conditional write of every transition (couponUpdate),
+// then, fed by it so that nothing goes in when it matched
 // no row, the audit entry and the outbox message (data-modifying CTEs run
 // to completion whether read or not). It returns how many coupons it
 // updated (0 or 1).
 //
-// Parameters: $1-$15 as updateCoupon's; the audit entry: $16 event ID, $17
-// template, $18 user, $19 event, $20 from state, $21 to state, $22 actor,
-// $23 reason, $24 order, $25 time; the message: $26 event ID, $27 tenant,
-// $28 topic, $29 aggregate type, $30 aggregate ID, $31 partition, $32
-// payload, $33 time.
+// Parameters: $1-$15 updateArgs; $16-$27 the audit entry in auditCols'
+// order (auditArgs); the message: $28 event ID, $29 tenant, $30 topic,
+// $31 aggregate type, $32 aggregate ID, $33 partition, $34 payload, $35
+// time.
 func transitionStatement(d Dialect, prefix string) string {
 	if d != Postgres {
 		return ""
 	}
-	return "WITH u AS (UPDATE " + prefix + "coupons SET user_id = $1::text, state = $2::text, frozen_from = $3::text, valid_from = $4::timestamptz," +
-		" valid_until = $5::timestamptz, order_id = $6::text, locked_until = $7::timestamptz, discount = $8::text, budget_cut = $9::smallint," +
-		" updated_at = $10::timestamptz, version = $11::bigint WHERE tenant = $12::text AND id = $13::text AND state = $14::text AND version = $15::bigint RETURNING 1)," +
+	return d.rebind("WITH u AS ("+couponUpdate(prefix+"coupons")+" RETURNING 1),") +
 		" a AS (INSERT INTO " + prefix + "coupon_audit (" + auditCols + ")" +
-		" SELECT $12::text, $16::text, $13::text, $17::text, $18::text, $19::text, $20::text, $21::text, $22::text, $23::text, $24::text, $25::timestamptz FROM u RETURNING 1)," +
+		" SELECT $16::text, $17::text, $18::text, $19::text, $20::text, $21::text, $22::text, $23::text, $24::text, $25::text, $26::text, $27::timestamptz FROM u RETURNING 1)," +
 		" o AS (INSERT INTO " + prefix + "outbox (event_id, tenant, topic, aggregate_type, aggregate_id, partition_no, payload, created_at)" +
-		" SELECT $26::text, $27::text, $28::text, $29::text, $30::text, $31::smallint, $32::text, $33::timestamptz FROM a RETURNING 1)" +
+		" SELECT $28::text, $29::text, $30::text, $31::text, $32::text, $33::smallint, $34::text, $35::timestamptz FROM a RETURNING 1)" +
 		" SELECT count(*) FROM u"
 }
 
@@ -881,9 +898,7 @@ func (r *CouponStore) UpdateCoupon(ctx context.Context, c coupon.Coupon, prevSta
 		return err
 	}
 	return r.s.write(ctx, "update coupon", func(ctx context.Context, q querier) error {
-		res, err := q.ExecContext(ctx, r.q.updateCoupon, c.UserID, string(c.State), string(c.FrozenFrom),
-			r.s.dialect.nullTime(c.ValidFrom), r.s.dialect.nullTime(c.ValidUntil), c.OrderID, r.s.dialect.nullTime(c.LockedUntil), disc, boolInt(c.BudgetCut),
-			r.s.dialect.timeArg(c.UpdatedAt), c.Version, string(c.Tenant), c.ID, string(prevState), prevVersion)
+		res, err := q.ExecContext(ctx, r.q.updateCoupon, r.updateArgs(&c, disc, prevState, prevVersion)...)
 		if err != nil {
 			return dbErr("update coupon", err)
 		}
@@ -946,11 +961,8 @@ func (r *CouponStore) WriteTransition(ctx context.Context, outbox storage.Outbox
 		p := string(m.Payload)
 		payload = &p
 	}
-	d := r.s.dialect
-	args := []any{c.UserID, string(c.State), string(c.FrozenFrom), d.nullTime(c.ValidFrom), d.nullTime(c.ValidUntil), c.OrderID, d.nullTime(c.LockedUntil),
-		disc, boolInt(c.BudgetCut), d.timeArg(c.UpdatedAt), c.Version, string(c.Tenant), c.ID, string(prevState), prevVersion,
-		e.EventID, e.TemplateID, e.UserID, string(e.Event), string(e.From), string(e.To), e.Actor, e.Reason, e.OrderID, d.timeArg(e.At),
-		m.EventID, string(m.Tenant), m.Topic, m.AggregateType, m.AggregateID, int16(m.Partition()), payload, d.timeArg(created)}
+	args := r.auditArgs(r.updateArgs(&c, disc, prevState, prevVersion), &e)
+	args = append(args, m.EventID, string(m.Tenant), m.Topic, m.AggregateType, m.AggregateID, int16(m.Partition()), payload, r.s.dialect.timeArg(created))
 	err = r.s.write(ctx, "coupon transition", func(ctx context.Context, q querier) error {
 		updated = false // write may run this again
 		var n int64
@@ -1055,9 +1067,8 @@ func (r *CouponStore) AppendAudit(ctx context.Context, entries ...coupon.AuditEn
 		}
 	}
 	args := make([]any, 0, 12*len(entries))
-	for _, e := range entries {
-		args = append(args, string(e.Tenant), e.EventID, e.CouponID, e.TemplateID, e.UserID, string(e.Event), string(e.From), string(e.To),
-			e.Actor, e.Reason, e.OrderID, r.s.dialect.timeArg(e.At))
+	for i := range entries {
+		args = r.auditArgs(args, &entries[i])
 	}
 	query := r.s.dialect.rebind("INSERT INTO " + r.q.audit + " (" + auditCols + ") VALUES " + valueRows(len(entries), 12))
 	return r.s.write(ctx, "append coupon audit", func(ctx context.Context, q querier) error {
