@@ -23,9 +23,16 @@ type recentOrders struct {
 	mu   sync.Mutex
 	size int
 	m    map[orderKey]recentOrder
-	ring []orderKey // in insertion order, from next; may name orders taken since
-	next int        // the ring's oldest slot, once it is full
-	seq  uint64
+	ring []recentSlot // in insertion order, from next; may name orders taken since
+	next int          // the ring's oldest slot, once it is full
+	seq  uint64       // of the last put
+}
+
+// recentSlot is one put: its key and its sequence number, which tells the
+// entry it made from a later put of the same key.
+type recentSlot struct {
+	k   orderKey
+	seq uint64
 }
 
 type orderKey struct {
@@ -35,7 +42,7 @@ type orderKey struct {
 
 type recentOrder struct {
 	o   Order
-	seq uint64 // tells the entry a ring slot was made for from a later one of the same key
+	seq uint64 // of the put that made it
 }
 
 // newRecentOrders returns a cache of up to size orders; nil for size <= 0
@@ -56,14 +63,16 @@ func (r *recentOrders) put(o Order) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
+	slot := recentSlot{k, r.seq}
 	if len(r.ring) < r.size {
-		r.ring = append(r.ring, k)
+		r.ring = append(r.ring, slot)
 	} else {
+		// the oldest put goes, unless its key was put again since
 		old := r.ring[r.next]
-		if e, ok := r.m[old]; ok && e.seq == r.seq-uint64(r.size) {
-			delete(r.m, old)
+		if e, ok := r.m[old.k]; ok && e.seq == old.seq {
+			delete(r.m, old.k)
 		}
-		r.ring[r.next] = k
+		r.ring[r.next] = slot
 		r.next = (r.next + 1) % r.size
 	}
 	r.m[k] = recentOrder{o: o, seq: r.seq}
