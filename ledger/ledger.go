@@ -693,10 +693,9 @@ func (l *Ledger) fillTransaction(t *Transaction, r *TxRow, postings []Posting, g
 		ln := &r.Lines[i]
 		p := Posting{Source: ln.Source, Destination: ln.Destination, ExpiresAt: ln.ExpiresAt}
 		if given != nil {
-			if a := given[i].Amount; a.Currency().Code() == ln.Asset {
-				if _, exact := a.Units(); exact {
-					p.Amount = a
-				}
+			a := given[i].Amount
+			if _, exact := a.Units(); exact && a.Currency().Code() == ln.Asset {
+				p.Amount = a
 			}
 		}
 		if p.Amount.Currency().IsZero() || ln.Reversed != 0 {

@@ -54,11 +54,8 @@ func couponCart(c Cart, pl []pline) coupon.Cart {
 	cc := coupon.Cart{Currency: c.Currency, Shipping: c.Shipping, Lines: make([]coupon.Line, len(c.Lines))}
 	var sub int64
 	for i, l := range c.Lines {
-		amount := l.UnitPrice // one unit at the currency's scale: the price is the amount
-		if _, exact := amount.Units(); l.Quantity != 1 || !exact {
-			amount = money.FromMinor(pl[i].amount, c.Currency)
-		}
-		cc.Lines[i] = coupon.Line{SKU: l.SKU, Category: l.Category, Merchant: l.Merchant, Quantity: int64(l.Quantity), Amount: amount}
+		cc.Lines[i] = coupon.Line{SKU: l.SKU, Category: l.Category, Merchant: l.Merchant, Quantity: int64(l.Quantity),
+			Amount: money.FromMinor(pl[i].amount, c.Currency)}
 		sub += pl[i].amount // convert checked the sum for overflow
 	}
 	cc.Subtotal = money.FromMinor(sub, c.Currency)

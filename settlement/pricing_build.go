@@ -13,13 +13,10 @@ import (
 //
 // Every slice costs an allocation, so this counts first and then fills
 // one backing array per kind of slice in place. Amounts made from minor
-// units cost nothing (money keeps them as integers); fields known to be
-// equal still share one (a line's discount and its only part, a
-// discount's amount and its only allocation, a single funder's part and
-// the allocation, a line's amount and a one-unit line's price).
+// units cost nothing (money keeps them as integers), and equal ones are
+// alike field by field, so each field is simply made from its minor units.
 func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 	cur := e.cur
-	zero := money.Zero(cur)
 	n := len(e.lines)
 	q := &Quote{Currency: cur, Search: search, Tried: tried}
 	q.Lines = make([]QuoteLine, n)
@@ -104,16 +101,7 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 		d++
 		dq.OfferID, dq.Source, dq.CouponID, dq.TemplateID, dq.Kind = of.ID, of.Source, of.CouponID, of.TemplateID, o.kind
 		dq.Allocations = allocations[start:a:a]
-		if a-start == 1 {
-			dq.Amount = allocations[start].Amount // the whole discount
-		} else {
-			dq.Amount = money.FromMinor(out.given, cur)
-		}
-		if out.wanted == out.given {
-			dq.Wanted = dq.Amount
-		} else {
-			dq.Wanted = money.FromMinor(out.wanted, cur)
-		}
+		dq.Amount, dq.Wanted = money.FromMinor(out.given, cur), money.FromMinor(out.wanted, cur)
 		if out.limits != 0 {
 			s := len(lims)
 			lims = appendLimits(lims, out.limits)
@@ -128,58 +116,17 @@ func (e *engine) quote(offers []Offer, search Search, tried int) *Quote {
 		subtotal += l.amount
 		lineDisc += l.amount - e.remaining[i]
 		ql.ID, ql.Quantity, ql.TaxInclusive = cl.ID, cl.Quantity, cl.TaxInclusive
-		if _, exact := cl.UnitPrice.Units(); l.qty == 1 && l.amount != 0 && exact {
-			ql.Amount = cl.UnitPrice // the same value, written the same way
-		} else {
-			ql.Amount = money.FromMinor(l.amount, cur)
-		}
+		ql.Amount = money.FromMinor(l.amount, cur)
 		ql.Discounts = lineDiscounts[from:pos[i]:pos[i]]
 		from = pos[i]
-		switch disc := l.amount - e.remaining[i]; {
-		case disc == 0:
-			ql.Discount, ql.Final = zero, ql.Amount
-		case disc == l.amount:
-			ql.Discount, ql.Final = ql.Amount, zero
-		case len(ql.Discounts) == 1:
-			ql.Discount = ql.Discounts[0].Amount
-			ql.Final = money.FromMinor(e.remaining[i], cur)
-		default:
-			ql.Discount = money.FromMinor(disc, cur)
-			ql.Final = money.FromMinor(e.remaining[i], cur)
-		}
+		ql.Discount, ql.Final = money.FromMinor(l.amount-e.remaining[i], cur), money.FromMinor(e.remaining[i], cur)
 	}
 	shipDisc := e.ship - e.shipLeft
 	total := subtotal - lineDisc + e.ship - shipDisc
 
-	if n == 1 {
-		q.Subtotal = q.Lines[0].Amount
-	} else {
-		q.Subtotal = money.FromMinor(subtotal, cur)
-	}
-	q.LineDiscount = money.FromMinor(lineDisc, cur)
-	if _, exact := e.cart.Shipping.Units(); e.ship != 0 && exact {
-		q.Shipping = e.cart.Shipping
-	} else {
-		q.Shipping = money.FromMinor(e.ship, cur)
-	}
-	if shipDisc == e.ship {
-		q.ShippingDiscount = q.Shipping
-	} else {
-		q.ShippingDiscount = money.FromMinor(shipDisc, cur)
-	}
-	switch {
-	case shipDisc == 0:
-		q.Discount = q.LineDiscount
-	case lineDisc == 0:
-		q.Discount = q.ShippingDiscount
-	default:
-		q.Discount = money.FromMinor(lineDisc+shipDisc, cur)
-	}
-	if total == subtotal {
-		q.Total = q.Subtotal
-	} else {
-		q.Total = money.FromMinor(total, cur)
-	}
+	q.Subtotal, q.LineDiscount = money.FromMinor(subtotal, cur), money.FromMinor(lineDisc, cur)
+	q.Shipping, q.ShippingDiscount = money.FromMinor(e.ship, cur), money.FromMinor(shipDisc, cur)
+	q.Discount, q.Total = money.FromMinor(lineDisc+shipDisc, cur), money.FromMinor(total, cur)
 	return q
 }
 
@@ -198,12 +145,7 @@ func (e *engine) fund(buf []FundingPart, at int, o *poffer, al *Allocation, part
 	for x, v := range fundingSplit(small[:], part, o.weights) {
 		fp := &buf[at]
 		at++
-		fp.Party = e.party(o.parties[x], i)
-		if v == part {
-			fp.Amount = al.Amount
-		} else {
-			fp.Amount = money.FromMinor(v, e.cur)
-		}
+		fp.Party, fp.Amount = e.party(o.parties[x], i), money.FromMinor(v, e.cur)
 	}
 	al.Funding = buf[start:at:at]
 	return at
