@@ -40,6 +40,17 @@ func (d *directCounter) ClaimDirect(ctx context.Context, outbox storage.OutboxSt
 	return handled, userOK, stockOK, err
 }
 
+// claimService is a coupon Service over store (s's coupon store, or a
+// wrapper of it) in s's transactions, with template tpl created.
+func claimService(t testing.TB, s *sqlstore.Store, store coupon.Store, tpl coupon.Template) *coupon.Service {
+	t.Helper()
+	svc, err := coupon.New(coupon.Config{Store: store, Tx: s})
+	require.NoError(t, err)
+	_, err = svc.CreateTemplate(context.Background(), tpl)
+	require.NoError(t, err)
+	return svc
+}
+
 func claimTemplate(id string, stock, perUser int64) coupon.Template {
 	return coupon.Template{
 		Tenant: tenantA, ID: id,
@@ -87,16 +98,14 @@ func TestClaimPathsAgree(t *testing.T) {
 			eachBackend(t, func(t *testing.T, be backend, place string) {
 				s := be.open(t, place, sqlstore.Options{})
 				store := &directCounter{CouponStore: s.Coupons().(*sqlstore.CouponStore)}
-				svc, err := coupon.New(coupon.Config{Store: store, Tx: s})
-				require.NoError(t, err)
-				_, err = svc.CreateTemplate(ctx, claimTemplate("t1", 3, 2))
-				require.NoError(t, err)
+				svc := claimService(t, s, store, claimTemplate("t1", 3, 2))
 				var got []string
 				for _, u := range []string{"u1", "u1", "u1", "u2", "u3"} {
 					claim := func(ctx context.Context) error {
 						_, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: u})
 						return err
 					}
+					var err error
 					if inTx {
 						err = s.InTx(ctx, claim)
 					} else {
@@ -321,10 +330,7 @@ func TestClaimDirectSentAgain(t *testing.T) {
 	require.Equal(t, "postgres", be.name)
 	s := be.open(t, be.place(t), sqlstore.Options{})
 	store := &recordingClaims{CouponStore: s.Coupons().(*sqlstore.CouponStore)}
-	svc, err := coupon.New(coupon.Config{Store: store, Tx: s})
-	require.NoError(t, err)
-	_, err = svc.CreateTemplate(ctx, claimTemplate("t1", 5, 0))
-	require.NoError(t, err)
+	svc := claimService(t, s, store, claimTemplate("t1", 5, 0))
 	c, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: "u1"})
 	require.NoError(t, err)
 	require.Equal(t, c.ID, store.c.ID, "the claim went through ClaimDirect")

@@ -24,10 +24,7 @@ func TestWriteTransition(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			s := be.open(t, be.place(t), sqlstore.Options{})
 			cs := s.Coupons().(*sqlstore.CouponStore)
-			svc, err := coupon.New(coupon.Config{Store: cs, Tx: s})
-			require.NoError(t, err)
-			_, err = svc.CreateTemplate(ctx, claimTemplate("t1", 10, 0))
-			require.NoError(t, err)
+			svc := claimService(t, s, cs, claimTemplate("t1", 10, 0))
 			c, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: "u1"})
 			require.NoError(t, err)
 			before := len(pendingOutbox(t, s))
@@ -112,11 +109,8 @@ func TestClaimBatchWithATakenID(t *testing.T) {
 	be := backendNamed("postgres")
 	s := be.open(t, be.place(t), sqlstore.Options{})
 	rec := &recordingClaims{CouponStore: s.Coupons().(*sqlstore.CouponStore)}
-	svc, err := coupon.New(coupon.Config{Store: rec, Tx: s})
-	require.NoError(t, err)
-	_, err = svc.CreateTemplate(ctx, claimTemplate("t1", 100, 1))
-	require.NoError(t, err)
-	_, err = svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: "u1"})
+	svc := claimService(t, s, rec, claimTemplate("t1", 100, 1))
+	_, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "t1", UserID: "u1"})
 	require.NoError(t, err)
 	made := *rec // the arguments of u1's claim, made
 
