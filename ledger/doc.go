@@ -11,6 +11,12 @@
 // paginated history. Every state change appends an outbox message in the
 // same transaction.
 //
+// A transfer made inside a transaction of the host's own can be split in
+// two: Prepare does everything that reads no store (validation, IDs,
+// fingerprint, outbox message) before the transaction, and
+// CommitPrepared commits it inside, so that the transaction holds its
+// locks for the writes alone.
+//
 // Amounts are money.Amount at the edges and integer minor units inside.
 // The ledger owns its Store interface; storage/memory and
 // storage/sqlstore implement it, and storagetest.RunLedger checks them.

@@ -206,3 +206,32 @@ func ExampleLedger_OpenAccount() {
 	// <nil>
 	// -400.00 USD
 }
+
+// Prepare does the work of a transfer that reads no store before a
+// transaction of the host's own; the transaction then only commits it.
+func ExampleLedger_Prepare() {
+	ctx := context.Background()
+	store := memory.MustNew()
+	l, err := ledger.New(ledger.Config{Store: store.Ledger(), Tx: store})
+	if err != nil {
+		panic(err)
+	}
+	p, err := l.Prepare("shop", ledger.TransferRequest{Key: "order-7:pay", Postings: []ledger.Posting{
+		{Source: ledger.World, Destination: "clearing", Amount: money.MustParse("12.50", money.USD)},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	err = store.InTx(ctx, func(ctx context.Context) error {
+		// ... the host's own writes of the payment, then:
+		_, err := l.CommitPrepared(ctx, p)
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	b, _ := l.Balance(ctx, "shop", "clearing", money.USD)
+	fmt.Println("clearing:", b.Posted)
+	// Output:
+	// clearing: 12.50 USD
+}

@@ -284,21 +284,9 @@ func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 		}
 		rows = append(rows, row)
 	}
-	var done []Committed
-	ok := false
-	if ds, is := l.store.(DirectStore); is {
-		done = b.done[:len(rows)]
-		var err error
-		if ok, err = ds.CommitTxDirect(ctx, tenant, rows, done); err != nil {
-			return err
-		}
-	}
-	if !ok {
-		b.lent = true
-		var err error
-		if done, err = l.commitInTx(ctx, tenant, rows); err != nil {
-			return err
-		}
+	done, err := l.commitRows(ctx, tenant, rows, b)
+	if err != nil {
+		return err
 	}
 	var txs []Transaction
 	if len(done) == 1 && len(done[0].Row.Lines) == 1 {
@@ -310,7 +298,6 @@ func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 		}
 		txs = one.tx[:]
 	} else {
-		var err error
 		if txs, err = l.transactions(done, reqs, reqOf); err != nil {
 			return err
 		}
@@ -323,6 +310,27 @@ func (l *Ledger) commit(ctx context.Context, tenant storage.TenantID, reqs []Tra
 		out[i] = &txs[j]
 	}
 	return nil
+}
+
+// commitRows commits rows, made ready, through the Store: by
+// CommitTxDirect when the Store offers it and takes them, else by
+// CommitTx in a transaction (which lends the rows to the Store: see
+// batch.lent). It answers with the outcome of each row, in b.done when
+// that has room.
+func (l *Ledger) commitRows(ctx context.Context, tenant storage.TenantID, rows []TxRow, b *batch) ([]Committed, error) {
+	if ds, is := l.store.(DirectStore); is {
+		done := b.done
+		if len(done) < len(rows) {
+			done = make([]Committed, len(rows))
+		}
+		done = done[:len(rows)]
+		ok, err := ds.CommitTxDirect(ctx, tenant, rows, done)
+		if err != nil || ok {
+			return done, err
+		}
+	}
+	b.lent = true
+	return l.commitInTx(ctx, tenant, rows)
 }
 
 // givenPostings returns the postings of req when c was committed anew

@@ -620,12 +620,15 @@ type payPlan struct {
 	prev   int64 // the version read
 	replay bool  // already paid with this reference: nothing to write
 	event  []storage.Message
-	cash   *ledger.TransferRequest // nil: nothing collected
+	cash   *ledger.PreparedTransfer // nil: nothing collected
 	use    coupon.OrderRequest
 }
 
 // planPay checks the payment of o (as read) and makes what it writes. It
-// reads nothing. Errors: ErrAmountMismatch, *TransitionError.
+// reads nothing: the ledger transfer of the payment is prepared here
+// (ledger.Prepare), so the transaction only commits it. Errors:
+// ErrAmountMismatch, *TransitionError, the ledger's errors for a bad
+// transfer.
 func (s *Service) planPay(o Order, req *PayRequest) (payPlan, error) {
 	if o.State != StateCreated && o.PaymentRef == req.PaymentRef {
 		return payPlan{order: o, replay: true}, nil
@@ -648,9 +651,11 @@ func (s *Service) planPay(o Order, req *PayRequest) (payPlan, error) {
 	}
 	p.event = []storage.Message{m}
 	if cash := o.Tenders[0].Amount; cash.IsPositive() {
-		p.cash = &ledger.TransferRequest{Key: key(&o, "pay"),
+		if p.cash, err = s.ledger.Prepare(o.Tenant, ledger.TransferRequest{Key: key(&o, "pay"),
 			Postings: []ledger.Posting{{Source: ledger.World, Destination: ClearingAccount, Amount: cash}},
-			Metadata: map[string]string{"order": o.ID, "payment_ref": req.PaymentRef}}
+			Metadata: map[string]string{"order": o.ID, "payment_ref": req.PaymentRef}}); err != nil {
+			return payPlan{}, err
+		}
 	}
 	if len(o.Coupons) > 0 {
 		p.use = coupon.OrderRequest{Tenant: o.Tenant, OrderID: o.ID, Actor: "settlement", Reason: "order " + o.ID + " paid"}
@@ -687,7 +692,7 @@ func (s *Service) pay(ctx context.Context, p *payPlan) error {
 		}
 	}
 	if p.cash != nil {
-		if _, err := s.ledger.Transfer(ctx, o.Tenant, *p.cash); err != nil {
+		if _, err := s.ledger.CommitPrepared(ctx, p.cash); err != nil {
 			return err
 		}
 	}
