@@ -192,7 +192,7 @@ func Allocate(total Amount, weights []decimal.Decimal) ([]Amount, error) {
 // scaled to exponent minExp fit an int64; ok is false when they do not (or the total is
 // inexact: the big path then reports ErrPrecision).
 func allocateFast(total Amount, weights []decimal.Decimal, minExp int32) (parts []int64, ok bool) {
-	if total.dec {
+	if total.value != nil {
 		return nil, false
 	}
 	var buf [smallN]int64

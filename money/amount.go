@@ -19,14 +19,15 @@ type Amount struct {
 	// An amount that holds exactly its currency's decimals, with minor
 	// units that fit an int64 (every amount built from minor units, and
 	// nearly every amount a shop sees), keeps them in minor and does its
-	// arithmetic on them: no big.Int is made for it. The others (dec) keep
-	// their decimal in value. The choice is canonical, one form per decimal
-	// coefficient and exponent, so two Amounts that were alike field by
-	// field (reflect.DeepEqual, as tests compare them) still are.
+	// arithmetic on them: no big.Int is made for it. The others keep
+	// their decimal in value (nil for the minor form), so that an Amount
+	// is 40 bytes: orders and carts hold many. The choice is canonical,
+	// one form per decimal coefficient and exponent, so two Amounts that
+	// were alike field by field (reflect.DeepEqual, as tests compare them)
+	// still are.
 	minor int64
-	value decimal.Decimal // dec only
+	value *decimal.Decimal // nil: the minor form
 	cur   Currency
-	dec   bool
 }
 
 // New returns value in currency c, as given (not rounded).
@@ -49,13 +50,13 @@ func fromDecimal(d decimal.Decimal, c Currency) Amount {
 			return Amount{minor: co.Int64(), cur: c}
 		}
 	}
-	return Amount{value: d, cur: c, dec: true}
+	return Amount{value: &d, cur: c}
 }
 
 // Decimal returns the value.
 func (a Amount) Decimal() decimal.Decimal {
-	if a.dec {
-		return a.value
+	if a.value != nil {
+		return *a.value
 	}
 	return decimal.New(a.minor, -a.cur.scale)
 }
@@ -69,7 +70,7 @@ func (a Amount) Currency() Currency { return a.cur }
 // Minor it tells 12.30 from 12.3 (false: one decimal only), so that what
 // is rebuilt with FromMinor is written the same way.
 func (a Amount) Units() (int64, bool) {
-	if a.dec {
+	if a.value != nil {
 		return 0, false
 	}
 	return a.minor, true
@@ -79,7 +80,7 @@ func (a Amount) Units() (int64, bool) {
 // It returns an error wrapping ErrPrecision if the value has nonzero digits beyond the
 // currency's scale, or ErrOverflow if the count does not fit an int64.
 func (a Amount) Minor() (int64, error) {
-	if !a.dec {
+	if a.value == nil {
 		return a.minor, nil
 	}
 	s := a.cur.scale
@@ -108,7 +109,7 @@ func (a Amount) Minor() (int64, error) {
 // its currency's decimals (any amount built from minor units) is written
 // from its minor units, without formatting a decimal.
 func (a Amount) AppendFixed(b []byte) []byte {
-	if !a.dec {
+	if a.value == nil {
 		return AppendMinor(b, a.minor, int(a.cur.scale))
 	}
 	return append(b, a.StringFixed()...)
@@ -143,7 +144,7 @@ func AppendMinor(b []byte, minor int64, scale int) []byte {
 
 // minorBig returns the exact minor units as a big.Int, or ErrPrecision.
 func (a Amount) minorBig() (*big.Int, error) {
-	if !a.dec {
+	if a.value == nil {
 		return big.NewInt(a.minor), nil
 	}
 	shifted := a.value.Shift(a.cur.scale)
@@ -156,7 +157,7 @@ func (a Amount) minorBig() (*big.Int, error) {
 // Sign returns -1, 0 or +1.
 func (a Amount) Sign() int {
 	switch {
-	case a.dec:
+	case a.value != nil:
 		return a.value.Sign()
 	case a.minor > 0:
 		return 1
@@ -177,7 +178,7 @@ func (a Amount) IsNegative() bool { return a.Sign() < 0 }
 
 // IsExact reports whether the value has no nonzero digits beyond its currency's scale.
 func (a Amount) IsExact() bool {
-	if !a.dec || a.value.Exponent() >= -a.cur.scale {
+	if a.value == nil || a.value.Exponent() >= -a.cur.scale {
 		return true
 	}
 	return a.value.Shift(a.cur.scale).IsInteger()
@@ -189,7 +190,7 @@ func (a Amount) Add(b Amount) (Amount, error) {
 	if a.cur != b.cur {
 		return Amount{}, mismatch("add", a.cur, b.cur)
 	}
-	if !a.dec && !b.dec {
+	if a.value == nil && b.value == nil {
 		if sum := a.minor + b.minor; (sum > a.minor) == (b.minor > 0) {
 			return Amount{minor: sum, cur: a.cur}, nil
 		}
@@ -203,7 +204,7 @@ func (a Amount) Sub(b Amount) (Amount, error) {
 	if a.cur != b.cur {
 		return Amount{}, mismatch("sub", a.cur, b.cur)
 	}
-	if !a.dec && !b.dec {
+	if a.value == nil && b.value == nil {
 		if diff := a.minor - b.minor; (diff < a.minor) == (b.minor > 0) {
 			return Amount{minor: diff, cur: a.cur}, nil
 		}
@@ -222,7 +223,7 @@ func (a Amount) Cmp(b Amount) (int, error) {
 
 // cmp compares a and b, of one currency.
 func (a Amount) cmp(b Amount) int {
-	if !a.dec && !b.dec {
+	if a.value == nil && b.value == nil {
 		switch {
 		case a.minor < b.minor:
 			return -1
@@ -240,7 +241,7 @@ func (a Amount) Equal(b Amount) bool { return a.cur == b.cur && a.cmp(b) == 0 }
 
 // Neg returns -a.
 func (a Amount) Neg() Amount {
-	if !a.dec && a.minor != math.MinInt64 {
+	if a.value == nil && a.minor != math.MinInt64 {
 		return Amount{minor: -a.minor, cur: a.cur}
 	}
 	return fromDecimal(a.Decimal().Neg(), a.cur)
@@ -271,7 +272,7 @@ func (a Amount) Round(mode RoundingMode) Amount { return a.RoundTo(a.cur.scale, 
 // RoundTo returns a rounded to scale decimals with mode (a negative scale rounds to
 // tens, hundreds, ...). It panics on an undeclared mode.
 func (a Amount) RoundTo(scale int32, mode RoundingMode) Amount {
-	if !a.dec && scale == a.cur.scale {
+	if a.value == nil && scale == a.cur.scale {
 		checkMode(mode)
 		return a // already there, in every mode
 	}
@@ -328,7 +329,7 @@ func (a Amount) String() string {
 // StringFixed returns the value in plain decimal notation with at least the currency's
 // scale of decimals: "12.30". It never rounds and never uses an exponent.
 func (a Amount) StringFixed() string {
-	if !a.dec {
+	if a.value == nil {
 		var buf [24]byte
 		return string(AppendMinor(buf[:0], a.minor, int(a.cur.scale)))
 	}
