@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/big"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -194,7 +195,9 @@ func (st *settlementState) store(b []byte, headLen int, body *orderRow, version 
 
 // encoded is a stored order's encoding and what decoding it needs, taken
 // under the lock so that the order can be decoded after it: the text of
-// an order is never changed once written, and the tables only grow.
+// an order is never changed once written, and the tables only grow. Its
+// bytes are the store's own (outside the Go heap, perhaps: see
+// textArena): the store is to be kept alive until they are decoded.
 type encoded struct {
 	head, body []byte
 	names      []string
@@ -293,7 +296,9 @@ func (r *SettlementStore) Order(ctx context.Context, tenant storage.TenantID, id
 	if !found {
 		return settlement.Order{}, fmt.Errorf("%w: order %s", storage.ErrNotFound, id)
 	}
-	return e.decode(), nil // after the lock is given back
+	o := e.decode()      // after the lock is given back
+	runtime.KeepAlive(r) // the store holds the text e points into
+	return o, nil
 }
 
 // update writes o over the stored order if that one is at prevVersion;
@@ -389,6 +394,7 @@ func (r *SettlementStore) FindOrders(ctx context.Context, q settlement.OrderQuer
 			out[i] = found[i].decode()
 		}
 	}
+	runtime.KeepAlive(r) // the store holds the text found points into
 	return out, nil
 }
 

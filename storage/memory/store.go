@@ -455,63 +455,6 @@ func (s *slab[T]) push(v T) int32 {
 // reuse.
 func (s *slab[T]) truncate(n int) { s.n = n }
 
-// textChunk is the size of one chunk of a textArena.
-const textChunk = 64 << 10
-
-// textArena keeps strings back to back in large byte chunks: one
-// allocation per chunk rather than one per string, and nothing for the
-// garbage collector to scan. A string is read back as a copy.
-type textArena struct {
-	chunks [][]byte // the last one is being filled; earlier ones are full
-}
-
-// textRef locates bytes in a textArena.
-type textRef struct{ chunk, off int32 }
-
-// textMark is a textArena's length, to truncate back to.
-type textMark struct{ chunks, used int }
-
-func (a *textArena) mark() textMark {
-	if len(a.chunks) == 0 {
-		return textMark{}
-	}
-	return textMark{len(a.chunks), len(a.chunks[len(a.chunks)-1])}
-}
-
-// truncate drops everything added after m.
-func (a *textArena) truncate(m textMark) {
-	clear(a.chunks[m.chunks:])
-	a.chunks = a.chunks[:m.chunks]
-	if m.chunks > 0 {
-		a.chunks[m.chunks-1] = a.chunks[m.chunks-1][:m.used]
-	}
-}
-
-// alloc makes room for n bytes and returns where they start and an empty
-// slice of capacity n to append them to.
-func (a *textArena) alloc(n int) (textRef, []byte) {
-	last := len(a.chunks) - 1
-	if last < 0 || cap(a.chunks[last])-len(a.chunks[last]) < n {
-		a.chunks = append(a.chunks, make([]byte, 0, max(textChunk, n)))
-		last++
-	}
-	c := a.chunks[last]
-	off := len(c)
-	a.chunks[last] = c[:off+n]
-	return textRef{int32(last), int32(off)}, c[off : off : off+n]
-}
-
-// trim shortens r, the last allocation made, to its first n bytes.
-func (a *textArena) trim(r textRef, n int) { a.chunks[r.chunk] = a.chunks[r.chunk][:int(r.off)+n] }
-
-// truncateTo drops r and everything added after it.
-func (a *textArena) truncateTo(r textRef) { a.truncate(textMark{int(r.chunk) + 1, int(r.off)}) }
-
-// bytes returns the n bytes at r+off, without copying.
-func (a *textArena) bytes(r textRef, off, n int32) []byte {
-	return a.chunks[r.chunk][r.off+off : r.off+off+n]
-}
-
 // hash32 is the hash of s that the store's indexes of strings are keyed
 // by, so that their maps hold no pointers (the collector skips them, and
 // growing them rehashes integers). 32 bits keep the maps small; strings
