@@ -15,6 +15,14 @@
 // for its idle virtual CPU, during which the lock's holder runs alone.
 // Spinning is what lets a checkout scale past one core there.
 //
+// Records are kept compactly, mostly without pointers, and their text
+// (IDs, encoded orders, outbox payloads) back to back in large chunks. On
+// Linux, once a store's text passes 1 MiB, its further chunks are mapped
+// outside the Go heap, in transparent huge pages where the kernel allows:
+// text kept there does not raise the heap's GOGC target, so the garbage
+// of later requests reuses pages already touched instead of faulting in
+// fresh ones. The chunks are unmapped when the store is collected.
+//
 // Nothing survives the process. For data that must, use storage/sqlstore
 // with SQLite (embedded) or PostgreSQL (shared by many host instances).
 package memory
