@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -9,13 +10,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewardkit/rewardkit/coupon"
 	"github.com/rewardkit/rewardkit/internal/cputime"
 	"github.com/rewardkit/rewardkit/internal/pgtest"
+	"github.com/rewardkit/rewardkit/ledger"
 )
 
 // pgbenchTPS reads pgbench's rate without connection set-up.
@@ -33,6 +38,23 @@ var pgbenchTPS = regexp.MustCompile(`tps = ([0-9.]+) \(without initial`)
 //
 //	go test ./storage/sqlstore/ -run XXX -bench 'PgbenchHotRow|LedgerPostgres/hot|ClaimHot' -benchtime 50000x
 func BenchmarkPgbenchHotRow(b *testing.B) {
+	pg := newPgbench(b)
+	cpu := startCPU(b, pg.db)
+	b.ResetTimer()
+	tps, child := pg.run(b, pgbenchSeconds)
+	b.StopTimer()
+	cpu.report(b, pg.updates(b), child)
+	b.ReportMetric(tps, "updates/s")
+}
+
+// pgbench runs pgbench's one-row conditional UPDATE on a table of its
+// own in a new database.
+type pgbench struct {
+	bin, dsn, script string
+	db               *sql.DB
+}
+
+func newPgbench(b *testing.B) *pgbench {
 	bin, err := exec.LookPath("pgbench")
 	if err != nil {
 		bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
@@ -41,29 +63,143 @@ func BenchmarkPgbenchHotRow(b *testing.B) {
 		}
 		bin = bins[len(bins)-1]
 	}
-	dsn := pgtest.DSN(b)
-	db, err := sql.Open("pgx", dsn)
+	pg := &pgbench{bin: bin, dsn: pgtest.DSN(b)}
+	pg.db, err = sql.Open("pgx", pg.dsn)
 	require.NoError(b, err)
-	defer db.Close()
-	_, err = db.Exec("CREATE TABLE hot (id int PRIMARY KEY, v bigint NOT NULL); INSERT INTO hot VALUES (1, 1000000000000)")
+	b.Cleanup(func() { _ = pg.db.Close() })
+	_, err = pg.db.Exec("CREATE TABLE hot (id int PRIMARY KEY, v bigint NOT NULL); INSERT INTO hot VALUES (1, 1000000000000)")
 	require.NoError(b, err)
-	script := filepath.Join(b.TempDir(), "hot.sql")
-	require.NoError(b, os.WriteFile(script, []byte("UPDATE hot SET v = v - 1 WHERE id = 1 AND v > 0;\n"), 0o600))
-	cpu := startCPU(b, db)
-	b.ResetTimer()
-	cmd := exec.Command(bin, "-n", "-c", strconv.Itoa(benchClients), "-j", "2", "-T", strconv.Itoa(pgbenchSeconds), "-f", script, dsn)
-	out, err := cmd.CombinedOutput()
-	b.StopTimer()
-	require.NoError(b, err, "%s", out)
+	pg.script = filepath.Join(b.TempDir(), "hot.sql")
+	require.NoError(b, os.WriteFile(pg.script, []byte("UPDATE hot SET v = v - 1 WHERE id = 1 AND v > 0;\n"), 0o600))
+	return pg
+}
+
+// run runs pgbench with benchClients clients for seconds and returns its
+// rate (updates/s, without connection set-up) and its own CPU time.
+func (pg *pgbench) run(b *testing.B, seconds int) (float64, time.Duration) {
+	out, cpu := pg.exec(b, seconds)
 	m := pgbenchTPS.FindSubmatch(out)
 	require.NotNil(b, m, "%s", out)
 	tps, err := strconv.ParseFloat(string(m[1]), 64)
 	require.NoError(b, err)
-	var updates int
-	err = db.QueryRow("SELECT 1000000000000 - v FROM hot").Scan(&updates)
+	return tps, cpu
+}
+
+// steady runs pgbench for 1+seconds and returns its rate after the first
+// second: each pgbench run starts new connections, whose first second runs
+// at about two thirds of the rate of the next ones (their backends warm
+// their caches), while the clients it is compared with are warm.
+func (pg *pgbench) steady(b *testing.B, seconds int) float64 {
+	out, _ := pg.exec(b, 1+seconds, "-P", "1")
+	var sum float64
+	n := 0
+	for _, m := range pgbenchProgress.FindAllSubmatch(out, -1) {
+		at, _ := strconv.ParseFloat(string(m[1]), 64)
+		tps, err := strconv.ParseFloat(string(m[2]), 64)
+		require.NoError(b, err)
+		if at >= 2 {
+			sum += tps
+			n++
+		}
+	}
+	require.NotZero(b, n, "no progress after the first second: %s", out)
+	return sum / float64(n)
+}
+
+// pgbenchProgress reads one line of pgbench's progress (-P): the second
+// it ends at and the rate during it.
+var pgbenchProgress = regexp.MustCompile(`progress: ([0-9.]+) s, ([0-9.]+) tps`)
+
+// exec runs pgbench for seconds, with extra arguments, and returns its
+// output and CPU time.
+func (pg *pgbench) exec(b *testing.B, seconds int, extra ...string) ([]byte, time.Duration) {
+	args := append([]string{"-n", "-c", strconv.Itoa(benchClients), "-j", "2", "-T", strconv.Itoa(seconds)}, extra...)
+	cmd := exec.Command(pg.bin, append(args, "-f", pg.script, pg.dsn)...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(b, err, "%s", out)
+	return out, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// updates returns how many updates pgbench has made so far.
+func (pg *pgbench) updates(b *testing.B) int {
+	var n int
+	require.NoError(b, pg.db.QueryRow("SELECT 1000000000000 - v FROM hot").Scan(&n))
+	return n
+}
+
+// BenchmarkHotRowRatios measures what the issues ask of the hot-row
+// paths, in one run: hot-template claims and hot-account transfers
+// against pgbench's one-row UPDATE, each with 16 clients over 16
+// connections, in ratioRounds rounds of ratioSeconds each (pgbench, then
+// claims, then transfers), whatever b.N is. Rounds side by side, rather
+// than one long window each, keep a slow minute of a shared machine from
+// landing on one side only. Every side is measured warm: the claim and
+// transfer clients keep their connections from round to round, and
+// pgbench's first second, on new connections, is left out (see steady).
+// It reports each rate over all its rounds and the ratios claim-ratio
+// and hot-ratio (claims/s and transfers/s over updates/s).
+func BenchmarkHotRowRatios(b *testing.B) {
+	ctx := context.Background()
+	pg := newPgbench(b)
+	svc, _ := benchCouponService(b, "postgres", benchClients)
+	l, _ := benchLedger(b)
+	_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "fund", Postings: []ledger.Posting{
+		{Source: ledger.World, Destination: "hot", Amount: benchPts(1 << 50)}}})
 	require.NoError(b, err)
-	cpu.report(b, updates, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
-	b.ReportMetric(tps, "updates/s")
+	var user, key atomic.Int64
+	claim := func() error {
+		u := "u" + strconv.FormatInt(user.Add(1), 10)
+		_, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "hot", UserID: u})
+		return err
+	}
+	transfer := func() error {
+		i := key.Add(1)
+		_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "h" + strconv.FormatInt(i, 10), Postings: []ledger.Posting{
+			{Source: "hot", Destination: fmt.Sprintf("m:%d", i%1000), Amount: benchPts(1)}}})
+		return err
+	}
+	var updates, claims, transfers float64 // per second, summed over the rounds
+	b.ResetTimer()
+	for range ratioRounds {
+		updates += pg.steady(b, ratioSeconds)
+		claims += during(b, ratioSeconds*time.Second, claim)
+		transfers += during(b, ratioSeconds*time.Second, transfer)
+	}
+	b.StopTimer()
+	b.ReportMetric(updates/ratioRounds, "updates/s")
+	b.ReportMetric(claims/ratioRounds, "claims/s")
+	b.ReportMetric(transfers/ratioRounds, "transfers/s")
+	b.ReportMetric(claims/updates, "claim-ratio")
+	b.ReportMetric(transfers/updates, "hot-ratio")
+}
+
+// The rounds of BenchmarkHotRowRatios: ratioRounds windows of
+// ratioSeconds for each side.
+const (
+	ratioRounds  = 5
+	ratioSeconds = 2
+)
+
+// during calls f from benchClients goroutines for d and returns the
+// calls made per second of wall time.
+func during(b *testing.B, d time.Duration, f func() error) float64 {
+	var calls atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	end := start.Add(d)
+	for range benchClients {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				if err := f(); err != nil {
+					b.Error(err)
+					return
+				}
+				calls.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(calls.Load()) / time.Since(start).Seconds()
 }
 
 // pgbenchSeconds is how long BenchmarkPgbenchHotRow runs pgbench: about
