@@ -34,7 +34,9 @@ var pgbenchTPS = regexp.MustCompile(`tps = ([0-9.]+) \(without initial`)
 // b.N is. It reports pgbench's own rate (updates/s) and the CPU one
 // update costs the server and pgbench. The issues ask the ledger's and
 // the claims' hot rates to be at least half of updates/s, measured in
-// the same run: run the three one after the other, for about as long:
+// the same run: BenchmarkHotRowRatios measures the three side by side,
+// warm; for their CPU per operation, run the three one after the other,
+// for about as long (each then includes its first, cold second):
 //
 //	go test ./storage/sqlstore/ -run XXX -bench 'PgbenchHotRow|LedgerPostgres/hot|ClaimHot' -benchtime 50000x
 func BenchmarkPgbenchHotRow(b *testing.B) {
