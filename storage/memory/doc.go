@@ -21,7 +21,8 @@
 // outside the Go heap, in transparent huge pages where the kernel allows:
 // text kept there does not raise the heap's GOGC target, so the garbage
 // of later requests reuses pages already touched instead of faulting in
-// fresh ones. The chunks are unmapped when the store is collected.
+// fresh ones. The chunks are unmapped when the store is collected. The
+// runtime does not count them: leave room for them beside GOMEMLIMIT.
 //
 // Nothing survives the process. For data that must, use storage/sqlstore
 // with SQLite (embedded) or PostgreSQL (shared by many host instances).
