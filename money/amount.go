@@ -83,22 +83,12 @@ func (a Amount) Minor() (int64, error) {
 	if a.value == nil {
 		return a.minor, nil
 	}
-	s := a.cur.scale
-	if a.value.Exponent() == -s {
-		if a.value.NumDigits() <= 18 {
-			return a.value.CoefficientInt64(), nil
-		}
-		c := a.value.Coefficient()
-		if !c.IsInt64() {
-			return 0, fmt.Errorf("%w: %s in minor units exceeds int64", ErrOverflow, a)
-		}
-		return c.Int64(), nil
+	// Kept as a decimal: either not at the currency's scale, or beyond an
+	// int64 there (fromDecimal keeps every other amount in minor units).
+	bi, err := a.minorBig()
+	if err != nil {
+		return 0, err
 	}
-	shifted := a.value.Shift(s)
-	if !shifted.IsInteger() {
-		return 0, fmt.Errorf("%w: %s has more than %d decimals", ErrPrecision, a, s)
-	}
-	bi := shifted.BigInt()
 	if !bi.IsInt64() {
 		return 0, fmt.Errorf("%w: %s in minor units exceeds int64", ErrOverflow, a)
 	}

@@ -31,12 +31,12 @@ type textArena struct {
 const textChunk = 64 << 10
 
 // An arena that holds mapAfter bytes in chunks made on the Go heap makes
-// its further chunks of mappedChunk bytes outside it (a chunk for a
+// its further chunks of mappedChunkSize bytes outside it (a chunk for a
 // larger string is as large as the string, in whole pages).
 const (
-	mapAfter    = 1 << 20
-	mappedChunk = 4 << 20
-	pageSize    = 4 << 10
+	mapAfter        = 1 << 20
+	mappedChunkSize = 4 << 20
+	pageSize        = 4 << 10
 )
 
 // mappedChunks are the chunks an arena mapped outside the Go heap, every
@@ -141,7 +141,7 @@ func (a *textArena) mappedChunk(n int) []byte {
 			return c
 		}
 	}
-	c := mapChunk(max(mappedChunk, (n+pageSize-1)/pageSize*pageSize))
+	c := mapChunk(max(mappedChunkSize, (n+pageSize-1)/pageSize*pageSize))
 	if c == nil {
 		return nil
 	}

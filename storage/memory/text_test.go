@@ -27,7 +27,7 @@ func fillText(a *textArena, n, total int) ([]textRef, []string) {
 
 func TestTextArenaMapsChunksPastTheHeap(t *testing.T) {
 	var a textArena
-	refs, strs := fillText(&a, 1000, mapAfter+2*mappedChunk+5000)
+	refs, strs := fillText(&a, 1000, mapAfter+2*mappedChunkSize+5000)
 	check := func(n int) {
 		t.Helper()
 		for i := range n {
@@ -40,7 +40,7 @@ func TestTextArenaMapsChunksPastTheHeap(t *testing.T) {
 		assert.Empty(t, a.mapped.all, "no platform mapping: heap chunks only")
 		return
 	}
-	require.Len(t, a.mapped.all, 3, "then chunks of mappedChunk bytes")
+	require.Len(t, a.mapped.all, 3, "then chunks of mappedChunkSize bytes")
 
 	// A truncate back into the heap chunks keeps the mapped ones, which
 	// the arena fills again before it maps more.
@@ -49,13 +49,13 @@ func TestTextArenaMapsChunksPastTheHeap(t *testing.T) {
 	check(keep)
 	assert.Len(t, a.mapped.spare, 3)
 	refs, strs = refs[:keep], strs[:keep]
-	more, moreStrs := fillText(&a, 1000, mapAfter+mappedChunk)
+	more, moreStrs := fillText(&a, 1000, mapAfter+mappedChunkSize)
 	refs, strs = append(refs, more...), append(strs, moreStrs...)
 	check(len(strs))
 	assert.Len(t, a.mapped.all, 3, "reused, not mapped anew")
 
 	// A string larger than a chunk gets a mapped chunk of its own.
-	big := strings.Repeat("b", mappedChunk+1)
+	big := strings.Repeat("b", mappedChunkSize+1)
 	r, b := a.alloc(len(big))
 	_ = append(b, big...)
 	assert.Equal(t, big, string(a.bytes(r, 0, int32(len(big)))))

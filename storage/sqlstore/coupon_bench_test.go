@@ -253,8 +253,8 @@ func benchClaimsPostgres(b *testing.B, templates int) {
 		ids[i] = fmt.Sprintf("hot%d", i)
 	}
 	svc, s := benchCouponService(b, "postgres", 16, ids...)
+	claim := claims(svc, ids)
 	var n atomic.Int64
-	ctx := context.Background()
 	// 16 claimers over 16 connections, like pgbench's 16 clients (more
 	// goroutines than connections would only queue for the pool)
 	b.SetParallelism(max(1, claimers/runtime.GOMAXPROCS(0)))
@@ -264,9 +264,7 @@ func benchClaimsPostgres(b *testing.B, templates int) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := n.Add(1)
-			u := "u" + strconv.FormatInt(i, 10)
-			if _, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: ids[int(i)%templates], UserID: u}); err != nil {
+			if err := claim(n.Add(1)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -276,6 +274,16 @@ func benchClaimsPostgres(b *testing.B, templates int) {
 	b.StopTimer()
 	cpu.report(b, b.N, 0)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "claims/s")
+}
+
+// claims returns the i-th claim on svc: user "u<i>" claims one of the
+// templates ids, in turn.
+func claims(svc *coupon.Service, ids []string) func(i int64) error {
+	return func(i int64) error {
+		u := "u" + strconv.FormatInt(i, 10)
+		_, err := svc.Claim(context.Background(), coupon.ClaimRequest{Tenant: tenantA, TemplateID: ids[int(i)%len(ids)], UserID: u})
+		return err
+	}
 }
 
 // BenchmarkGenerateCodesPostgres loads 100,000 codes into PostgreSQL

@@ -103,14 +103,23 @@ func BenchmarkLedgerPostgres(b *testing.B) {
 		})
 	})
 	b.Run("hot", func(b *testing.B) {
-		l, s := benchLedger(b)
-		_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "fund", Postings: []ledger.Posting{
-			{Source: ledger.World, Destination: "hot", Amount: benchPts(1 << 50)}}})
-		require.NoError(b, err)
-		parallel(b, s, 1, func(w int, i int64) error {
-			_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "h" + strconv.FormatInt(i, 10), Postings: []ledger.Posting{
-				{Source: "hot", Destination: fmt.Sprintf("m:%d", i%1000), Amount: benchPts(1)}}})
-			return err
-		})
+		transfer, s := hotTransfers(b)
+		parallel(b, s, 1, func(_ int, i int64) error { return transfer(i) })
 	})
+}
+
+// hotTransfers opens a ledger whose account "hot" is funded and returns
+// the i-th transfer from it (of 1, keyed by i, to one of 1000 accounts):
+// every transfer debits one balance row.
+func hotTransfers(b *testing.B) (func(i int64) error, *sqlstore.Store) {
+	ctx := context.Background()
+	l, s := benchLedger(b)
+	_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "fund", Postings: []ledger.Posting{
+		{Source: ledger.World, Destination: "hot", Amount: benchPts(1 << 50)}}})
+	require.NoError(b, err)
+	return func(i int64) error {
+		_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "h" + strconv.FormatInt(i, 10), Postings: []ledger.Posting{
+			{Source: "hot", Destination: fmt.Sprintf("m:%d", i%1000), Amount: benchPts(1)}}})
+		return err
+	}, s
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -174,11 +175,7 @@ func fixedArray[T any](p slicePlan, buf []byte, v []T, width int, put func([]byt
 // header: one dimension of n elements from 1, whether any is NULL, and
 // the element type.
 func (p slicePlan) header(buf []byte, n int, null bool, size int) []byte {
-	if free := cap(buf) - len(buf); free < 20+size {
-		grown := make([]byte, len(buf), max(2*cap(buf), len(buf)+20+size))
-		copy(grown, buf)
-		buf = grown
-	}
+	buf = slices.Grow(buf, 20+size)
 	buf = binary.BigEndian.AppendUint32(buf, 1) // dimensions
 	var hasNull uint32
 	if null {

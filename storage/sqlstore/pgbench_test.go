@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -17,10 +16,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rewardkit/rewardkit/coupon"
 	"github.com/rewardkit/rewardkit/internal/cputime"
 	"github.com/rewardkit/rewardkit/internal/pgtest"
-	"github.com/rewardkit/rewardkit/ledger"
 )
 
 // pgbenchTPS reads pgbench's rate without connection set-up.
@@ -96,7 +93,8 @@ func (pg *pgbench) steady(b *testing.B, seconds int) float64 {
 	var sum float64
 	n := 0
 	for _, m := range pgbenchProgress.FindAllSubmatch(out, -1) {
-		at, _ := strconv.ParseFloat(string(m[1]), 64)
+		at, err := strconv.ParseFloat(string(m[1]), 64)
+		require.NoError(b, err)
 		tps, err := strconv.ParseFloat(string(m[2]), 64)
 		require.NoError(b, err)
 		if at >= 2 {
@@ -141,38 +139,24 @@ func (pg *pgbench) updates(b *testing.B) int {
 // It reports each rate over all its rounds and the ratios claim-ratio
 // and hot-ratio (claims/s and transfers/s over updates/s).
 func BenchmarkHotRowRatios(b *testing.B) {
-	ctx := context.Background()
 	pg := newPgbench(b)
-	svc, _ := benchCouponService(b, "postgres", benchClients)
-	l, _ := benchLedger(b)
-	_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "fund", Postings: []ledger.Posting{
-		{Source: ledger.World, Destination: "hot", Amount: benchPts(1 << 50)}}})
-	require.NoError(b, err)
-	var user, key atomic.Int64
-	claim := func() error {
-		u := "u" + strconv.FormatInt(user.Add(1), 10)
-		_, err := svc.Claim(ctx, coupon.ClaimRequest{Tenant: tenantA, TemplateID: "hot", UserID: u})
-		return err
-	}
-	transfer := func() error {
-		i := key.Add(1)
-		_, err := l.Transfer(ctx, benchTenant, ledger.TransferRequest{Key: "h" + strconv.FormatInt(i, 10), Postings: []ledger.Posting{
-			{Source: "hot", Destination: fmt.Sprintf("m:%d", i%1000), Amount: benchPts(1)}}})
-		return err
-	}
-	var updates, claims, transfers float64 // per second, summed over the rounds
+	svc, _ := benchCouponService(b, "postgres", benchClients, "hot")
+	claim := claims(svc, []string{"hot"})
+	transfer, _ := hotTransfers(b)
+	var claimed, transferred atomic.Int64           // the calls made so far, for the next one's number
+	var updateRate, claimRate, transferRate float64 // per second, summed over the rounds
 	b.ResetTimer()
 	for range ratioRounds {
-		updates += pg.steady(b, ratioSeconds)
-		claims += during(b, ratioSeconds*time.Second, claim)
-		transfers += during(b, ratioSeconds*time.Second, transfer)
+		updateRate += pg.steady(b, ratioSeconds)
+		claimRate += during(b, ratioSeconds*time.Second, &claimed, claim)
+		transferRate += during(b, ratioSeconds*time.Second, &transferred, transfer)
 	}
 	b.StopTimer()
-	b.ReportMetric(updates/ratioRounds, "updates/s")
-	b.ReportMetric(claims/ratioRounds, "claims/s")
-	b.ReportMetric(transfers/ratioRounds, "transfers/s")
-	b.ReportMetric(claims/updates, "claim-ratio")
-	b.ReportMetric(transfers/updates, "hot-ratio")
+	b.ReportMetric(updateRate/ratioRounds, "updates/s")
+	b.ReportMetric(claimRate/ratioRounds, "claims/s")
+	b.ReportMetric(transferRate/ratioRounds, "transfers/s")
+	b.ReportMetric(claimRate/updateRate, "claim-ratio")
+	b.ReportMetric(transferRate/updateRate, "hot-ratio")
 }
 
 // The rounds of BenchmarkHotRowRatios: ratioRounds windows of
@@ -182,26 +166,26 @@ const (
 	ratioSeconds = 2
 )
 
-// during calls f from benchClients goroutines for d and returns the
-// calls made per second of wall time.
-func during(b *testing.B, d time.Duration, f func() error) float64 {
-	var calls atomic.Int64
+// during calls f from benchClients goroutines for d, each call with the
+// next number of made, and returns the calls made per second of wall
+// time.
+func during(b *testing.B, d time.Duration, made *atomic.Int64, f func(i int64) error) float64 {
+	first := made.Load()
 	var wg sync.WaitGroup
 	start := time.Now()
 	end := start.Add(d)
 	for range benchClients {
 		wg.Go(func() {
 			for time.Now().Before(end) {
-				if err := f(); err != nil {
+				if err := f(made.Add(1)); err != nil {
 					b.Error(err)
 					return
 				}
-				calls.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	return float64(calls.Load()) / time.Since(start).Seconds()
+	return float64(made.Load()-first) / time.Since(start).Seconds()
 }
 
 // pgbenchSeconds is how long BenchmarkPgbenchHotRow runs pgbench: about
