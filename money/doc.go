@@ -14,7 +14,7 @@
 // int64 (every amount built with FromMinor, and nearly every price a shop sees), is kept
 // as those minor units: Add, Sub, Cmp, Neg, Minor and the fixed-point text work on the
 // integer and allocate nothing. Any other amount keeps its decimal; operations that mix
-// the two, overflow int64 or multiply go through decimal arithmetic, exactly as before.
+// the two, overflow int64 or multiply go through decimal arithmetic.
 //
 // Whenever an amount is split (a cart discount over lines, a settlement over parties)
 // use Allocate, Split or, in inner loops, AllocateMinor on integer minor units: they use
