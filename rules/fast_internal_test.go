@@ -476,7 +476,14 @@ func diffFacts() []*Facts {
 	over := *full
 	over.Lines = make([]Line, diffMaxList+1)
 	over.User.Tags = []string{"a", "b", "c", "d"}
-	return []*Facts{full, {}, &over}
+	// late is full after the window, refunded, attended and with its
+	// counters at their bounds, so that the fixed facts alone make every
+	// standard condition both pass and fail, whatever the random draw.
+	late := *full
+	late.Now = diffEnd.Add(24 * time.Hour)
+	late.Counters = map[string]int64{"user_uses": 3, "budget_left": 499, "sku-9": 0}
+	late.Order.Refunded, late.User.Attended = true, true
+	return []*Facts{full, {}, &over, &late}
 }
 
 func FuzzFastPath(f *testing.F) {
