@@ -114,6 +114,14 @@ func (r *couponRows) pop(i int) {
 	}
 }
 
+// truncate takes back every push from index n on, last first, keeping
+// the chunks for the pushes to come.
+func (r *couponRows) truncate(n int) {
+	for r.n > n {
+		r.pop(r.n - 1)
+	}
+}
+
 // coupon returns the stored coupon k, or false.
 func (c *couponState) coupon(k tkey) (*coupon.Coupon, bool) {
 	i, ok := c.coupons[k]
@@ -124,13 +132,19 @@ func (c *couponState) coupon(k tkey) (*coupon.Coupon, bool) {
 }
 
 // insert stores the new coupon c under k and returns its undo.
-func (c *couponState) insert(k tkey, cp coupon.Coupon) (undo func()) {
-	i := c.rows.push(cp)
-	c.coupons[k] = i
-	return func() {
-		delete(c.coupons, k)
-		c.rows.pop(i)
+// dropFrom takes back every coupon pushed at or after row first, with its
+// ID and code, as the undo of a batch insert that pushed them all. Rows
+// pushed after the batch in the same transaction have been popped by their
+// own undos by then, which run first.
+func (c *couponState) dropFrom(first int) {
+	for i := first; i < c.rows.n; i++ {
+		cp := c.rows.at(i)
+		delete(c.coupons, tkey{cp.Tenant, cp.ID})
+		if cp.Code != "" {
+			delete(c.codes, tkey{cp.Tenant, cp.Code})
+		}
 	}
+	c.rows.truncate(first)
 }
 
 // CouponStore is the memory Store's implementation of coupon.Store; get it
@@ -214,6 +228,10 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 	var rejected []int
 	err := r.s.do(ctx, func(tx *txn) error {
 		st := r.st()
+		// The batch's rows are pushed one after another, so one undo
+		// takes them all back, however many there are.
+		first := st.rows.n
+		tx.onUndo(func() { st.dropFrom(first) })
 		for i, c := range cs {
 			k := tkey{tenant, c.ID}
 			ck := tkey{tenant, c.Code}
@@ -228,15 +246,7 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 				}
 				st.codes[ck] = c.ID
 			}
-			undo := st.insert(k, c)
-			if c.Code != "" {
-				drop := undo
-				undo = func() {
-					drop()
-					delete(st.codes, ck)
-				}
-			}
-			tx.onUndo(undo)
+			st.coupons[k] = st.rows.push(c)
 			r.index(tx, &c)
 		}
 		return nil

@@ -115,6 +115,53 @@ func RunCoupon(t *testing.T, h Harness) {
 		assert.Empty(t, autos)
 	})
 
+	t.Run("coupons: a rolled-back insert frees its IDs and codes and keeps the rest", func(t *testing.T) {
+		s := h.Open(t)
+		cs := couponStore(t, s)
+		_, err := cs.InsertCoupons(ctx, tenantA, []coupon.Coupon{cpCoupon(tenantA, "old", "u1", "OLDOLD")})
+		require.NoError(t, err)
+		boom := errors.New("boom")
+		err = s.InTx(ctx, func(ctx context.Context) error {
+			// The second n1 is rejected for its ID; its code is old's, and
+			// the rollback must leave old's code alone.
+			rej, err := cs.InsertCoupons(ctx, tenantA, []coupon.Coupon{
+				cpCoupon(tenantA, "n1", "u2", "NEWAAA"), cpCoupon(tenantA, "n1", "", "OLDOLD"), cpCoupon(tenantA, "n2", "", ""),
+			})
+			require.NoError(t, err)
+			assert.Equal(t, []int{1}, rej)
+			rej, err = cs.InsertCoupons(ctx, tenantA, []coupon.Coupon{cpCoupon(tenantA, "n3", "u2", "NEWBBB")})
+			require.NoError(t, err)
+			assert.Empty(t, rej)
+			require.NoError(t, cs.AppendAudit(ctx, coupon.AuditEntry{Tenant: tenantA, EventID: "a1", CouponID: "n1", TemplateID: "t1",
+				Event: coupon.EventLock, From: coupon.StateActivated, To: coupon.StateLocked, Actor: "u2", OrderID: "o1", At: cpT0}))
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		for _, id := range []string{"n1", "n2", "n3"} {
+			_, err := cs.Coupon(ctx, tenantA, id)
+			require.ErrorIs(t, err, storage.ErrNotFound, id)
+		}
+		_, err = cs.CouponByCode(ctx, tenantA, "NEWAAA")
+		require.ErrorIs(t, err, storage.ErrNotFound)
+		got, err := cs.CouponByCode(ctx, tenantA, "OLDOLD")
+		require.NoError(t, err)
+		assert.Equal(t, "old", got.ID)
+		found, err := cs.FindCoupons(ctx, coupon.Query{Tenant: tenantA, UserID: "u2"})
+		require.NoError(t, err)
+		assert.Empty(t, found)
+		// The IDs and codes are free again, and the new rows are whole.
+		rej, err := cs.InsertCoupons(ctx, tenantA, []coupon.Coupon{cpCoupon(tenantA, "n3", "", "NEWAAA"), cpCoupon(tenantA, "n1", "", "NEWBBB")})
+		require.NoError(t, err)
+		assert.Empty(t, rej)
+		got, err = cs.CouponByCode(ctx, tenantA, "NEWBBB")
+		require.NoError(t, err)
+		assert.Equal(t, "n1", got.ID)
+		assert.Empty(t, got.UserID)
+		trail, err := cs.Audit(ctx, tenantA, "n1")
+		require.NoError(t, err)
+		assert.Empty(t, trail)
+	})
+
 	t.Run("coupons: insert, unique codes, conditional update, queries", func(t *testing.T) {
 		s := h.Open(t)
 		cs := couponStore(t, s)
