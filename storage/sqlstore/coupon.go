@@ -17,9 +17,14 @@ import (
 var _ coupon.Store = (*CouponStore)(nil)
 
 // couponInsertRows is the number of coupons per multi-row INSERT: 16
-// columns each stays far below PostgreSQL's 65535 and SQLite's 32766
-// parameters.
+// columns each stays far below SQLite's 32766 parameters.
 const couponInsertRows = 500
+
+// pgCouponInsertRows is the number of coupons per INSERT on PostgreSQL,
+// which sends a column as one array parameter; it bounds the statement
+// (some 120 bytes a coupon) and the one SELECT that looks for the
+// skipped rows (a parameter a row).
+const pgCouponInsertRows = 5000
 
 const couponCols = "tenant, id, template_id, user_id, code, state, frozen_from, valid_from, valid_until, order_id, locked_until, discount, budget_cut, issued_at, updated_at, version"
 
@@ -41,6 +46,9 @@ type couponQueries struct {
 	batch, batchNoUser string
 	// transition is WriteTransition's statement (PostgreSQL only).
 	transition string
+	// insertArrays is InsertCoupons' statement on PostgreSQL: the tenant
+	// and then one array a column (see couponArrays).
+	insertArrays string
 }
 
 func buildCouponQueries(d Dialect, prefix string) couponQueries {
@@ -71,7 +79,20 @@ func buildCouponQueries(d Dialect, prefix string) couponQueries {
 		batch:        batchStatement(d, prefix, true),
 		batchNoUser:  batchStatement(d, prefix, false),
 		transition:   transitionStatement(d, prefix),
+		insertArrays: insertArraysStatement(d, c),
 	}
+}
+
+// insertArraysStatement is the INSERT of couponArrays on PostgreSQL (empty
+// elsewhere). ON CONFLICT DO NOTHING skips a row whose ID or code is
+// taken, also by an earlier row of the same statement.
+func insertArraysStatement(d Dialect, table string) string {
+	if d != Postgres {
+		return ""
+	}
+	return "INSERT INTO " + table + " (" + couponCols + ") SELECT $1, v.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], " +
+		"$6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::timestamptz[], $12::text[], $13::smallint[], " +
+		"$14::timestamptz[], $15::timestamptz[], $16::bigint[]) AS v ON CONFLICT DO NOTHING"
 }
 
 // couponUpdate is the conditional write of every transition (UpdateCoupon
@@ -391,8 +412,9 @@ func nullString(s string) any {
 	return s
 }
 
-// InsertCoupons implements coupon.Store with multi-row INSERTs of up to
-// 500 rows. A row whose ID or code is taken is skipped by ON CONFLICT DO
+// InsertCoupons implements coupon.Store: on PostgreSQL with one INSERT of
+// column arrays for up to 5,000 rows, elsewhere with multi-row INSERTs of
+// up to 500. A row whose ID or code is taken is skipped by ON CONFLICT DO
 // NOTHING (no failed statement, which would abort a PostgreSQL
 // transaction); when a chunk inserts fewer rows than it has, one SELECT
 // finds which.
@@ -400,30 +422,23 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 	if err := tenant.Validate(); err != nil {
 		return nil, err
 	}
-	args := make([]any, 0, 16*min(len(cs), couponInsertRows))
 	for _, c := range cs {
 		if c.Tenant != tenant || c.ID == "" {
 			return nil, fmt.Errorf("%w: coupon %q of tenant %q inserted for %q", storage.ErrInvalidArgument, c.ID, c.Tenant, tenant)
 		}
 	}
+	rows, build := couponInsertRows, r.valuesArgs
+	if r.q.insertArrays != "" {
+		rows, build = pgCouponInsertRows, r.arrayArgs
+	}
 	var rejected []int
 	err := r.s.write(ctx, "insert coupons", func(ctx context.Context, q querier) error {
 		rejected = nil
-		for start := 0; start < len(cs); start += couponInsertRows {
-			chunk := cs[start:min(start+couponInsertRows, len(cs))]
-			args = args[:0]
-			// PostgreSQL and SQLite share ON CONFLICT DO NOTHING without a
-			// target (any unique key); MySQL would use INSERT IGNORE.
-			query := r.s.dialect.rebind("INSERT INTO " + r.q.coupons + " (" + couponCols + ") VALUES " + valueRows(len(chunk), 16) + " ON CONFLICT DO NOTHING")
-			for _, c := range chunk {
-				disc, err := r.discountArg(c.Discount)
-				if err != nil {
-					return err
-				}
-				d := r.s.dialect
-				args = append(args, string(c.Tenant), c.ID, c.TemplateID, c.UserID, nullString(c.Code), string(c.State), string(c.FrozenFrom),
-					r.s.dialect.nullTime(c.ValidFrom), r.s.dialect.nullTime(c.ValidUntil), c.OrderID, r.s.dialect.nullTime(c.LockedUntil), disc, boolInt(c.BudgetCut),
-					d.timeArg(c.IssuedAt), d.timeArg(c.UpdatedAt), c.Version)
+		for start := 0; start < len(cs); start += rows {
+			chunk := cs[start:min(start+rows, len(cs))]
+			query, args, err := build(tenant, chunk)
+			if err != nil {
+				return err
 			}
 			res, err := q.ExecContext(ctx, query, args...)
 			if err != nil {
@@ -447,6 +462,68 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 		return nil
 	})
 	return rejected, err
+}
+
+// valuesArgs is the multi-row INSERT of chunk and its arguments, 16 a row.
+func (r *CouponStore) valuesArgs(_ storage.TenantID, chunk []coupon.Coupon) (string, []any, error) {
+	d := r.s.dialect
+	// PostgreSQL and SQLite share ON CONFLICT DO NOTHING without a
+	// target (any unique key); MySQL would use INSERT IGNORE.
+	query := d.rebind("INSERT INTO " + r.q.coupons + " (" + couponCols + ") VALUES " + valueRows(len(chunk), 16) + " ON CONFLICT DO NOTHING")
+	args := make([]any, 0, 16*len(chunk))
+	for _, c := range chunk {
+		disc, err := r.discountArg(c.Discount)
+		if err != nil {
+			return "", nil, err
+		}
+		args = append(args, string(c.Tenant), c.ID, c.TemplateID, c.UserID, nullString(c.Code), string(c.State), string(c.FrozenFrom),
+			d.nullTime(c.ValidFrom), d.nullTime(c.ValidUntil), c.OrderID, d.nullTime(c.LockedUntil), disc, boolInt(c.BudgetCut),
+			d.timeArg(c.IssuedAt), d.timeArg(c.UpdatedAt), c.Version)
+	}
+	return query, args, nil
+}
+
+// arrayArgs is insertArrays and its arguments for chunk: the tenant and a
+// slice a column, which the connection's sliceCodec encodes straight into
+// binary arrays. Nullable columns point into chunk (nil for NULL).
+func (r *CouponStore) arrayArgs(tenant storage.TenantID, chunk []coupon.Coupon) (string, []any, error) {
+	n := len(chunk)
+	var (
+		ids, templates, users, states = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		frozen, orders                = make([]string, n), make([]string, n)
+		codes, discounts              = make([]*string, n), make([]*string, n)
+		from, until, locked           = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+		issued, updated               = make([]time.Time, n), make([]time.Time, n)
+		cuts                          = make([]int16, n)
+		versions                      = make([]int64, n)
+	)
+	orNull := func(t *time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return t
+	}
+	for i := range chunk {
+		c := &chunk[i]
+		ids[i], templates[i], users[i], states[i] = c.ID, c.TemplateID, c.UserID, string(c.State)
+		frozen[i], orders[i] = string(c.FrozenFrom), c.OrderID
+		if c.Code != "" {
+			codes[i] = &c.Code
+		}
+		disc, err := r.discountArg(c.Discount)
+		if err != nil {
+			return "", nil, err
+		}
+		if disc != nil {
+			s := disc.(string)
+			discounts[i] = &s
+		}
+		from[i], until[i], locked[i] = orNull(&c.ValidFrom), orNull(&c.ValidUntil), orNull(&c.LockedUntil)
+		issued[i], updated[i] = c.IssuedAt, c.UpdatedAt
+		cuts[i], versions[i] = int16(boolInt(c.BudgetCut)), c.Version
+	}
+	return r.q.insertArrays, []any{string(tenant), ids, templates, users, codes, states, frozen, from, until, orders, locked, discounts, cuts,
+		issued, updated, versions}, nil
 }
 
 // IssueClaim is package coupon's fast path for a claim on PostgreSQL: the

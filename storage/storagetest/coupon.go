@@ -162,6 +162,42 @@ func RunCoupon(t *testing.T, h Harness) {
 		assert.Empty(t, trail)
 	})
 
+	t.Run("coupons: every field survives a batch insert", func(t *testing.T) {
+		s := h.Open(t)
+		cs := couponStore(t, s)
+		full := cpCoupon(tenantA, "full", "u1", "FULL01")
+		full.State, full.FrozenFrom, full.OrderID = coupon.StateFrozen, coupon.StateLocked, "o1"
+		full.ValidFrom, full.ValidUntil = cpT0.Add(time.Hour+123*time.Microsecond), cpT0.Add(48*time.Hour)
+		full.LockedUntil = cpT0.Add(15 * time.Minute)
+		full.Discount, full.BudgetCut = cpUSD("12.34"), true
+		full.IssuedAt, full.UpdatedAt, full.Version = cpT0.Add(time.Second), cpT0.Add(2*time.Second), 7
+		bare := coupon.Coupon{Tenant: tenantA, ID: "bare", TemplateID: "t2", State: coupon.StateUnactivated,
+			IssuedAt: cpT0.Add(3 * time.Second), UpdatedAt: cpT0.Add(4 * time.Second), Version: 1}
+		rej, err := cs.InsertCoupons(ctx, tenantA, []coupon.Coupon{full, bare})
+		require.NoError(t, err)
+		assert.Empty(t, rej)
+		for _, want := range []coupon.Coupon{full, bare} {
+			got, err := cs.Coupon(ctx, tenantA, want.ID)
+			require.NoError(t, err)
+			assert.Equal(t, want.Tenant, got.Tenant)
+			assert.Equal(t, want.TemplateID, got.TemplateID)
+			assert.Equal(t, want.UserID, got.UserID)
+			assert.Equal(t, want.Code, got.Code)
+			assert.Equal(t, want.State, got.State)
+			assert.Equal(t, want.FrozenFrom, got.FrozenFrom)
+			assert.Equal(t, want.OrderID, got.OrderID)
+			assert.Equal(t, want.BudgetCut, got.BudgetCut)
+			assert.Equal(t, want.Version, got.Version)
+			assert.True(t, want.Discount.Equal(got.Discount), "%s: discount %v, want %v", want.ID, got.Discount, want.Discount)
+			for name, ts := range map[string][2]time.Time{
+				"valid from": {want.ValidFrom, got.ValidFrom}, "valid until": {want.ValidUntil, got.ValidUntil},
+				"locked until": {want.LockedUntil, got.LockedUntil}, "issued": {want.IssuedAt, got.IssuedAt}, "updated": {want.UpdatedAt, got.UpdatedAt},
+			} {
+				assert.True(t, ts[0].Equal(ts[1]), "%s: %s %v, want %v", want.ID, name, ts[1], ts[0])
+			}
+		}
+	})
+
 	t.Run("coupons: insert, unique codes, conditional update, queries", func(t *testing.T) {
 		s := h.Open(t)
 		cs := couponStore(t, s)
