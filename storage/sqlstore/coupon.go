@@ -47,7 +47,7 @@ type couponQueries struct {
 	// transition is WriteTransition's statement (PostgreSQL only).
 	transition string
 	// insertArrays is InsertCoupons' statement on PostgreSQL: the tenant
-	// and then one array a column (see couponArrays).
+	// and then one array a column (see arrayArgs).
 	insertArrays string
 }
 
@@ -83,7 +83,7 @@ func buildCouponQueries(d Dialect, prefix string) couponQueries {
 	}
 }
 
-// insertArraysStatement is the INSERT of couponArrays on PostgreSQL (empty
+// insertArraysStatement is the INSERT of arrayArgs on PostgreSQL (empty
 // elsewhere). ON CONFLICT DO NOTHING skips a row whose ID or code is
 // taken, also by an earlier row of the same statement.
 func insertArraysStatement(d Dialect, table string) string {
