@@ -27,7 +27,7 @@ type couponState struct {
 	templates map[tkey]*coupon.Template               // never changed once stored
 	autos     map[storage.TenantID][]*coupon.Template // each tenant's automatic promotions, by ID
 	coupons   map[storage.TenantID]*tenantCoupons     // each tenant's coupons, by ID and by code
-	rows      couponRows
+	rows      slab[couponRow]
 	byUser    map[tkey][]string // user -> coupon IDs
 	byOrder   map[tkey][]string // order -> coupon IDs (one or a few)
 	// audit holds the trails of coupon IDs that have no row (yet): a
@@ -71,53 +71,15 @@ func (c *couponState) init() {
 	c.giftAuths = make(map[tkey]coupon.GiftCardAuthorization)
 }
 
-// couponRows holds every coupon in append order, in fixed chunks: the
-// index map stays small (an int per coupon, cheap to grow and to scan for
-// the collector) and growing never copies the coupons. Rows are removed
-// only by undo, which runs last-in first-out under the store's lock, so
-// the row removed is always the last.
-type couponRows struct {
-	chunks [][]couponRow
-	n      int
-}
-
-// couponRow is a coupon and where its audit trail ends.
+// couponRow is a coupon and where its audit trail ends. A store's rows
+// are a slab, in append order: the index maps hold an int32 per coupon
+// (cheap to grow and to scan for the collector), and growing never copies
+// the coupons. Rows are removed only by undo, which runs last-in
+// first-out under the store's lock, so the rows removed are always the
+// last.
 type couponRow struct {
 	c    coupon.Coupon
 	last int32 // 1 + the index in couponState.log of its newest audit entry; 0: none
-}
-
-const couponChunk = 1024
-
-func (r *couponRows) row(i int) *couponRow { return &r.chunks[i/couponChunk][i%couponChunk] }
-
-func (r *couponRows) at(i int) *coupon.Coupon { return &r.row(i).c }
-
-// push appends c and returns its index.
-func (r *couponRows) push(c coupon.Coupon) int {
-	i := r.n
-	if i/couponChunk == len(r.chunks) {
-		r.chunks = append(r.chunks, make([]couponRow, couponChunk))
-	}
-	r.row(i).c = c
-	r.n++
-	return i
-}
-
-// pop takes back the push that returned i, which must be the last.
-func (r *couponRows) pop(i int) {
-	*r.row(i) = couponRow{}
-	if i == r.n-1 {
-		r.n--
-	}
-}
-
-// truncate takes back every push from index n on, last first, keeping
-// the chunks for the pushes to come.
-func (r *couponRows) truncate(n int) {
-	for r.n > n {
-		r.pop(r.n - 1)
-	}
 }
 
 // tenantCoupons indexes one tenant's rows: keyed by the ID or code alone,
@@ -126,22 +88,22 @@ func (r *couponRows) truncate(n int) {
 // code mapped to an ID), most of what a million generated codes cost. Scans of a tenant's coupons skip the
 // other tenants'.
 type tenantCoupons struct {
-	ids   map[string]int // coupon ID -> its index in rows
-	codes map[string]int // code -> its coupon's index in rows
+	ids   map[string]int32 // coupon ID -> its index in rows
+	codes map[string]int32 // code -> its coupon's index in rows
 }
 
 // of returns tenant's indexes, made on first use.
 func (c *couponState) of(tenant storage.TenantID) *tenantCoupons {
 	tc := c.coupons[tenant]
 	if tc == nil {
-		tc = &tenantCoupons{ids: make(map[string]int), codes: make(map[string]int)}
+		tc = &tenantCoupons{ids: make(map[string]int32), codes: make(map[string]int32)}
 		c.coupons[tenant] = tc
 	}
 	return tc
 }
 
 // row returns the index in rows of the stored coupon k, or false.
-func (c *couponState) row(k tkey) (int, bool) {
+func (c *couponState) row(k tkey) (int32, bool) {
 	tc := c.coupons[k.tenant]
 	if tc == nil {
 		return 0, false
@@ -156,7 +118,7 @@ func (c *couponState) coupon(k tkey) (*coupon.Coupon, bool) {
 	if !ok {
 		return nil, false
 	}
-	return c.rows.at(i), true
+	return &c.rows.at(i).c, true
 }
 
 // dropFrom takes back every coupon pushed at or after row first, with its
@@ -164,8 +126,8 @@ func (c *couponState) coupon(k tkey) (*coupon.Coupon, bool) {
 // pushed after the batch in the same transaction have been popped by their
 // own undos by then, which run first.
 func (c *couponState) dropFrom(first int) {
-	for i := first; i < c.rows.n; i++ {
-		cp := c.rows.at(i)
+	for i := first; i < c.rows.len(); i++ {
+		cp := &c.rows.at(int32(i)).c
 		tc := c.coupons[cp.Tenant]
 		delete(tc.ids, cp.ID)
 		if cp.Code != "" {
@@ -258,7 +220,7 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 		st := r.st()
 		// The batch's rows are pushed one after another, so one undo
 		// takes them all back, however many there are.
-		first := st.rows.n
+		first := st.rows.len()
 		tx.onUndo(func() { st.dropFrom(first) })
 		tc := st.of(tenant)
 		for i, c := range cs {
@@ -272,7 +234,7 @@ func (r *CouponStore) InsertCoupons(ctx context.Context, tenant storage.TenantID
 					continue
 				}
 			}
-			row := st.rows.push(c)
+			row := st.rows.push(couponRow{c: c})
 			tc.ids[c.ID] = row
 			if c.Code != "" {
 				tc.codes[c.Code] = row
@@ -350,10 +312,8 @@ func (r *CouponStore) issueClaim(ctx context.Context, outbox storage.OutboxStore
 			userOK, stockOK = false, false
 			return err
 		}
-		i := st.rows.push(*c)
+		i := st.rows.push(couponRow{c: *c, last: st.log.push(e, 0)})
 		tc.ids[id] = i
-		row := st.rows.row(i)
-		row.last = st.log.push(e, 0)
 		ub := tkey{c.Tenant, c.UserID}
 		if ids := st.byUser[ub]; len(ids) > 0 {
 			st.byUser[ub] = append(ids, c.ID)
@@ -370,7 +330,7 @@ func (r *CouponStore) issueClaim(ctx context.Context, outbox storage.OutboxStore
 		tx.onUndo(func() {
 			st.log.pop()
 			delete(tc.ids, id)
-			st.rows.pop(i)
+			st.rows.truncate(int(i))
 			st.byUser[ub] = st.byUser[ub][:len(st.byUser[ub])-1]
 			if perUser > 0 {
 				if core.counters[uk]--; core.counters[uk] == 0 {
@@ -495,7 +455,7 @@ func (r *CouponStore) CouponByCode(ctx context.Context, tenant storage.TenantID,
 		if !ok {
 			return coupon.Coupon{}, false
 		}
-		return *st.rows.at(i), true
+		return st.rows.at(i).c, true
 	}, "code "+code)
 }
 
@@ -526,7 +486,7 @@ func (st *couponState) writable(c *coupon.Coupon, prevState coupon.State, prevVe
 	if !ok {
 		return nil, fmt.Errorf("%w: coupon %s", storage.ErrNotFound, c.ID)
 	}
-	row := st.rows.row(i)
+	row := st.rows.at(i)
 	if row.c.State != prevState || row.c.Version != prevVersion {
 		return nil, fmt.Errorf("%w: coupon %s is %s v%d, not %s v%d", storage.ErrConflict, c.ID, row.c.State, row.c.Version, prevState, prevVersion)
 	}
@@ -633,7 +593,7 @@ func (st *couponState) find(q *coupon.Query) []coupon.Coupon {
 	default:
 		if tc := st.coupons[q.Tenant]; tc != nil {
 			for _, i := range tc.ids {
-				if c := st.rows.at(i); match(c) {
+				if c := &st.rows.at(i).c; match(c) {
 					out = append(out, *c)
 				}
 			}
@@ -689,7 +649,7 @@ func (r *CouponStore) CountCoupons(ctx context.Context, tenant storage.TenantID,
 		st := r.st()
 		if tc := st.coupons[tenant]; tc != nil {
 			for _, i := range tc.ids {
-				if c := st.rows.at(i); c.TemplateID == templateID {
+				if c := &st.rows.at(i).c; c.TemplateID == templateID {
 					out[c.State]++
 				}
 			}
@@ -711,7 +671,7 @@ func (r *CouponStore) AppendAudit(ctx context.Context, entries ...coupon.AuditEn
 		for _, e := range entries {
 			k := tkey{e.Tenant, e.CouponID}
 			if i, ok := st.row(k); ok {
-				row := st.rows.row(i)
+				row := st.rows.at(i)
 				last := row.last
 				row.last = st.log.push(&e, last)
 				tx.onUndo(func() {
@@ -738,7 +698,7 @@ func (r *CouponStore) Audit(ctx context.Context, tenant storage.TenantID, coupon
 		st, k := r.st(), tkey{tenant, couponID}
 		out = slices.Clone(st.audit[k])
 		if i, ok := st.row(k); ok {
-			out = st.log.trail(out, couponID, st.rows.row(i).last)
+			out = st.log.trail(out, couponID, st.rows.at(i).last)
 		}
 		return nil
 	})

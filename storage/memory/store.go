@@ -427,10 +427,10 @@ const slabChunk = 256
 
 // slab is an append-only sequence of records kept in fixed-size chunks,
 // so that growing it never copies what it holds. The record types kept in
-// slabs hold no pointers (idemState.results, a slab of slices, is the
-// exception): the garbage collector then never scans the chunks, however
-// many records they keep. Records are addressed by int32 index; a
-// rollback truncates.
+// slabs hold no pointers (the exceptions: idemState.results, a slab of
+// slices, and couponState.rows, of coupons): the garbage collector then
+// never scans the chunks, however many records they keep. Records are
+// addressed by int32 index; a rollback truncates.
 type slab[T any] struct {
 	chunks []*[slabChunk]T
 	n      int
@@ -451,9 +451,15 @@ func (s *slab[T]) push(v T) int32 {
 	return int32(s.n - 1)
 }
 
-// truncate drops the records from index n on; their chunks stay for
-// reuse.
-func (s *slab[T]) truncate(n int) { s.n = n }
+// truncate drops the records from index n on, zeroing them (so that a
+// dropped record holds on to nothing); their chunks stay for reuse.
+func (s *slab[T]) truncate(n int) {
+	var zero T
+	for i := n; i < s.n; i++ {
+		*s.at(int32(i)) = zero
+	}
+	s.n = n
+}
 
 // hash32 is the hash of s that the store's indexes of strings are keyed
 // by, so that their maps hold no pointers (the collector skips them, and
