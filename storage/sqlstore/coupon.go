@@ -394,7 +394,17 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
+// discountArg is a's discount column: its JSON text, or NULL for none.
 func (r *CouponStore) discountArg(a money.Amount) (any, error) {
+	t, err := r.discountText(a)
+	if t == nil {
+		return nil, err
+	}
+	return *t, nil
+}
+
+// discountText is discountArg's text, nil for NULL.
+func (r *CouponStore) discountText(a money.Amount) (*string, error) {
 	if a.Currency().IsZero() {
 		return nil, nil
 	}
@@ -402,7 +412,8 @@ func (r *CouponStore) discountArg(a money.Amount) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: coupon discount: %w", storage.ErrInvalidArgument, err)
 	}
-	return string(b), nil
+	t := string(b)
+	return &t, nil
 }
 
 func nullString(s string) any {
@@ -510,13 +521,9 @@ func (r *CouponStore) arrayArgs(tenant storage.TenantID, chunk []coupon.Coupon) 
 		if c.Code != "" {
 			codes[i] = &c.Code
 		}
-		disc, err := r.discountArg(c.Discount)
-		if err != nil {
+		var err error
+		if discounts[i], err = r.discountText(c.Discount); err != nil {
 			return "", nil, err
-		}
-		if disc != nil {
-			s := disc.(string)
-			discounts[i] = &s
 		}
 		from[i], until[i], locked[i] = orNull(&c.ValidFrom), orNull(&c.ValidUntil), orNull(&c.LockedUntil)
 		issued[i], updated[i] = c.IssuedAt, c.UpdatedAt

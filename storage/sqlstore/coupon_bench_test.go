@@ -287,7 +287,7 @@ func claims(svc *coupon.Service, ids []string) func(i int64) error {
 }
 
 // BenchmarkGenerateCodesPostgres loads 100,000 codes into PostgreSQL
-// (chunks of 5,000 per transaction, multi-row INSERTs of 500).
+// (chunks of 5,000 per transaction, each one INSERT of column arrays).
 func BenchmarkGenerateCodesPostgres(b *testing.B) {
 	svc, _ := benchCouponService(b, "postgres", 4, "hot")
 	ctx := context.Background()
